@@ -1,0 +1,80 @@
+"""retrostudy: does walking backwards help knee osteoarthritis more than walking forwards?
+
+Loaders that turn trial files into one canonical long table, ANCOVA / linear mixed
+models / MMRM with SAS covariance structures and Satterthwaite or Kenward-Roger df,
+estimated marginal means, contrasts, effect sizes and reproducible PDF reports.
+
+Importing the package is cheap: the public names below are loaded on first use, so
+``retrostudy --help`` answers at once.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (explicit; nothing is discovered at import time)
+_EXPORTS: dict[str, str] = {
+    # data in
+    "list_datasets": "retrostudy.datasets",
+    "load_dataset": "retrostudy.datasets",
+    "read_trial": "retrostudy.io",
+    "validate_trial": "retrostudy.io",
+    "TrialData": "retrostudy.trial",
+    "ExclusionLog": "retrostudy.exclusions",
+    "Outcome": "retrostudy.schema",
+    "OUTCOMES": "retrostudy.schema",
+    # models
+    "fit_ancova": "retrostudy.models.ancova",
+    "fit_lmm": "retrostudy.models.lmm",
+    "fit_mmrm": "retrostudy.models.mmrm",
+    "ModelFit": "retrostudy.results",
+    # inference
+    "emmeans": "retrostudy.emmeans",
+    "contrasts": "retrostudy.contrasts",
+    "joint_tests": "retrostudy.contrasts",
+    "effect_sizes": "retrostudy.effects",
+    # reports
+    "build_report": "retrostudy.report",
+    # errors
+    "RetrostudyError": "retrostudy.errors",
+    "DataError": "retrostudy.errors",
+    "SpecError": "retrostudy.errors",
+    "ModelError": "retrostudy.errors",
+    "RetrostudyWarning": "retrostudy.errors",
+    "ConvergenceWarning": "retrostudy.errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'retrostudy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .contrasts import contrasts, joint_tests
+    from .datasets import list_datasets, load_dataset
+    from .effects import effect_sizes
+    from .emmeans import emmeans
+    from .errors import (ConvergenceWarning, DataError, ModelError, RetrostudyError, RetrostudyWarning,
+                         SpecError)
+    from .exclusions import ExclusionLog
+    from .io import read_trial, validate_trial
+    from .models.ancova import fit_ancova
+    from .models.lmm import fit_lmm
+    from .models.mmrm import fit_mmrm
+    from .report import build_report
+    from .results import ModelFit
+    from .schema import OUTCOMES, Outcome
+    from .trial import TrialData

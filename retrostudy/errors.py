@@ -1,0 +1,85 @@
+"""The retrostudy error and warning family (DESIGN.md section 6).
+
+Every problem a user can fix is a :class:`RetrostudyError`. Data problems carry a
+``problems`` table (file, row, column, value, rule, message) so a program can act on
+all of them, while ``str(err)`` is one plain sentence about the first problem plus a
+count of the rest.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+__all__ = [
+    "RetrostudyError",
+    "DataError",
+    "SpecError",
+    "ModelError",
+    "RetrostudyWarning",
+    "ConvergenceWarning",
+    "PROBLEM_COLUMNS",
+]
+
+#: Columns of :attr:`DataError.problems`.
+PROBLEM_COLUMNS = ("file", "row", "column", "value", "rule", "message")
+
+
+class RetrostudyError(Exception):
+    """Base class of every error retrostudy raises on purpose."""
+
+
+class SpecError(RetrostudyError, ValueError):
+    """An analysis specification (argument, formula, mapping option) is not valid."""
+
+
+class ModelError(RetrostudyError, RuntimeError):
+    """A model could not be fitted (not identifiable, did not converge, ...)."""
+
+
+class DataError(RetrostudyError, ValueError):
+    """One or more problems in a data or mapping file.
+
+    Parameters
+    ----------
+    problems
+        Records with keys ``file, row, column, value, rule, message`` (missing keys
+        become ``None``), or a DataFrame with those columns. ``message`` is a full
+        sentence that names the file, row and column and says how to fix it.
+    """
+
+    def __init__(self, problems: Iterable[Mapping[str, Any]] | Any):
+        import pandas as pd
+
+        if isinstance(problems, pd.DataFrame):
+            frame = problems.copy()
+        else:
+            frame = pd.DataFrame.from_records(list(problems))
+        for col in PROBLEM_COLUMNS:
+            if col not in frame.columns:
+                frame[col] = None
+        frame = frame.loc[:, list(PROBLEM_COLUMNS)].reset_index(drop=True)
+        if frame.empty:
+            raise ValueError("DataError needs at least one problem")
+        self.problems = frame
+        super().__init__(self._sentence())
+
+    def _sentence(self) -> str:
+        first = str(self.problems.loc[0, "message"]).strip()
+        rest = len(self.problems) - 1
+        if rest == 1:
+            first += " (1 more problem; see .problems or `retrostudy validate`)"
+        elif rest > 1:
+            first += f" ({rest} more problems; see .problems or `retrostudy validate`)"
+        return first
+
+    @property
+    def messages(self) -> list[str]:
+        """Every problem as its own sentence, in file order."""
+        return [str(m) for m in self.problems["message"]]
+
+
+class RetrostudyWarning(UserWarning):
+    """Something the user should know that does not stop the analysis."""
+
+
+class ConvergenceWarning(RetrostudyWarning):
+    """The optimizer stopped without meeting its convergence criteria."""

@@ -1,0 +1,94 @@
+"""ExclusionLog: every cell or row left out of an analysis, with where it came from and why."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+__all__ = ["ExclusionLog", "EXCLUSION_COLUMNS"]
+
+#: Columns of the exclusion table. ``cells`` counts the outcome values the row stands
+#: for (1 for a long-table row; more when a whole input row is left out).
+EXCLUSION_COLUMNS = ("stage", "file", "row", "subject_id", "visit", "outcome", "column", "value", "cells", "reason")
+
+
+def _empty() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in EXCLUSION_COLUMNS})
+    frame["row"] = frame["row"].astype("Int64")
+    frame["cells"] = frame["cells"].astype("int64")
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class ExclusionLog:
+    """An immutable log of exclusions.
+
+    ``stage`` says which step excluded the entry (``"read"`` for the loader,
+    ``"ancova"``, ``"mmrm"``... for a model). ``row`` is the row number as the user
+    sees it in the source file (see the README for the convention).
+    """
+
+    frame: pd.DataFrame = field(default_factory=_empty)
+
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> "ExclusionLog":
+        recs = list(records)
+        if not recs:
+            return cls()
+        frame = pd.DataFrame.from_records(recs)
+        for col in EXCLUSION_COLUMNS:
+            if col not in frame.columns:
+                frame[col] = 1 if col == "cells" else None
+        frame = frame.loc[:, list(EXCLUSION_COLUMNS)]
+        frame["row"] = pd.array(frame["row"], dtype="Int64")
+        frame["cells"] = frame["cells"].fillna(1).astype("int64")
+        return cls(frame.reset_index(drop=True))
+
+    def extend(self, other: "ExclusionLog | Iterable[Mapping[str, Any]]") -> "ExclusionLog":
+        """A new log with ``other``'s entries appended."""
+        other_log = other if isinstance(other, ExclusionLog) else ExclusionLog.from_records(other)
+        if other_log.frame.empty:
+            return self
+        if self.frame.empty:
+            return other_log
+        return ExclusionLog(pd.concat([self.frame, other_log.frame], ignore_index=True))
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of outcome values excluded."""
+        return int(self.frame["cells"].sum()) if len(self.frame) else 0
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def to_dict(self) -> dict:
+        frame = self.frame.astype(object).where(self.frame.notna(), None)
+        return {"n_entries": len(self), "n_cells": self.n_cells, "entries": frame.to_dict(orient="records")}
+
+    def by_reason(self) -> pd.DataFrame:
+        """Entries and excluded values per stage and reason."""
+        if self.frame.empty:
+            return pd.DataFrame({"stage": [], "reason": [], "entries": [], "cells": []})
+        return (
+            self.frame.groupby(["stage", "reason"], sort=True, dropna=False)
+            .agg(entries=("cells", "size"), cells=("cells", "sum"))
+            .reset_index()
+        )
+
+    def summary(self) -> str:
+        if self.frame.empty:
+            return "No rows excluded."
+        lines = [f"{self.n_cells} value(s) excluded in {len(self)} entr{'y' if len(self) == 1 else 'ies'}:"]
+        for rec in self.by_reason().itertuples(index=False):
+            lines.append(f"  [{rec.stage}] {rec.reason}: {rec.cells} value(s)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"ExclusionLog({len(self)} entries, {self.n_cells} values)"
+
+    def _repr_html_(self) -> str:
+        return "<p><b>Exclusions</b></p>" + self.by_reason().to_html(index=False)

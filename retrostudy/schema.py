@@ -1,0 +1,153 @@
+"""The canonical long table and the outcome registry (DESIGN.md section 3).
+
+One row per subject x visit x outcome. Every loader produces this table and every
+model consumes it. Subject-level covariates are extra columns, constant within a
+subject.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "CANONICAL_DTYPES",
+    "DEFAULT_ARMS",
+    "Outcome",
+    "OUTCOMES",
+    "get_outcome",
+    "make_outcome",
+]
+
+#: Column order of the canonical long table (contract).
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "study",
+    "subject_id",
+    "arm",
+    "visit",
+    "week",
+    "outcome",
+    "value",
+    "source_file",
+    "source_row",
+)
+
+#: pandas dtypes of the canonical columns; ``arm``/``visit``/``outcome``/``study`` are
+#: categoricals whose categories are set from the data (``visit`` ordered by week).
+CANONICAL_DTYPES: Mapping[str, str] = {
+    "study": "category",
+    "subject_id": "string",
+    "arm": "category",
+    "visit": "category",
+    "week": "float64",
+    "outcome": "category",
+    "value": "float64",
+    "source_file": "string",
+    "source_row": "Int64",
+}
+
+#: Arms of the retro walking trial, in their declared order (the first is the arm of
+#: interest, the last the usual-care control that is the default reference).
+DEFAULT_ARMS: tuple[str, ...] = ("retro", "forward", "control")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome measure: its id, how to display it and which values are valid.
+
+    Parameters
+    ----------
+    id
+        snake_case identifier used in the canonical table.
+    label, unit
+        Display label and unit (``""`` for a score without unit).
+    low, high
+        Valid range; ``None`` for an open end.
+    low_inclusive, high_inclusive
+        Whether the ends themselves are valid (TUG of 0 s is not).
+    direction
+        ``"lower_is_better"`` or ``"higher_is_better"``.
+    version
+        The instrument's version where it has several (WOMAC).
+    """
+
+    id: str
+    label: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    direction: str = "lower_is_better"
+    version: str = ""
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("lower_is_better", "higher_is_better"):
+            raise ValueError(f"direction must be lower_is_better or higher_is_better, not {self.direction!r}")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"outcome {self.id}: low ({self.low}) must be below high ({self.high})")
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.direction == "lower_is_better"
+
+    @property
+    def display(self) -> str:
+        """Label with unit, e.g. ``"Timed up-and-go (s)"``."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    def range_text(self) -> str:
+        """The valid range in words, e.g. ``"from 0 to 10"`` or ``"above 0"``."""
+        def num(x: float) -> str:
+            return f"{x:g}"
+
+        if self.low is not None and self.high is not None:
+            return f"from {num(self.low)} to {num(self.high)}"
+        if self.low is not None:
+            return f"{'at least' if self.low_inclusive else 'above'} {num(self.low)}"
+        if self.high is not None:
+            return f"{'at most' if self.high_inclusive else 'below'} {num(self.high)}"
+        return "any number"
+
+    def in_range(self, value: float) -> bool:
+        """Whether a (non-missing, finite) value is valid for this outcome."""
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value < self.low or (value == self.low and not self.low_inclusive)):
+            return False
+        if self.high is not None and (value > self.high or (value == self.high and not self.high_inclusive)):
+            return False
+        return True
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "label": self.label, "unit": self.unit, "low": self.low, "high": self.high,
+            "low_inclusive": self.low_inclusive, "high_inclusive": self.high_inclusive,
+            "direction": self.direction, "version": self.version,
+        }
+
+
+#: Default outcome registry; a mapping file or keyword arguments can override any field.
+OUTCOMES: Mapping[str, Outcome] = {
+    "pain_nrs": Outcome("pain_nrs", "Pain (NRS)", "points", 0.0, 10.0, direction="lower_is_better"),
+    "womac": Outcome("womac", "WOMAC total", "points", 0.0, 96.0, direction="lower_is_better",
+                     version="WOMAC 3.1 Likert, total 0-96"),
+    "quad_strength": Outcome("quad_strength", "Quadriceps strength", "kg", 0.0, None,
+                             direction="higher_is_better"),
+    "tug": Outcome("tug", "Timed up-and-go", "s", 0.0, None, low_inclusive=False,
+                   direction="lower_is_better"),
+}
+
+
+def get_outcome(outcome_id: str, registry: Mapping[str, Outcome] | None = None) -> Outcome:
+    """The registry entry for ``outcome_id``; unknown ids get an open-range entry."""
+    reg = OUTCOMES if registry is None else registry
+    if outcome_id in reg:
+        return reg[outcome_id]
+    return Outcome(outcome_id, outcome_id.replace("_", " ").capitalize())
+
+
+def make_outcome(outcome_id: str, **overrides) -> Outcome:
+    """A registry entry with some fields overridden (``low``, ``high``, ``unit``, ...)."""
+    return replace(get_outcome(outcome_id), **overrides)
