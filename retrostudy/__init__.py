@@ -10,6 +10,8 @@ Importing the package is cheap: the public names below are loaded on first use, 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -60,6 +62,23 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """Keeps ``rs.emmeans`` / ``rs.contrasts`` the functions after their submodules load.
+
+    Importing a submodule binds it as an attribute of the package; where a public
+    function has its submodule's name, bind the function instead (what an eager
+    ``from .emmeans import emmeans`` would leave behind).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only

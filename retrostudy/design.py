@@ -88,6 +88,12 @@ def parse_rhs(rhs: str, known: Iterable[str] | None = None) -> tuple[bool, list[
                 for chain in combo:
                     merged.extend(n for n in chain if n not in merged)
                 terms.append(tuple(merged))
+    # within a term, variables in order of first appearance in the formula (R's terms())
+    first_seen: dict[str, int] = {}
+    for term in terms:
+        for name in term:
+            first_seen.setdefault(name, len(first_seen))
+    terms = [tuple(sorted(t, key=first_seen.__getitem__)) for t in terms]
     seen: list[Term] = []
     for term in terms:
         if not any(set(term) == set(s) for s in seen):

@@ -1,0 +1,206 @@
+"""The ``retrostudy`` command line (also ``python -m retrostudy``).
+
+Exit codes (DESIGN.md section 6): 0 ok; 2 usage error; 3 a data, mapping or
+specification problem (one sentence, no traceback); 1 a bug (traceback shown).
+Heavy libraries are imported inside the commands so ``--help`` answers at once.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
+DEFAULT_DATASET = "alghadir2019_sim"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="retrostudy",
+        description=(
+            "Outcome research on retro walking for knee osteoarthritis: read trial data, fit ANCOVA / "
+            "mixed models / MMRM, and write a reproducible PDF report."
+        ),
+        epilog="Exit codes: 0 ok, 2 usage error, 3 a problem in the data or mapping file, 1 a bug.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("datasets", help="list the bundled datasets")
+
+    p = sub.add_parser("validate", help="check a data file and summarise what was read")
+    p.add_argument("file", help="data file (csv, tsv, xlsx, parquet, sas7bdat, xpt, sav, dta)")
+    p.add_argument("--config", help="mapping file (YAML) for column roles and labels")
+    p.add_argument("--layout", default="auto", choices=["auto", "long", "by-visit", "wide", "adam", "sheets"],
+                   help="layout of the file (default: detect)")
+
+    p = sub.add_parser("show", help="print the canonical table of a file or bundled dataset")
+    p.add_argument("source", help="data file or bundled dataset id")
+    p.add_argument("--config", help="mapping file (YAML)")
+    p.add_argument("--layout", default="auto", choices=["auto", "long", "by-visit", "wide", "adam", "sheets"])
+    p.add_argument("--rows", type=int, default=20, help="rows to print (default 20; 0 for all)")
+
+    p = sub.add_parser("fit", help="fit a model to one outcome and print EMMs and contrasts")
+    p.add_argument("source", nargs="?", default=DEFAULT_DATASET, help=f"data file or dataset (default {DEFAULT_DATASET})")
+    p.add_argument("--config", help="mapping file (YAML)")
+    p.add_argument("--outcome", required=True, help="outcome id, e.g. pain_nrs")
+    p.add_argument("--model", default="ancova", choices=["ancova", "mmrm", "lmm"])
+    p.add_argument("--adjust", default="none", choices=["none", "holm", "bonferroni", "dunnett", "tukey"])
+    p.add_argument("--contrasts", default="pairwise", choices=["pairwise", "trt_vs_ref"])
+    p.add_argument("--covariance", default="us", help="MMRM covariance structure (us, cs, ar1, ...)")
+    p.add_argument("--df-method", default=None, help="satterthwaite, kenward-roger, ...")
+
+    p = sub.add_parser("report", help="write the six-week comparison as a PDF report")
+    p.add_argument("source", nargs="?", default=DEFAULT_DATASET, help=f"data file or dataset (default {DEFAULT_DATASET})")
+    p.add_argument("--config", help="mapping file (YAML)")
+    p.add_argument("--outcomes", nargs="+", help="outcome ids (default: all)")
+    p.add_argument("--primary", choices=["ancova", "mmrm"], default=None, help="primary analysis (default mmrm)")
+    p.add_argument("--adjust", default="holm", choices=["none", "holm", "bonferroni", "dunnett", "tukey"])
+    p.add_argument("--out", default="report.pdf", help="output PDF (default report.pdf)")
+    p.add_argument("--keep-source", metavar="DIR", help="also write the typst source, its JSON data and figures")
+    return parser
+
+
+def _load(source: str, config: str | None = None, layout: str = "auto"):
+    """A bundled dataset id or a file path -> TrialData."""
+    from .datasets import list_datasets, load_dataset
+    from .errors import SpecError
+
+    if not Path(source).exists() and source in set(list_datasets()["id"]):
+        if config:
+            raise SpecError("--config applies to files, not to a bundled dataset.")
+        return load_dataset(source)
+    from .io import read_trial
+
+    return read_trial(source, config=config, layout=layout)
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from .datasets import list_datasets
+
+    frame = list_datasets()
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.max_columns", 20):
+        print(frame.to_string(index=False))
+    if "synthetic" in frame.columns and frame["synthetic"].astype(str).str.lower().isin(["yes", "true"]).any():
+        print("\nSynthetic datasets are simulated reconstructions, not participant data.")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .io import validate_trial
+
+    report = validate_trial(args.file, config=args.config, layout=args.layout)
+    print(report.summary())
+    return EXIT_OK if report.ok else EXIT_DATA
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    trial = _load(args.source, args.config, args.layout)
+    print(repr(trial))
+    if trial.meta.get("synthetic"):
+        print(trial.meta.get("synthetic_statement", "SYNTHETIC DATA: simulated, not participant data."))
+    frame = trial.data if args.rows == 0 else trial.data.head(args.rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 100000):
+        print(frame.to_string(index=False))
+    if args.rows and len(trial.data) > args.rows:
+        print(f"... {len(trial.data) - args.rows} more rows (use --rows 0 for all)")
+    print(trial.exclusions.summary())
+    return EXIT_OK
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from .contrasts import contrasts
+    from .emmeans import emmeans
+
+    trial = _load(args.source, args.config)
+    kwargs = {"outcome": args.outcome}
+    if args.model == "ancova":
+        from .models.ancova import fit_ancova
+
+        fit = fit_ancova(trial, **kwargs)
+    elif args.model == "mmrm":
+        from .models.mmrm import fit_mmrm
+
+        fit = fit_mmrm(trial, covariance=args.covariance, df_method=args.df_method or "satterthwaite", **kwargs)
+    else:
+        from .models.lmm import fit_lmm
+
+        fit = fit_lmm(trial, df_method=args.df_method or "satterthwaite", **kwargs)
+    if trial.meta.get("synthetic"):
+        print("NOTE: " + str(trial.meta.get("synthetic_statement", "these data are synthetic.")) + "\n")
+    emm = emmeans(fit)
+    con = contrasts(emm, method=args.contrasts, adjust=args.adjust)
+    print(emm.summary())
+    print()
+    print(con.summary())
+    if len(fit.exclusions):
+        print()
+        print(fit.exclusions.summary())
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    data = _load(args.source, args.config)
+    manifest = build_report(
+        data,
+        out=args.out,
+        outcomes=args.outcomes,
+        primary=args.primary,
+        adjust=args.adjust,
+        keep_source=args.keep_source,
+        progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
+    print(f"Wrote {args.out}")
+    summary = getattr(manifest, "summary", None)
+    if callable(summary):
+        print(summary())
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "datasets": _cmd_datasets,
+    "validate": _cmd_validate,
+    "show": _cmd_show,
+    "fit": _cmd_fit,
+    "report": _cmd_report,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    if args.version:
+        from . import __version__
+
+        print(f"retrostudy {__version__}")
+        return EXIT_OK
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    from .errors import RetrostudyError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except RetrostudyError as exc:
+        print(f"retrostudy: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        print("retrostudy: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
