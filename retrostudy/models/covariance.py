@@ -1,0 +1,511 @@
+"""Residual covariance structures of the MMRM in SAS PROC MIXED's parameterization.
+
+Every structure maps a parameter vector ``theta`` -- in the order and scale SAS prints
+under "Covariance Parameter Estimates" -- to a T x T covariance matrix ``Sigma``, with
+first and second derivatives in that same parameterization (what Satterthwaite and
+Kenward-Roger need to reproduce SAS). The optimizer works in unconstrained
+coordinates (log variances, log-Cholesky, tanh / partial-autocorrelation transforms)
+through ``to_unconstrained`` / ``from_unconstrained``.
+
+Structures (SAS name): ``us`` (UN), ``cs`` (CS), ``csh`` (CSH), ``ar1`` (AR(1)),
+``ar1h`` (ARH(1)), ``toep`` (TOEP), ``toeph`` (TOEPH), ``ad`` (ante-dependence with one
+variance), ``adh`` (ANTE(1)). A separate covariance per group (SAS ``GROUP=``) is a
+:class:`GroupedStructure` holding one structure per group level.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SpecError
+
+__all__ = ["CovarianceStructure", "LinearStructure", "VarCorrStructure", "GroupedStructure",
+           "make_structure", "STRUCTURES"]
+
+#: Structure name -> SAS TYPE= name.
+STRUCTURES = {"us": "UN", "cs": "CS", "csh": "CSH", "ar1": "AR(1)", "ar1h": "ARH(1)", "toep": "TOEP",
+              "toeph": "TOEPH", "ad": "ANTE(1) homogeneous", "adh": "ANTE(1)"}
+
+
+class CovarianceStructure:
+    """Protocol: a T x T covariance ``Sigma(theta)`` in SAS's parameterization."""
+
+    name: str
+    n_times: int
+    n_params: int
+    param_names: list[str]
+    linear: bool
+    n_groups: int = 1
+
+    def start(self, S: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def matrix(self, theta) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def jacobian(self, theta) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def hessian(self, theta) -> np.ndarray:
+        P, T = self.n_params, self.n_times
+        return np.zeros((P, P, T, T))
+
+    def to_unconstrained(self, theta) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def from_unconstrained(self, u) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def valid(self, theta) -> bool:
+        theta = np.asarray(theta, float)
+        if theta.shape != (self.n_params,) or not np.all(np.isfinite(theta)):
+            return False
+        return _is_pd(self.matrix(theta))
+
+    # group-aware interface used by the engine (one group unless GroupedStructure)
+    def group_matrices(self, theta) -> np.ndarray:
+        """``(G, T, T)``: the covariance of each group."""
+        return self.matrix(theta)[None]
+
+    def group_jacobians(self, theta) -> np.ndarray:
+        """``(G, P, T, T)``: dSigma_g / dtheta_k over all parameters."""
+        return self.jacobian(theta)[None]
+
+    def group_hessians(self, theta) -> np.ndarray:
+        """``(G, P, P, T, T)``: second derivatives of each group's covariance."""
+        return self.hessian(theta)[None]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, n_times={self.n_times}, n_params={self.n_params})"
+
+
+def _is_pd(M: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def _nearest_pd(S: np.ndarray, floor: float = 1e-3) -> np.ndarray:
+    S = (S + S.T) / 2.0
+    w, Q = np.linalg.eigh(S)
+    scale = max(float(np.mean(np.abs(np.diag(S)))), 1e-8)
+    w = np.maximum(w, floor * scale)
+    return (Q * w) @ Q.T
+
+
+class LinearStructure(CovarianceStructure):
+    """``Sigma = sum_k theta_k G_k`` (SAS UN, CS, TOEP): linear in theta."""
+
+    linear = True
+
+    def __init__(self, name: str, n_times: int, basis: np.ndarray, param_names: list[str]):
+        self.name, self.n_times = name, n_times
+        self.basis = np.asarray(basis, float)
+        self.n_params = self.basis.shape[0]
+        self.param_names = list(param_names)
+
+    def matrix(self, theta) -> np.ndarray:
+        return np.einsum("k,kij->ij", np.asarray(theta, float), self.basis)
+
+    def jacobian(self, theta) -> np.ndarray:
+        return self.basis.copy()
+
+    def start(self, S: np.ndarray) -> np.ndarray:
+        S = _nearest_pd(np.asarray(S, float))
+        flat = self.basis.reshape(self.n_params, -1)
+        theta, *_ = np.linalg.lstsq(flat.T, S.reshape(-1), rcond=None)
+        if not self.valid(theta):
+            theta, *_ = np.linalg.lstsq(flat.T, np.diag(np.diag(S)).reshape(-1), rcond=None)
+        return theta
+
+
+class _UN(LinearStructure):
+    def __init__(self, n_times: int):
+        T = n_times
+        pairs = [(i, j) for i in range(T) for j in range(i + 1)]
+        basis = np.zeros((len(pairs), T, T))
+        for k, (i, j) in enumerate(pairs):
+            basis[k, i, j] = basis[k, j, i] = 1.0
+        super().__init__("us", T, basis, [f"UN({i + 1},{j + 1})" for i, j in pairs])
+        self._pairs = pairs
+
+    def to_unconstrained(self, theta) -> np.ndarray:
+        L = np.linalg.cholesky(self.matrix(theta))
+        u = np.array([L[i, j] for i, j in self._pairs])
+        diag = [k for k, (i, j) in enumerate(self._pairs) if i == j]
+        u[diag] = np.log(u[diag])
+        return u
+
+    def from_unconstrained(self, u) -> np.ndarray:
+        T = self.n_times
+        L = np.zeros((T, T))
+        for k, (i, j) in enumerate(self._pairs):
+            L[i, j] = np.exp(u[k]) if i == j else u[k]
+        S = L @ L.T
+        return np.array([S[i, j] for i, j in self._pairs])
+
+
+class _CS(LinearStructure):
+    """SAS CS: ``Sigma = CS * J + Residual * I``; theta = (CS, Residual), or with
+    ``GROUP=`` SAS's order (Variance, CS)."""
+
+    def __init__(self, n_times: int, grouped: bool = False):
+        T = n_times
+        J, I = np.ones((T, T)), np.eye(T)
+        self._swap = grouped
+        if grouped:
+            super().__init__("cs", T, np.stack([I, J]), ["Variance", "CS"])
+        else:
+            super().__init__("cs", T, np.stack([J, I]), ["CS", "Residual"])
+
+    def _cs_res(self, theta):
+        return (theta[1], theta[0]) if self._swap else (theta[0], theta[1])
+
+    def to_unconstrained(self, theta) -> np.ndarray:
+        cs, res = self._cs_res(np.asarray(theta, float))
+        return np.array([np.log(res), np.log(res + self.n_times * cs)])
+
+    def from_unconstrained(self, u) -> np.ndarray:
+        res, tot = np.exp(u[0]), np.exp(u[1])
+        cs = (tot - res) / self.n_times
+        return np.array([res, cs]) if self._swap else np.array([cs, res])
+
+
+def _levinson(pacf: np.ndarray) -> np.ndarray:
+    """Autocorrelations rho_1..rho_K from partial autocorrelations (Durbin-Levinson)."""
+    K = len(pacf)
+    rho = np.zeros(K)
+    phi = np.zeros(0)
+    for k in range(K):
+        a = pacf[k]
+        if k == 0:
+            rho[0] = a
+            phi = np.array([a])
+            continue
+        rho[k] = a * (1.0 - phi @ rho[:k]) + phi @ rho[:k][::-1]
+        phi = np.concatenate([phi - a * phi[::-1], [a]])
+    return rho
+
+
+def _pacf(rho: np.ndarray) -> np.ndarray:
+    """Partial autocorrelations from autocorrelations (inverse of :func:`_levinson`)."""
+    K = len(rho)
+    out = np.zeros(K)
+    phi = np.zeros(0)
+    for k in range(K):
+        if k == 0:
+            a = rho[0]
+            phi = np.array([a])
+        else:
+            a = (rho[k] - phi @ rho[:k][::-1]) / (1.0 - phi @ rho[:k])
+            phi = np.concatenate([phi - a * phi[::-1], [a]])
+        out[k] = a
+    return out
+
+
+class _TOEP(LinearStructure):
+    """SAS TOEP: band covariances; theta = (TOEP(2), ..., TOEP(T), Residual)."""
+
+    def __init__(self, n_times: int):
+        T = n_times
+        lag = np.abs(np.subtract.outer(np.arange(T), np.arange(T)))
+        bands = [(lag == k).astype(float) for k in range(1, T)] + [(lag == 0).astype(float)]
+        super().__init__("toep", T, np.stack(bands), [f"TOEP({k + 1})" for k in range(1, T)] + ["Residual"])
+
+    def to_unconstrained(self, theta) -> np.ndarray:
+        theta = np.asarray(theta, float)
+        s2 = theta[-1]
+        pacf = np.clip(_pacf(theta[:-1] / s2), -1 + 1e-12, 1 - 1e-12)
+        return np.concatenate([np.arctanh(pacf), [np.log(s2)]])
+
+    def from_unconstrained(self, u) -> np.ndarray:
+        s2 = np.exp(u[-1])
+        return np.concatenate([s2 * _levinson(np.tanh(u[:-1])), [s2]])
+
+
+# ---------------------------------------------------------------- variance x correlation
+class VarCorrStructure(CovarianceStructure):
+    """``Sigma_ij = sqrt(v_i v_j) R_ij(rho)`` with one or T variances and a correlation
+    family: ``cs`` (CSH), ``ar1`` (AR(1), ARH(1)), ``toep`` (TOEPH), ``ante`` (ANTE(1)).
+
+    theta is (variances, correlations) unless ``corr_first`` (SAS AR(1): "AR(1)",
+    "Residual").
+    """
+
+    def __init__(self, name: str, n_times: int, family: str, hetero: bool, names: list[str],
+                 corr_first: bool = False):
+        self.name, self.n_times, self.family, self.hetero = name, n_times, family, hetero
+        T = n_times
+        self.n_var = T if hetero else 1
+        self.n_corr = 1 if family in ("cs", "ar1") else T - 1
+        self.n_params = self.n_var + self.n_corr
+        self.param_names = names
+        self.corr_first = corr_first
+        self.linear = False
+        self._lag = np.abs(np.subtract.outer(np.arange(T), np.arange(T)))
+
+    # theta <-> (v, r)
+    def _split(self, theta):
+        theta = np.asarray(theta, float)
+        if self.corr_first:
+            return theta[self.n_corr:], theta[: self.n_corr]
+        return theta[: self.n_var], theta[self.n_var:]
+
+    def _join(self, v, r):
+        return np.concatenate([r, v]) if self.corr_first else np.concatenate([v, r])
+
+    def _index(self):
+        """Positions of the variance and correlation parameters in theta."""
+        iv = np.arange(self.n_var) + (self.n_corr if self.corr_first else 0)
+        ir = np.arange(self.n_corr) + (0 if self.corr_first else self.n_var)
+        return iv, ir
+
+    # correlation family
+    def _corr(self, r):
+        T, lag = self.n_times, self._lag
+        K = self.n_corr
+        R = np.eye(T)
+        dR = np.zeros((K, T, T))
+        d2R = np.zeros((K, K, T, T))
+        if self.family == "cs":
+            R = (1 - r[0]) * np.eye(T) + r[0] * np.ones((T, T))
+            dR[0] = np.ones((T, T)) - np.eye(T)
+        elif self.family == "ar1":
+            rho = r[0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                R = np.where(lag == 0, 1.0, rho ** lag)
+                dR[0] = np.where(lag >= 1, lag * rho ** np.maximum(lag - 1, 0), 0.0)
+                d2R[0, 0] = np.where(lag >= 2, lag * (lag - 1) * rho ** np.maximum(lag - 2, 0), 0.0)
+        elif self.family == "toep":
+            for k in range(1, T):
+                R = R + r[k - 1] * (lag == k)
+                dR[k - 1] = (lag == k).astype(float)
+        elif self.family == "ante":
+            for i in range(T):
+                for j in range(i + 1, T):
+                    ks = list(range(i, j))
+                    R[i, j] = R[j, i] = np.prod(r[ks])
+                    for a in ks:
+                        val = np.prod([r[c] for c in ks if c != a])
+                        dR[a, i, j] = dR[a, j, i] = val
+                        for b in ks:
+                            if b != a:
+                                v2 = np.prod([r[c] for c in ks if c not in (a, b)])
+                                d2R[a, b, i, j] = d2R[a, b, j, i] = v2
+        return R, dR, d2R
+
+    def _var(self, v):
+        T = self.n_times
+        if not self.hetero:
+            F = v[0] * np.ones((T, T))
+            return F, np.ones((1, T, T)), np.zeros((1, 1, T, T))
+        s = np.sqrt(v)
+        F = np.outer(s, s)
+        I = np.eye(T)
+        # A[k, i, j] = delta_ik + delta_jk
+        A = I[:, :, None] + I[:, None, :]
+        dF = F[None] * A / (2.0 * v[:, None, None])
+        d2F = F[None, None] * (A[:, None] * A[None, :]) / (4.0 * v[:, None, None, None] * v[None, :, None, None])
+        d2F -= np.einsum("kl,kij->klij", I, F[None] * A / (2.0 * v[:, None, None] ** 2))
+        return F, dF, d2F
+
+    def matrix(self, theta) -> np.ndarray:
+        v, r = self._split(theta)
+        return self._var(v)[0] * self._corr(r)[0]
+
+    def jacobian(self, theta) -> np.ndarray:
+        v, r = self._split(theta)
+        F, dF, _ = self._var(v)
+        R, dR, _ = self._corr(r)
+        iv, ir = self._index()
+        J = np.zeros((self.n_params, self.n_times, self.n_times))
+        J[iv] = dF * R[None]
+        J[ir] = F[None] * dR
+        return J
+
+    def hessian(self, theta) -> np.ndarray:
+        v, r = self._split(theta)
+        F, dF, d2F = self._var(v)
+        R, dR, d2R = self._corr(r)
+        iv, ir = self._index()
+        H = np.zeros((self.n_params, self.n_params, self.n_times, self.n_times))
+        H[np.ix_(iv, iv)] = d2F * R[None, None]
+        cross = dF[:, None] * dR[None, :]
+        H[np.ix_(iv, ir)] = cross
+        H[np.ix_(ir, iv)] = np.swapaxes(cross, 0, 1)
+        H[np.ix_(ir, ir)] = F[None, None] * d2R
+        return H
+
+    def _corr_bounds(self):
+        if self.family == "cs":
+            return -1.0 / (self.n_times - 1) if self.n_times > 1 else -1.0, 1.0
+        return -1.0, 1.0
+
+    def valid(self, theta) -> bool:
+        theta = np.asarray(theta, float)
+        if theta.shape != (self.n_params,) or not np.all(np.isfinite(theta)):
+            return False
+        v, r = self._split(theta)
+        if np.any(v <= 0):
+            return False
+        if self.family in ("ar1", "ante") and np.any(np.abs(r) >= 1):
+            return False
+        return _is_pd(self.matrix(theta))
+
+    def to_unconstrained(self, theta) -> np.ndarray:
+        v, r = self._split(theta)
+        lo, hi = self._corr_bounds()
+        if self.family == "cs":
+            p = np.clip((r - lo) / (hi - lo), 1e-12, 1 - 1e-12)
+            ur = np.log(p / (1 - p))
+        elif self.family == "toep":
+            ur = np.arctanh(np.clip(_pacf(r), -1 + 1e-12, 1 - 1e-12))
+        else:
+            ur = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12))
+        return self._join(np.log(v), ur)
+
+    def from_unconstrained(self, u) -> np.ndarray:
+        lv, ur = self._split(u)
+        lo, hi = self._corr_bounds()
+        if self.family == "cs":
+            r = lo + (hi - lo) / (1.0 + np.exp(-ur))
+        elif self.family == "toep":
+            r = _levinson(np.tanh(ur))
+        else:
+            r = np.tanh(ur)
+        return self._join(np.exp(lv), r)
+
+    def start(self, S: np.ndarray) -> np.ndarray:
+        S = _nearest_pd(np.asarray(S, float))
+        d = np.diag(S)
+        C = S / np.sqrt(np.outer(d, d))
+        T = self.n_times
+        v = d.copy() if self.hetero else np.array([d.mean()])
+        lag = self._lag
+        if self.family == "cs":
+            r = np.array([C[lag > 0].mean() if T > 1 else 0.0])
+        elif self.family == "ar1":
+            r = np.array([C[lag == 1].mean() if T > 1 else 0.0])
+        elif self.family == "toep":
+            r = np.array([C[lag == k].mean() for k in range(1, T)])
+            r = _levinson(np.clip(_pacf(r), -0.9, 0.9))
+        else:
+            r = np.array([C[k, k + 1] for k in range(T - 1)])
+        if self.family != "toep":
+            lo, hi = self._corr_bounds()
+            r = np.clip(r, lo + 0.05 * (hi - lo), 0.9)
+        return self._join(v, r)
+
+
+class GroupedStructure(CovarianceStructure):
+    """One covariance per group level (SAS ``GROUP=``); theta concatenates the groups'."""
+
+    def __init__(self, subs: list[CovarianceStructure], levels: list[str]):
+        self.subs, self.levels = list(subs), [str(x) for x in levels]
+        first = self.subs[0]
+        self.name, self.n_times = first.name, first.n_times
+        self.n_groups = len(self.subs)
+        self.n_params = sum(s.n_params for s in self.subs)
+        self.param_names = [n for s in self.subs for n in s.param_names]
+        self.param_groups = [lv for s, lv in zip(self.subs, self.levels) for _ in range(s.n_params)]
+        self.linear = all(s.linear for s in self.subs)
+        self._cuts = np.cumsum([0] + [s.n_params for s in self.subs])
+
+    def _parts(self, theta):
+        theta = np.asarray(theta, float)
+        return [theta[a:b] for a, b in zip(self._cuts[:-1], self._cuts[1:])]
+
+    def matrix(self, theta) -> np.ndarray:
+        """The first group's covariance; use :meth:`group_matrices` for all groups."""
+        return self.group_matrices(theta)[0]
+
+    def group_matrices(self, theta) -> np.ndarray:
+        return np.stack([s.matrix(t) for s, t in zip(self.subs, self._parts(theta))])
+
+    def jacobian(self, theta) -> np.ndarray:
+        return self.group_jacobians(theta)[0]
+
+    def group_jacobians(self, theta) -> np.ndarray:
+        T = self.n_times
+        out = np.zeros((self.n_groups, self.n_params, T, T))
+        for g, (s, t) in enumerate(zip(self.subs, self._parts(theta))):
+            out[g, self._cuts[g]:self._cuts[g + 1]] = s.jacobian(t)
+        return out
+
+    def hessian(self, theta) -> np.ndarray:
+        return self.group_hessians(theta)[0]
+
+    def group_hessians(self, theta) -> np.ndarray:
+        T, P = self.n_times, self.n_params
+        out = np.zeros((self.n_groups, P, P, T, T))
+        for g, (s, t) in enumerate(zip(self.subs, self._parts(theta))):
+            a, b = self._cuts[g], self._cuts[g + 1]
+            out[g, a:b, a:b] = s.hessian(t)
+        return out
+
+    def valid(self, theta) -> bool:
+        return all(s.valid(t) for s, t in zip(self.subs, self._parts(theta)))
+
+    def to_unconstrained(self, theta) -> np.ndarray:
+        return np.concatenate([s.to_unconstrained(t) for s, t in zip(self.subs, self._parts(theta))])
+
+    def from_unconstrained(self, u) -> np.ndarray:
+        return np.concatenate([s.from_unconstrained(t) for s, t in zip(self.subs, self._parts(u))])
+
+    def start(self, S) -> np.ndarray:
+        S = np.asarray(S, float)
+        mats = S if S.ndim == 3 else np.repeat(S[None], self.n_groups, axis=0)
+        return np.concatenate([s.start(m) for s, m in zip(self.subs, mats)])
+
+
+def _single(name: str, T: int, grouped: bool) -> CovarianceStructure:
+    var = [f"Var({i + 1})" for i in range(T)]
+    if name == "us":
+        return _UN(T)
+    if name == "cs":
+        return _CS(T, grouped=grouped)
+    if name == "toep":
+        return _TOEP(T)
+    if name == "csh":
+        return VarCorrStructure("csh", T, "cs", True, var + ["CSH"])
+    if name == "ar1":
+        if grouped:
+            return VarCorrStructure("ar1", T, "ar1", False, ["Variance", "AR(1)"])
+        return VarCorrStructure("ar1", T, "ar1", False, ["AR(1)", "Residual"], corr_first=True)
+    if name == "ar1h":
+        return VarCorrStructure("ar1h", T, "ar1", True, var + ["ARH(1)"])
+    if name == "toeph":
+        return VarCorrStructure("toeph", T, "toep", True, var + [f"TOEPH({k})" for k in range(1, T)])
+    if name == "adh":
+        return VarCorrStructure("adh", T, "ante", True, var + [f"Rho({k})" for k in range(1, T)])
+    if name == "ad":
+        return VarCorrStructure("ad", T, "ante", False, ["Variance"] + [f"Rho({k})" for k in range(1, T)])
+    raise SpecError(f"Unknown covariance structure {name!r}; use one of {', '.join(STRUCTURES)}.")
+
+
+def make_structure(name: str, n_times: int, *, groups: list[str] | None = None) -> CovarianceStructure:
+    """A covariance structure by name (``us``, ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``,
+    ``toeph``, ``ad``, ``adh``) for ``n_times`` visits.
+
+    Parameters
+    ----------
+    name
+        Structure name; SAS names (``un``, ``ar(1)``, ``arh(1)``, ``ante(1)``) are accepted.
+    n_times
+        Number of visits T.
+    groups
+        Group levels for a separate covariance per group (SAS ``GROUP=``).
+    """
+    key = str(name).strip().lower()
+    key = {"un": "us", "ar(1)": "ar1", "arh(1)": "ar1h", "ante(1)": "adh", "arh1": "ar1h"}.get(key, key)
+    if key not in STRUCTURES:
+        raise SpecError(f"Unknown covariance structure {name!r}; use one of {', '.join(STRUCTURES)}.")
+    if int(n_times) < 1:
+        raise SpecError("A covariance structure needs at least one visit.")
+    T = int(n_times)
+    if T == 1 and key not in ("us", "cs"):
+        key = "us"
+    if groups is None or len(groups) <= 1:
+        return _single(key, T, grouped=False)
+    return GroupedStructure([_single(key, T, grouped=True) for _ in groups], list(groups))
