@@ -1,0 +1,540 @@
+"""The REML / ML engine for the marginal model ``y_i ~ N(X_i b, V_i(theta))``.
+
+``V_i`` is the rows and columns of ``Sigma_g(theta)`` (a :class:`CovarianceStructure`,
+one matrix per group) at subject i's observed visits, optionally scaled by SAS
+``WEIGHT``s: ``V_i = W_i^{-1/2} Sigma W_i^{-1/2}``. Subjects are grouped by
+(group, pattern of observed visits); each pattern keeps the theta-free sufficient
+statistics ``sum_i X_i[a]' X_i[b]``, ``sum_i X_i[a]' y_i[b]`` and ``sum_i y_i[a] y_i[b]``,
+so one likelihood, gradient and Hessian evaluation costs a few small dense
+factorizations per pattern whatever the number of subjects.
+
+The optimizer is Newton-Raphson on theta in SAS's parameterization with the exact
+(observed) Hessian of -2 log L, eigenvalue-modified when it is not positive definite,
+and a backtracking line search that keeps Sigma positive definite; when it fails it
+falls back to BFGS in unconstrained coordinates (log-Cholesky etc.) and polishes with
+Newton again. The asymptotic covariance of theta is ``2 H^{-1}`` with ``H`` the
+Hessian of -2 log L (REML: restricted) in SAS's parameterization, as in SAS PROC MIXED
+(observed information) and lmerTest.
+
+Formulas: Harville (1977); Jennrich & Schluchter (1986); Wolfinger, Tobias & Sall (1994),
+"Computing Gaussian likelihoods and their derivatives for general linear mixed models".
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import linalg, optimize
+
+from ..errors import ConvergenceWarning, ModelError, SpecError
+from .covariance import CovarianceStructure
+
+__all__ = ["Pattern", "RemlProblem", "RemlFit", "Evaluation", "prepare", "evaluate", "fit_reml",
+           "engine_pieces", "second_order_blocks"]
+
+_LOG2PI = math.log(2.0 * math.pi)
+
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    """Subjects sharing a group and a set of observed visits.
+
+    ``X`` and ``y`` are already multiplied by ``sqrt(weight)`` (so their covariance is
+    ``Sigma[visits, visits]``); ``weights`` are the raw weights or None.
+    """
+
+    group: int
+    visits: np.ndarray  # (m,) visit indices
+    subjects: np.ndarray  # (n_k,) subject positions
+    rows: np.ndarray  # (n_k, m) row positions in the input
+    X: np.ndarray  # (n_k, m, p)
+    y: np.ndarray  # (n_k, m)
+    weights: np.ndarray | None
+    XX: np.ndarray  # (m*m, p*p) sum_i X_i[a, p] X_i[b, q]
+    XY: np.ndarray  # (m*m, p) sum_i X_i[a, p] y_i[b]
+    YY: np.ndarray  # (m, m)
+    sum_log_w: float
+
+    @property
+    def n(self) -> int:
+        return len(self.subjects)
+
+    @property
+    def m(self) -> int:
+        return len(self.visits)
+
+
+@dataclass(frozen=True, eq=False)
+class RemlProblem:
+    """Data prepared for the engine: patterns plus sizes."""
+
+    patterns: tuple[Pattern, ...]
+    n_obs: int
+    n_subjects: int
+    n_times: int
+    n_groups: int
+    p: int
+    subject_codes: np.ndarray  # unique subject labels in position order
+    weighted: bool
+
+
+def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1, weights=None) -> RemlProblem:
+    """Group the rows by subject pattern and compute the sufficient statistics.
+
+    Parameters
+    ----------
+    y, X
+        Response (n,) and model matrix (n, p); no missing values.
+    subject
+        Subject label per row.
+    visit
+        Visit index per row in ``0..n_times-1``; at most one row per subject and visit.
+    group
+        Group index per row in ``0..n_groups-1`` (constant within subject) or None.
+    weights
+        Positive weights per row (SAS ``WEIGHT``) or None.
+    """
+    y = np.asarray(y, float)
+    X = np.asarray(X, float)
+    n, p = X.shape
+    if y.shape != (n,):
+        raise SpecError("The response and the model matrix have different numbers of rows.")
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
+        raise SpecError("The response or the model matrix has missing or infinite values; exclude those rows first.")
+    visit = np.asarray(visit, dtype=np.int64)
+    if n and (visit.min() < 0 or visit.max() >= n_times):
+        raise SpecError("A visit index is outside 0..n_times-1.")
+    codes, subj = np.unique(np.asarray(subject), return_inverse=True)
+    subj = subj.reshape(-1)
+    n_subj = len(codes)
+    pos = np.full((n_subj, n_times), -1, dtype=np.int64)
+    flat = subj * n_times + visit
+    if len(np.unique(flat)) != n:
+        raise SpecError("A subject has two rows for the same visit; each subject may have one value per visit.")
+    pos.reshape(-1)[flat] = np.arange(n)
+    grp = np.zeros(n_subj, dtype=np.int64)
+    if group is not None:
+        g_rows = np.asarray(group, dtype=np.int64)
+        grp[subj] = g_rows
+        if np.any(grp[subj] != g_rows):
+            raise SpecError("The covariance group changes within a subject; it must be constant per subject.")
+    w = None
+    if weights is not None:
+        w = np.asarray(weights, float)
+        if w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w <= 0):
+            raise SpecError("Weights must be positive and finite for every analysed row.")
+    observed = pos >= 0
+    key = np.concatenate([grp[:, None], observed.astype(np.int64)], axis=1)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(len(uniq) + 1))
+    patterns = []
+    sqrt_w = np.sqrt(w) if w is not None else None
+    for k, row in enumerate(uniq):
+        subs = order[bounds[k]:bounds[k + 1]]
+        vis = np.flatnonzero(row[1:])
+        rows = pos[np.ix_(subs, vis)]
+        Xk = X[rows]
+        yk = y[rows]
+        wk = None
+        slw = 0.0
+        if sqrt_w is not None:
+            wk = w[rows]
+            Xk = Xk * sqrt_w[rows][:, :, None]
+            yk = yk * sqrt_w[rows]
+            slw = float(np.log(wk).sum())
+        nk, m = yk.shape
+        Xf = Xk.reshape(nk, m * p)
+        G = (Xf.T @ Xf).reshape(m, p, m, p).transpose(0, 2, 1, 3).reshape(m * m, p * p)
+        XY = (Xf.T @ yk).reshape(m, p, m).transpose(0, 2, 1).reshape(m * m, p)
+        patterns.append(Pattern(int(row[0]), vis, subs, rows, Xk, yk, wk, G, XY, yk.T @ yk, slw))
+    return RemlProblem(tuple(patterns), n, n_subj, n_times, n_groups, p, codes, w is not None)
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """-2 log L and, when asked, its gradient and Hessian in theta."""
+
+    f: float
+    beta: np.ndarray
+    A: np.ndarray  # X' V^-1 X
+    Ainv: np.ndarray
+    grad: np.ndarray | None = None
+    hess: np.ndarray | None = None
+    Q: np.ndarray | None = None  # (P, p, p): X' V^-1 dV_k V^-1 X = -dA/dtheta_k
+
+
+def _pattern_inverse(Sig: np.ndarray, pat: Pattern):
+    S_sub = Sig[pat.group][np.ix_(pat.visits, pat.visits)]
+    L = np.linalg.cholesky(S_sub)
+    Sinv = linalg.cho_solve((L, True), np.eye(pat.m))
+    return S_sub, Sinv, 2.0 * np.log(np.diag(L)).sum()
+
+
+def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method: str = "reml",
+             order: int = 0) -> Evaluation:
+    """-2 log L (``method`` "reml" or "ml") at theta; ``order`` 1 adds the gradient, 2 the
+    Hessian. Raises ``np.linalg.LinAlgError`` when Sigma or X'V^-1X is not PD."""
+    reml = method == "reml"
+    p = problem.p
+    Sig = structure.group_matrices(theta)
+    inv = []
+    A = np.zeros(p * p)
+    c = np.zeros(p)
+    yVy = 0.0
+    logdet = 0.0
+    for pat in problem.patterns:
+        S_sub, S, ld = _pattern_inverse(Sig, pat)
+        inv.append(S)
+        s = S.reshape(-1)
+        A += s @ pat.XX
+        c += s @ pat.XY
+        yVy += float(np.sum(S * pat.YY))
+        logdet += pat.n * ld - pat.sum_log_w
+    A = A.reshape(p, p)
+    A = (A + A.T) / 2.0
+    LA = np.linalg.cholesky(A)
+    Ainv = linalg.cho_solve((LA, True), np.eye(p))
+    beta = Ainv @ c
+    yPy = yVy - float(c @ beta)
+    if reml:
+        f = logdet + 2.0 * np.log(np.diag(LA)).sum() + yPy + (problem.n_obs - p) * _LOG2PI
+    else:
+        f = logdet + yPy + problem.n_obs * _LOG2PI
+    if order == 0:
+        return Evaluation(float(f), beta, A, Ainv)
+    J = structure.group_jacobians(theta)
+    P = J.shape[1]
+    Hs = structure.group_hessians(theta) if (order >= 2 and not structure.linear) else None
+    grad = np.zeros(P)
+    hess = np.zeros((P, P))
+    Q = np.zeros((P, p * p))
+    u = np.zeros((P, p))
+    bb = np.outer(beta, beta).reshape(-1)
+    a_flat = Ainv.reshape(-1)
+    for pat, S in zip(problem.patterns, inv):
+        m = pat.m
+        XYb = (pat.XY @ beta).reshape(m, m)
+        R = pat.YY - XYb - XYb.T + (pat.XX @ bb).reshape(m, m)
+        E = S @ R @ S
+        M = pat.n * S - E
+        if reml:
+            C = (pat.XX @ a_flat).reshape(m, m)
+            M = M - S @ C @ S
+        idx = pat.visits
+        dV = J[pat.group][:, idx][:, :, idx]
+        grad += np.einsum("kab,ab->k", dV, M)
+        if order < 2:
+            continue
+        SdV = np.einsum("ab,kbc->kac", S, dV)
+        D = np.einsum("kab,bc->kac", SdV, S)
+        hess -= pat.n * np.einsum("iab,jba->ij", SdV, SdV)
+        Q += D.reshape(P, m * m) @ pat.XX
+        XR = pat.XY - (pat.XX.reshape(m * m, p, p) @ beta)
+        u += D.reshape(P, m * m) @ XR
+        F = np.einsum("kab,bc->kac", SdV, E)
+        hess += 2.0 * np.einsum("jab,iba->ij", dV, F)
+        if reml:
+            SC = S @ C
+            T2 = np.einsum("iab,jbc,ca->ij", D, dV, SC)
+            hess += T2 + T2.T
+        if Hs is not None:
+            d2V = Hs[pat.group][:, :, idx][:, :, :, idx]
+            hess += np.einsum("ijab,ab->ij", d2V, M)
+    if order < 2:
+        return Evaluation(float(f), beta, A, Ainv, grad=grad)
+    Q = Q.reshape(P, p, p)
+    if reml:
+        AQ = np.einsum("pq,kqr->kpr", Ainv, Q)
+        hess -= np.einsum("ipq,jqp->ij", AQ, AQ)
+    hess -= 2.0 * u @ Ainv @ u.T
+    hess = (hess + hess.T) / 2.0
+    return Evaluation(float(f), beta, A, Ainv, grad=grad, hess=hess, Q=Q)
+
+
+@dataclass(frozen=True, eq=False)
+class RemlFit:
+    """Result of :func:`fit_reml`.
+
+    Attributes
+    ----------
+    beta, vcov_beta
+        GLS fixed effects and their model-based covariance ``(X'V^-1X)^-1``.
+    theta, theta_names, theta_cov
+        Covariance parameters (SAS parameterization, SAS names) and their asymptotic
+        covariance ``2 H^{-1}`` (H: Hessian of -2 log L in theta).
+    sigma
+        ``(G, T, T)`` covariance of each group.
+    hessian, gradient
+        Of -2 log L in theta at the optimum.
+    Q
+        ``(P, p, p)``: ``X'V^-1 dV_k V^-1 X`` so that ``d vcov_beta / d theta_k =
+        vcov_beta Q_k vcov_beta`` (Satterthwaite).
+    """
+
+    beta: np.ndarray
+    vcov_beta: np.ndarray
+    theta: np.ndarray
+    theta_names: list[str]
+    theta_cov: np.ndarray
+    sigma: np.ndarray
+    hessian: np.ndarray
+    gradient: np.ndarray
+    Q: np.ndarray
+    minus2_loglik: float
+    method: str
+    structure: CovarianceStructure
+    problem: RemlProblem
+    converged: bool
+    iterations: int
+    optimizer: str
+    hessian_pd: bool
+    message: str = ""
+    n_subjects_ic: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def loglik(self) -> float:
+        return -self.minus2_loglik / 2.0
+
+    @property
+    def fit_stats(self) -> dict[str, Any]:
+        """SAS conventions: REML AIC/BIC count covariance parameters only; ML counts
+        fixed effects too; BIC uses the number of subjects."""
+        q = len(self.theta) + (0 if self.method == "reml" else self.problem.p)
+        n_sub = self.n_subjects_ic or self.problem.n_subjects
+        return {
+            "n_subjects": self.problem.n_subjects,
+            "n_obs": self.problem.n_obs,
+            "method": self.method,
+            "loglik": self.loglik,
+            "minus2_loglik": self.minus2_loglik,
+            "aic": self.minus2_loglik + 2.0 * q,
+            "bic": self.minus2_loglik + q * math.log(n_sub),
+            "n_cov_params": len(self.theta),
+            "iterations": self.iterations,
+            "gradient_norm": float(np.max(np.abs(self.gradient))) if len(self.gradient) else 0.0,
+            "hessian_pd": self.hessian_pd,
+            "optimizer": self.optimizer,
+            "converged": self.converged,
+        }
+
+    def evaluation(self, order: int = 2) -> Evaluation:
+        return evaluate(self.problem, self.structure, self.theta, self.method, order)
+
+
+def _empirical_start(problem: RemlProblem, structure: CovarianceStructure) -> np.ndarray:
+    """Starting theta from the pairwise covariance of OLS residuals (per group)."""
+    p, T, G = problem.p, problem.n_times, problem.n_groups
+    XtX = sum((pat.XX.reshape(pat.m, pat.m, p, p)[np.arange(pat.m), np.arange(pat.m)]).sum(0)
+              for pat in problem.patterns)
+    Xty = sum(pat.XY.reshape(pat.m, pat.m, p)[np.arange(pat.m), np.arange(pat.m)].sum(0)
+              for pat in problem.patterns)
+    b = np.linalg.lstsq(XtX, Xty, rcond=None)[0]
+    num = np.zeros((G, T, T))
+    cnt = np.zeros((G, T, T))
+    for pat in problem.patterns:
+        r = pat.y - pat.X @ b
+        idx = np.ix_(pat.visits, pat.visits)
+        num[pat.group][idx] += r.T @ r
+        cnt[pat.group][idx] += pat.n
+    S = np.where(cnt > 1, num / np.maximum(cnt, 1), 0.0)
+    for g in range(G):
+        d = np.diag(S[g]).copy()
+        fill = d[d > 0].mean() if np.any(d > 0) else 1.0
+        d[d <= 0] = fill
+        S[g][np.diag_indices(T)] = d
+    return structure.start(S if G > 1 else S[0])
+
+
+def _newton(ev, structure, theta, max_iter: int, tol: float):
+    """Damped Newton-Raphson with a positive-definite-keeping line search."""
+    cur = ev(theta, 2)
+    for it in range(1, max_iter + 1):
+        g, H = cur.grad, cur.hess
+        w, V = np.linalg.eigh(H)
+        scale = max(np.max(np.abs(w)), 1e-12)
+        w_mod = np.where(w > 1e-10 * scale, w, np.maximum(np.abs(w), 1e-6 * scale))
+        step = -V @ ((V.T @ g) / w_mod)
+        crit = float(-(g @ step))
+        if crit < tol:
+            return theta, cur, it - 1, True
+        t = 1.0
+        accepted = False
+        while t > 1e-12:
+            cand = theta + t * step
+            if structure.valid(cand):
+                try:
+                    trial = ev(cand, 0)
+                except np.linalg.LinAlgError:
+                    trial = None
+                if trial is not None and trial.f <= cur.f + 1e-4 * t * float(g @ step) + 1e-12 * abs(cur.f):
+                    accepted = True
+                    break
+            t /= 2.0
+        if not accepted:
+            return theta, cur, it, crit < 1e3 * tol
+        theta = cand
+        cur = ev(theta, 2)
+    g, H = cur.grad, cur.hess
+    try:
+        crit = float(g @ np.linalg.solve(H, g))
+    except np.linalg.LinAlgError:
+        crit = np.inf
+    return theta, cur, max_iter, 0 <= crit < tol
+
+
+def _bfgs(ev, structure, theta):
+    def fun(u):
+        th = structure.from_unconstrained(u)
+        try:
+            e = ev(th, 1)
+        except np.linalg.LinAlgError:
+            return 1e300, np.zeros_like(u)
+        # chain rule through a central-difference Jacobian of theta(u)
+        h = 1e-6
+        Jt = np.empty((len(u), len(th)))
+        for k in range(len(u)):
+            up, um = u.copy(), u.copy()
+            up[k] += h
+            um[k] -= h
+            Jt[k] = (structure.from_unconstrained(up) - structure.from_unconstrained(um)) / (2 * h)
+        return e.f, Jt @ e.grad
+
+    res = optimize.minimize(fun, structure.to_unconstrained(theta), jac=True, method="BFGS",
+                            options={"maxiter": 2000, "gtol": 1e-7})
+    return structure.from_unconstrained(res.x), res
+
+
+def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: str = "reml", theta0=None,
+             max_iter: int = 100, tol: float = 1e-10, n_subjects_ic: int | None = None) -> RemlFit:
+    """Maximize the (restricted) likelihood over theta.
+
+    Parameters
+    ----------
+    problem
+        From :func:`prepare`.
+    structure
+        The covariance structure (its ``n_times`` must equal the problem's).
+    method
+        ``"reml"`` or ``"ml"``.
+    theta0
+        Starting values (SAS parameterization); default from OLS residuals.
+    tol
+        Convergence when ``g' H^{-1} g < tol`` (twice the predicted decrease of -2 log L).
+    n_subjects_ic
+        Number of subjects used in BIC (SAS counts subjects without any response too).
+
+    Raises
+    ------
+    ModelError
+        When the model is not identifiable (X rank deficient, more covariance
+        parameters than the data carry) or no optimum could be found.
+    """
+    method = str(method).lower()
+    if method not in ("reml", "ml"):
+        raise SpecError(f"method must be 'reml' or 'ml', not {method!r}.")
+    if structure.n_times != problem.n_times:
+        raise SpecError("The covariance structure and the data have different numbers of visits.")
+    p = problem.p
+    XtX = sum(pat.XX.reshape(pat.m, pat.m, p, p)[np.arange(pat.m), np.arange(pat.m)].sum(0)
+              for pat in problem.patterns)
+    rank = np.linalg.matrix_rank(XtX) if p else 0
+    if rank < p:
+        raise ModelError(
+            f"The mean model has {p} columns but only rank {rank}: some effects are not estimable from these "
+            "data (an empty cell or a covariate that is constant); simplify the mean model."
+        )
+    n_resid = problem.n_obs - (p if method == "reml" else 0)
+    if structure.n_params > max(n_resid, 0):
+        raise ModelError(
+            f"The covariance structure has {structure.n_params} parameters but only {n_resid} residual degrees "
+            "of freedom; use a simpler structure (e.g. 'cs' or 'ar1')."
+        )
+
+    def ev(th, order):
+        return evaluate(problem, structure, th, method, order)
+
+    theta = np.asarray(theta0, float) if theta0 is not None else _empirical_start(problem, structure)
+    if not structure.valid(theta):
+        raise ModelError("The starting covariance parameters do not give a positive definite covariance.")
+    optimizer = "newton"
+    try:
+        theta_n, cur, iters, ok = _newton(ev, structure, theta, max_iter, tol)
+    except np.linalg.LinAlgError:
+        ok, iters, theta_n, cur = False, 0, theta, None
+    if not ok:
+        optimizer = "newton->bfgs->newton"
+        theta_b, res = _bfgs(ev, structure, theta_n if cur is not None else theta)
+        theta_n, cur, it2, ok = _newton(ev, structure, theta_b, max_iter, tol)
+        iters += int(res.nit) + it2
+    H = cur.hess
+    try:
+        np.linalg.cholesky(H)
+        hpd = True
+        theta_cov = 2.0 * np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        hpd = False
+        theta_cov = 2.0 * np.linalg.pinv(H)
+    message = "converged" if ok else "the optimizer stopped before meeting the convergence criterion"
+    if ok and not hpd:
+        message = "converged to a point where the Hessian is not positive definite (boundary?)"
+    if not ok or not hpd:
+        warnings.warn(
+            f"The {method.upper()} fit {message}; estimates may not be a maximum of the likelihood "
+            "(try a simpler covariance structure).",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return RemlFit(
+        beta=cur.beta, vcov_beta=cur.Ainv, theta=theta_n, theta_names=list(structure.param_names),
+        theta_cov=theta_cov, sigma=structure.group_matrices(theta_n), hessian=H, gradient=cur.grad, Q=cur.Q,
+        minus2_loglik=cur.f, method=method, structure=structure, problem=problem, converged=bool(ok),
+        iterations=int(iters), optimizer=optimizer, hessian_pd=hpd, message=message,
+        n_subjects_ic=n_subjects_ic,
+    )
+
+
+def engine_pieces(fit: RemlFit) -> list[dict[str, Any]]:
+    """Per pattern, what Kenward-Roger needs: ``X`` (n_k, m, p, weight-scaled rows),
+    ``V`` and ``Vinv`` (m, m), ``dV`` (P, m, m), ``d2V`` (P, P, m, m), ``weights``,
+    ``n`` (subjects), ``visits``, ``group`` and ``XX`` ((m*m, p*p) = sum_i X_i[a,p]X_i[b,q])."""
+    st, theta = fit.structure, fit.theta
+    Sig = st.group_matrices(theta)
+    J = st.group_jacobians(theta)
+    H = st.group_hessians(theta)
+    out = []
+    for pat in fit.problem.patterns:
+        idx = pat.visits
+        V, Vinv, _ = _pattern_inverse(Sig, pat)
+        out.append({
+            "X": pat.X, "V": V, "Vinv": Vinv, "dV": J[pat.group][:, idx][:, :, idx],
+            "d2V": H[pat.group][:, :, idx][:, :, :, idx], "weights": pat.weights, "n": pat.n,
+            "visits": idx, "group": pat.group, "XX": pat.XX,
+        })
+    return out
+
+
+def second_order_blocks(fit: RemlFit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(P_k, Q_kl, R_kl)`` of Kenward & Roger (1997) summed over subjects:
+    ``P_k = X'V^-1 dV_k V^-1 X``, ``Q_kl = X'V^-1 dV_k V^-1 dV_l V^-1 X``,
+    ``R_kl = X'V^-1 d2V_kl V^-1 X``; shapes (P,p,p), (P,P,p,p), (P,P,p,p)."""
+    p = fit.problem.p
+    P = len(fit.theta)
+    Pk = np.zeros((P, p * p))
+    Qkl = np.zeros((P, P, p * p))
+    Rkl = np.zeros((P, P, p * p))
+    for pc in engine_pieces(fit):
+        S, dV, d2V, m = pc["Vinv"], pc["dV"], pc["d2V"], len(pc["visits"])
+        SdV = np.einsum("ab,kbc->kac", S, dV)
+        D = np.einsum("kab,bc->kac", SdV, S)
+        Pk += D.reshape(P, m * m) @ pc["XX"]
+        DD = np.einsum("kab,lbc->klac", SdV, D)
+        Qkl += DD.reshape(P, P, m * m) @ pc["XX"]
+        SHS = np.einsum("ab,klbc,cd->klad", S, d2V, S)
+        Rkl += SHS.reshape(P, P, m * m) @ pc["XX"]
+    return Pk.reshape(P, p, p), Qkl.reshape(P, P, p, p), Rkl.reshape(P, P, p, p)
