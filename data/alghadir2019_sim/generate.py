@@ -297,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true", help="regenerate and compare with the files on disk")
     ap.add_argument("--params", type=Path, default=HERE / "parameters.csv", help="parameter table to use")
+    ap.add_argument("--out", type=Path, default=ROOT,
+                    help="root folder to write into (default: this repository), e.g. a temporary folder")
     args = ap.parse_args(argv)
     files = render_all(args.params)
     if args.check:
@@ -308,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ok: {len(files)} files identical to the generator's output")
         return 1 if bad else 0
     for rel, text in files.items():
-        path = ROOT / rel
+        path = args.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
