@@ -140,7 +140,8 @@ def simulate(par: Params) -> dict:
 
         if par.has("change_p_value", outcome=o):
             # SD of change that gives the published p in a pooled two-sample t-test (retro vs control
-            # completers), then fixed-point steps so the rounded changes keep that pooled SD.
+            # completers); rounding to the recording resolution moves the SD, so scan scale factors
+            # around it and keep the first whose rounded changes give the t nearest the target.
             n1, n2 = len(comp["retro"]), len(comp["control"])
             diff = par.get("change_mean", arm="retro", outcome=o) - par.get("change_mean", arm="control", outcome=o)
             t_req = t_quantile_two_sided(par.get("change_p_value", outcome=o), n1 + n2 - 2)
