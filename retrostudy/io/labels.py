@@ -1,0 +1,211 @@
+"""Names and labels: column-name synonyms, arm / visit / outcome label maps, closest matches.
+
+Everything here is a pure function of strings. Names are compared after
+:func:`norm`: lower case, every run of characters other than letters and digits
+turned into one underscore (``"Retro walking"`` -> ``"retro_walking"``,
+``"AVISITN"`` -> ``"avisitn"``).
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from typing import Any, Iterable, Mapping
+
+__all__ = [
+    "norm", "as_label", "is_missing", "parse_number", "closest", "known_list",
+    "ROLE_SYNONYMS", "OUTCOME_SYNONYMS", "ARM_SYNONYMS", "ADAM_COVARIATES",
+    "match_role", "outcome_id", "arm_id", "visit_week", "visit_name", "split_wide",
+]
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+#: Column roles and the names recognised for them, best first (compared after :func:`norm`).
+ROLE_SYNONYMS: Mapping[str, tuple[str, ...]] = {
+    "subject_id": ("subject_id", "usubjid", "subjid", "subject", "id", "patient_id", "patient",
+                   "participant_id", "participant", "pid", "record_id"),
+    "arm": ("arm", "trt01p", "trtp", "group", "treatment", "trt", "allocation", "arm_label", "trt01a",
+            "actarm"),
+    "visit": ("visit", "avisit", "visit_name", "timepoint", "time_point", "time"),
+    "week": ("week", "avisitn", "weeks", "visit_week", "wk"),
+    "outcome": ("outcome", "paramcd", "parameter", "param_code", "measure", "endpoint", "variable"),
+    "value": ("value", "aval", "result", "score", "measurement"),
+    "study": ("study", "studyid", "study_id"),
+}
+
+#: Outcome ids and the names recognised for them (column names, PARAMCD values, wide prefixes).
+OUTCOME_SYNONYMS: Mapping[str, tuple[str, ...]] = {
+    "pain_nrs": ("pain_nrs", "nrs_pain", "pain", "nrs", "vas_pain", "pain_vas", "painnrs", "pain_score"),
+    "womac": ("womac", "womac_total", "womac_score", "womactot", "womac_tot"),
+    "quad_strength": ("quad_strength", "quadriceps_strength", "quadriceps", "quad", "quads", "strength",
+                      "quadstr", "qstrength"),
+    "tug": ("tug", "timed_up_and_go", "timed_up_go", "tug_s", "tug_sec", "tugtime"),
+}
+
+#: Arm labels of the retro walking trial (after :func:`norm`) and their canonical arm.
+ARM_SYNONYMS: Mapping[str, str] = {
+    **{k: "retro" for k in ("retro", "rw", "retro_walking", "retrowalking", "retro_walk", "backward",
+                             "backwards", "backward_walking", "backwards_walking", "bw", "retro_walking_group")},
+    **{k: "forward" for k in ("forward", "fw", "forward_walking", "forwardwalking", "forward_walk", "fwd",
+                               "forward_walking_group")},
+    **{k: "control" for k in ("control", "usual_care", "usualcare", "uc", "ctrl", "control_group",
+                               "usual_care_group", "conventional", "conventional_care")},
+}
+
+#: Subject-level ADaM variables kept as covariates when present (other ADaM columns are ignored).
+ADAM_COVARIATES: tuple[str, ...] = ("age", "sex", "bmi", "bmibl", "race", "height", "heightbl",
+                                    "weight", "weightbl", "country", "siteid", "ethnic")
+
+_BASELINE = {"baseline", "bl", "base", "week_0", "week0", "wk0", "wk_0", "w0", "pre", "pretest",
+             "pre_treatment", "pretreatment", "day_0", "day0", "v0", "visit_0"}
+_WEEK = re.compile(r"(?:week|wk|w|weeks)?_?(\d+(?:\.\d+)?)(?:_?weeks?)?\Z")
+_MISSING_TOKENS = {"", "na", "n/a", "nan", ".", "null", "none", "missing", "#n/a", "<na>"}
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\Z")
+
+
+def norm(name: Any) -> str:
+    """Normalised form of a name or label used for matching (``"Retro walking"`` -> ``"retro_walking"``)."""
+    return _NON_ALNUM.sub("_", str(name).strip().lower()).strip("_")
+
+
+def as_label(x: Any) -> str | None:
+    """A cell as a label string (``6.0`` -> ``"6"``); ``None`` when the cell is missing."""
+    if is_missing(x):
+        return None
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    if hasattr(x, "item") and not isinstance(x, str):  # numpy scalar
+        return as_label(x.item())
+    return str(x).strip()
+
+
+def is_missing(x: Any, extra: Iterable[str] = ()) -> bool:
+    """Whether a cell is a missing value (empty, ``NA``, ``.``, NaN, None...)."""
+    if x is None:
+        return True
+    if isinstance(x, float):
+        return math.isnan(x)
+    if isinstance(x, str):
+        t = x.strip().lower()
+        return t in _MISSING_TOKENS or t in extra
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def parse_number(x: Any) -> float | None:
+    """A cell as a float, or ``None`` when it is not a number (missing cells are handled before)."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, (int, float)):
+        return float(x)
+    if hasattr(x, "item") and not isinstance(x, str):
+        return parse_number(x.item())
+    if isinstance(x, str):
+        t = x.strip()
+        if _NUMBER.match(t):
+            return float(t)
+    return None
+
+
+def closest(label: str, known: Iterable[str]) -> str | None:
+    """The known label closest to ``label`` (difflib ratio >= 0.5), or ``None``."""
+    known = [str(k) for k in known]
+    by_norm = {norm(k): k for k in known}
+    hit = difflib.get_close_matches(norm(label), list(by_norm), n=1, cutoff=0.5)
+    return by_norm[hit[0]] if hit else None
+
+
+def known_list(known: Iterable[str], limit: int = 12) -> str:
+    """``'a', 'b' and 'c'`` for a message."""
+    items = [f"'{k}'" for k in dict.fromkeys(str(k) for k in known)]
+    if len(items) > limit:
+        items = items[:limit] + [f"{len(items) - limit} more"]
+    if len(items) <= 1:
+        return "".join(items) or "(none)"
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def match_role(columns: Iterable[str], role: str) -> str | None:
+    """The column that best matches ``role`` by name, or ``None``."""
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        by_norm.setdefault(norm(c), c)
+    for syn in ROLE_SYNONYMS[role]:
+        if syn in by_norm:
+            return by_norm[syn]
+    return None
+
+
+def outcome_id(label: str, declared: Mapping[str, Iterable[str]] | None = None) -> str | None:
+    """Canonical outcome id of a column name / PARAMCD value, or ``None`` if not recognised.
+
+    ``declared`` maps outcome ids to extra names (from the mapping); it is searched first.
+    """
+    n = norm(label)
+    for oid, names in (declared or {}).items():
+        if n == norm(oid) or n in {norm(x) for x in names}:
+            return oid
+    for oid, names in OUTCOME_SYNONYMS.items():
+        if n in names and not (declared or {}).get(oid):
+            return oid
+    return None
+
+
+def arm_id(label: str, arms: Mapping[str, str] | None = None) -> str | None:
+    """Canonical arm of a label: the mapping's ``arms`` first, then the trial's synonyms."""
+    n = norm(label)
+    for lab, canon in (arms or {}).items():
+        if n == norm(lab) or n == norm(canon):
+            return canon
+    return ARM_SYNONYMS.get(n)
+
+
+def visit_week(label: str, visits: Mapping[str, float] | None = None) -> float | None:
+    """Week of a visit label (``"Week 6"`` -> 6.0, ``"baseline"`` -> 0.0), or ``None``."""
+    n = norm(label)
+    for lab, week in (visits or {}).items():
+        if n == norm(lab):
+            return float(week)
+    if n in _BASELINE:
+        return 0.0
+    m = _WEEK.match(n)
+    if m:
+        return float(m.group(1))
+    return None
+
+
+def visit_name(week: float) -> str:
+    """Canonical visit name of a week: ``baseline`` for week 0, else ``week6``, ``week0.5``."""
+    return "baseline" if week == 0 else f"week{week:g}"
+
+
+def split_wide(column: str, outcomes: Mapping[str, Iterable[str]] | None = None,
+               visits: Mapping[str, float] | None = None) -> tuple[str, str, float] | None:
+    """Split a wide column name into ``(outcome id, visit label, week)``.
+
+    Recognises ``<outcome>_<visit>`` and ``<visit>_<outcome>`` with any separator,
+    e.g. ``pain_baseline``, ``pain_week6``, ``pain_0``, ``WOMAC.6``, ``baseline_tug``.
+    """
+    n = norm(column)
+    names: list[tuple[str, str]] = []
+    for oid, extra in (outcomes or {}).items():
+        names += [(norm(x), oid) for x in (oid, *extra)]
+    names += [(syn, oid) for oid, syns in OUTCOME_SYNONYMS.items() for syn in syns]
+    names.sort(key=lambda t: -len(t[0]))
+    for syn, oid in names:
+        for rest in (n[len(syn):] if n.startswith(syn) else None, n[:-len(syn)] if n.endswith(syn) else None):
+            if rest is None:
+                continue
+            rest = rest.strip("_")
+            if not rest:
+                continue
+            week = visit_week(rest, visits)
+            if week is not None:
+                return oid, rest, week
+    return None

@@ -1,0 +1,396 @@
+"""The mapping: how a trial file's columns and labels map onto the canonical table.
+
+A mapping is given as a YAML file (``config="mapping.yaml"``), a dict (``config={...}``)
+or keyword arguments of :func:`retrostudy.read_trial` -- the same keys everywhere;
+keyword arguments override the file. Keys (all optional)::
+
+    layout: wide              # auto | long | by_visit | wide | adam | sheets
+    study: alghadir2019       # study id (default: a STUDYID/study column, else the file name)
+    columns:                  # role -> column name (null switches auto-detection of a role off)
+      subject_id: patient
+      arm: group
+      visit: time             # visit label column
+      week: week              # week number column
+      outcome: paramcd        # long / ADaM: the column naming the outcome
+      value: aval             # long / ADaM: the column holding the value
+      study: studyid
+    arms:                     # label -> canonical arm; the order of first appearance of the
+      RW: retro               # canonical arms is the arm order (first = arm of interest)
+      FW: forward
+      UC: control
+    visits:                   # label -> week (canonical names: baseline for week 0, else weekN)
+      pre: 0
+      post: 6
+    baseline: pre             # the baseline visit (label or canonical name; default: smallest week)
+    outcomes:                 # outcome id -> definition; overrides the registry's defaults
+      pain_nrs: {column: pain_vas, low: 0, high: 100, unit: mm}
+      womac: {paramcd: WOMTOT, version: "WOMAC 3.1 VA", high: 2400}
+    covariates: [age, sex, bmi]
+    sheet: Data               # xlsx: read this one sheet (name or 0-based index)
+    sheets: {Pre: 0, Post: 6} # xlsx, one sheet per visit: sheet name -> week (or a list of names)
+    missing_values: ["-99"]   # extra cell texts that mean "missing"
+
+Outcome definition keys: ``column`` (by-visit column or wide prefix), ``paramcd`` (the
+label in a long/ADaM outcome column), ``label``, ``unit``, ``low``, ``high``,
+``low_inclusive``, ``high_inclusive``, ``direction`` (``lower_is_better`` /
+``higher_is_better``), ``version``. When ``outcomes`` is given in a long file, other
+outcome labels are reported as unknown; when ``arms`` or ``visits`` is given, other
+labels are reported as unknown (with the closest known one).
+
+The file is read with ``yaml.safe_load`` after refusing every explicit YAML tag
+(``!!python/object``...) and alias; nothing in it is ever executed. Every key is
+checked: an unknown key, a wrong type or a bad range is a :class:`DataError` naming
+the file, the line and how to fix it (keyword arguments raise :class:`SpecError`).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..errors import DataError, SpecError
+from ..schema import OUTCOMES, Outcome, make_outcome
+from .labels import closest, known_list, norm
+
+__all__ = ["TrialMapping", "load_mapping", "MAPPING_KEYS", "LAYOUTS"]
+
+MAPPING_KEYS = ("layout", "study", "columns", "arms", "visits", "baseline", "outcomes", "covariates",
+                "sheet", "sheets", "missing_values")
+ROLES = ("subject_id", "arm", "visit", "week", "outcome", "value", "study")
+OUTCOME_KEYS = ("column", "paramcd", "label", "unit", "low", "high", "low_inclusive", "high_inclusive",
+                "direction", "version")
+LAYOUTS = ("auto", "long", "by_visit", "wide", "adam", "sheets")
+_MAX_YAML_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class TrialMapping:
+    """A validated mapping (see the module docstring for the keys)."""
+
+    layout: str = "auto"
+    study: str | None = None
+    columns: dict[str, str | None] = field(default_factory=dict)
+    arms: dict[str, str] = field(default_factory=dict)
+    visits: dict[str, float] = field(default_factory=dict)
+    baseline: str | None = None
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    outcome_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    covariates: tuple[str, ...] | None = None
+    sheet: str | int | None = None
+    sheets: dict[str, float | None] | None = None
+    missing_values: tuple[str, ...] = ()
+    source: str | None = None
+
+    def outcome(self, oid: str) -> Outcome:
+        """The outcome definition: the mapping's, else the registry's."""
+        return self.outcomes.get(oid) or make_outcome(oid)
+
+    def to_dict(self) -> dict:
+        return {
+            "layout": self.layout, "study": self.study, "columns": dict(self.columns), "arms": dict(self.arms),
+            "visits": dict(self.visits), "baseline": self.baseline,
+            "outcomes": {k: v.to_dict() for k, v in self.outcomes.items()},
+            "covariates": list(self.covariates) if self.covariates is not None else None,
+            "sheet": self.sheet, "sheets": self.sheets, "missing_values": list(self.missing_values),
+            "source": self.source,
+        }
+
+
+class _Collector:
+    def __init__(self, file: str | None, lines: Mapping[tuple, int]):
+        self.file, self.lines, self.problems = file, lines, []
+
+    def add(self, path: tuple, text: str, value: Any = None) -> None:
+        key = ".".join(str(p) for p in path)
+        line = self.lines.get(path)
+        if self.file:
+            where = f"{self.file}, line {line}, key '{key}'" if line else f"{self.file}, key '{key}'"
+        else:
+            where = f"mapping option '{key}'"
+        self.problems.append({"file": self.file, "row": line, "column": key, "value": _short(value),
+                              "rule": "mapping", "message": f"{where}: {text}."})
+
+
+def _short(value: Any) -> Any:
+    if value is None or isinstance(value, (int, float, str, bool)):
+        return value
+    return repr(value)[:80]
+
+
+def _refuse_tags(text: str, file: str) -> None:
+    import yaml
+
+    try:
+        for tok in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(tok, (yaml.TagToken, yaml.AliasToken, yaml.AnchorToken)):
+                kind = "tag " + "".join(tok.value) if isinstance(tok, yaml.TagToken) else "anchor or alias"
+                line = tok.start_mark.line + 1
+                raise DataError([{
+                    "file": file, "row": line, "column": None, "value": kind, "rule": "yaml_tag",
+                    "message": f"{file}, line {line}: the mapping file carries a YAML {kind}, which retrostudy "
+                               "refuses (it never constructs objects or runs code from a mapping); remove it "
+                               "and write plain keys and values."}])
+    except yaml.YAMLError as exc:
+        _yaml_error(exc, file)
+
+
+def _yaml_error(exc: Exception, file: str) -> None:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    why = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    raise DataError([{
+        "file": file, "row": line, "column": None, "value": None, "rule": "yaml_syntax",
+        "message": f"{file}, line {line}: the mapping file is not valid YAML ({why}); fix the indentation "
+                   "or quoting on that line."}])
+
+
+def _line_index(text: str) -> dict[tuple, int]:
+    """Line number of every mapping key, by its key path."""
+    import yaml
+
+    out: dict[tuple, int] = {}
+
+    def walk(node: Any, path: tuple) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                p = path + (k.value,)
+                out[p] = k.start_mark.line + 1
+                walk(v, p)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                out[path + (i,)] = v.start_mark.line + 1
+                walk(v, path + (i,))
+
+    walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
+    return out
+
+
+def read_mapping_file(path: str | os.PathLike) -> tuple[dict, str, dict[tuple, int]]:
+    """Read a YAML mapping safely: ``(content, file name, line index)``."""
+    import yaml
+
+    name = os.path.basename(os.fspath(path))
+    problem = None
+    if not os.path.exists(path):
+        problem = "the mapping file does not exist; check the path given with config="
+    elif os.path.isdir(path):
+        problem = "the mapping path is a folder, not a YAML file; give the file itself"
+    elif os.path.getsize(path) > _MAX_YAML_BYTES:
+        problem = "the mapping file is larger than 1 MB, which no mapping needs; give the right file"
+    if problem:
+        raise DataError([{"file": name, "row": None, "column": None, "value": None, "rule": "mapping_file",
+                          "message": f"{name}: {problem}."}])
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError([{"file": name, "row": None, "column": None, "value": None, "rule": "mapping_file",
+                          "message": f"{name}: the mapping file cannot be read as UTF-8 text ({exc.__class__.__name__});"
+                                     " save it as a plain UTF-8 YAML file."}]) from None
+    _refuse_tags(text, name)
+    try:
+        content = yaml.safe_load(text)
+        lines = _line_index(text) if content is not None else {}
+    except yaml.YAMLError as exc:
+        _yaml_error(exc, name)
+    if content is None:
+        content = {}
+    if not isinstance(content, dict):
+        raise DataError([{"file": name, "row": 1, "column": None, "value": _short(content), "rule": "mapping",
+                          "message": f"{name}, line 1: the mapping file must be a set of 'key: value' lines, "
+                                     f"not a {type(content).__name__}; start with keys such as 'columns:'."}])
+    return content, name, lines
+
+
+def load_mapping(config: Any = None, layout: str = "auto", **options: Any) -> TrialMapping:
+    """Validate a mapping from a YAML path or dict plus keyword options.
+
+    Raises
+    ------
+    DataError
+        A problem in a mapping file (names the file and line).
+    SpecError
+        A problem in a dict or keyword argument.
+    """
+    content: dict = {}
+    file, lines = None, {}
+    if isinstance(config, (str, os.PathLike)):
+        content, file, lines = read_mapping_file(config)
+    elif isinstance(config, Mapping):
+        content = dict(config)
+    elif config is not None:
+        raise SpecError(f"config must be a path to a YAML file or a dict, not {type(config).__name__}.")
+    col = _Collector(file, lines)
+    merged = dict(content)
+    for k, v in options.items():
+        if k not in MAPPING_KEYS:
+            hint = closest(k, MAPPING_KEYS)
+            raise SpecError(f"Unknown mapping option {k!r}" + (f"; did you mean {hint!r}?" if hint else
+                            f"; known options are {known_list(MAPPING_KEYS)}."))
+        merged[k] = v
+    if layout not in (None, "auto"):
+        merged["layout"] = layout
+    result = _validate(merged, col)
+    if col.problems:
+        if file is None:
+            raise SpecError(col.problems[0]["message"][0].upper() + col.problems[0]["message"][1:])
+        raise DataError(col.problems)
+    return result
+
+
+def _validate(m: dict, col: _Collector) -> TrialMapping:  # noqa: C901 - one check per key
+    kw: dict[str, Any] = {"source": col.file}
+    for key in m:
+        if key not in MAPPING_KEYS:
+            hint = closest(str(key), MAPPING_KEYS)
+            col.add((key,), "unknown key" + (f"; did you mean '{hint}'?" if hint else
+                    f"; the known keys are {known_list(MAPPING_KEYS)}"), key)
+    lay = m.get("layout", "auto")
+    lay = "by_visit" if lay in ("by-visit", "byvisit") else lay
+    if lay not in LAYOUTS:
+        col.add(("layout",), f"layout must be one of {known_list(LAYOUTS)}, not {lay!r}", lay)
+    else:
+        kw["layout"] = lay
+    if m.get("study") is not None:
+        if not isinstance(m["study"], (str, int)):
+            col.add(("study",), "study must be a short text id such as 'alghadir2019'", m["study"])
+        else:
+            kw["study"] = str(m["study"])
+    cols = m.get("columns")
+    if cols is not None:
+        if not isinstance(cols, Mapping):
+            col.add(("columns",), "columns must map roles to column names, e.g. 'subject_id: patient'", cols)
+        else:
+            kw["columns"] = {}
+            for role, name in cols.items():
+                if role not in ROLES:
+                    hint = closest(str(role), ROLES)
+                    col.add(("columns", role), f"unknown column role" + (f"; did you mean '{hint}'?" if hint else
+                            f"; roles are {known_list(ROLES)}"), role)
+                elif name is not None and not isinstance(name, (str, int)):
+                    col.add(("columns", role), "give one column name (text)", name)
+                else:
+                    kw["columns"][role] = None if name is None else str(name)
+    for key in ("arms", "visits"):
+        val = m.get(key)
+        if val is None:
+            continue
+        if not isinstance(val, Mapping):
+            col.add((key,), f"{key} must map each label in the file to a canonical "
+                    + ("arm, e.g. 'RW: retro'" if key == "arms" else "week number, e.g. 'post: 6'"), val)
+            continue
+        out: dict = {}
+        for lab, target in val.items():
+            if key == "arms":
+                if not isinstance(target, str) or not norm(target) or norm(target) != target:
+                    col.add((key, lab), "the canonical arm must be a snake_case name such as 'retro'", target)
+                else:
+                    out[str(lab)] = target
+            else:
+                if isinstance(target, bool) or not isinstance(target, (int, float)) or not math.isfinite(target):
+                    col.add((key, lab), "the visit's week must be a number such as 6", target)
+                else:
+                    out[str(lab)] = float(target)
+        kw[key] = out
+    if m.get("baseline") is not None:
+        kw["baseline"] = str(m["baseline"])
+    if m.get("outcomes") is not None:
+        _outcomes(m["outcomes"], col, kw)
+    cov = m.get("covariates")
+    if cov is not None:
+        if isinstance(cov, str):
+            cov = [cov]
+        if not isinstance(cov, (list, tuple)) or not all(isinstance(c, str) for c in cov):
+            col.add(("covariates",), "covariates must be a list of column names, e.g. [age, sex]", cov)
+        else:
+            kw["covariates"] = tuple(cov)
+    if m.get("sheet") is not None:
+        if not isinstance(m["sheet"], (str, int)) or isinstance(m["sheet"], bool):
+            col.add(("sheet",), "sheet must be a sheet name or a 0-based sheet number", m["sheet"])
+        else:
+            kw["sheet"] = m["sheet"]
+    sh = m.get("sheets")
+    if sh is not None:
+        if isinstance(sh, (list, tuple)) and all(isinstance(s, str) for s in sh):
+            kw["sheets"] = {s: None for s in sh}
+        elif isinstance(sh, Mapping) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             for v in sh.values()):
+            kw["sheets"] = {str(k): float(v) for k, v in sh.items()}
+        else:
+            col.add(("sheets",), "sheets must list the sheet names or map each sheet name to its week", sh)
+    mv = m.get("missing_values")
+    if mv is not None:
+        if not isinstance(mv, (list, tuple)):
+            mv = [mv]
+        kw["missing_values"] = tuple(str(x).strip().lower() for x in mv)
+    return TrialMapping(**kw)
+
+
+def _outcomes(val: Any, col: _Collector, kw: dict) -> None:
+    if not isinstance(val, Mapping):
+        col.add(("outcomes",), "outcomes must map outcome ids to definitions, e.g. 'pain_nrs: {low: 0, high: 10}'",
+                val)
+        return
+    defs: dict[str, Outcome] = {}
+    names: dict[str, tuple[str, ...]] = {}
+    for oid, spec in val.items():
+        path = ("outcomes", oid)
+        if not isinstance(oid, str) or norm(oid) != oid:
+            col.add(path, "an outcome id must be snake_case, such as 'pain_nrs'", oid)
+            continue
+        spec = {} if spec is None else spec
+        if not isinstance(spec, Mapping):
+            col.add(path, "give the outcome's definition as keys such as 'low', 'high', 'unit'", spec)
+            continue
+        over: dict[str, Any] = {}
+        ok = True
+        for k, v in spec.items():
+            p = path + (k,)
+            if k not in OUTCOME_KEYS:
+                hint = closest(str(k), OUTCOME_KEYS)
+                col.add(p, "unknown outcome key" + (f"; did you mean '{hint}'?" if hint else
+                        f"; known keys are {known_list(OUTCOME_KEYS)}"), k)
+                ok = False
+            elif k in ("low", "high"):
+                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+                    col.add(p, f"{k} must be a number (or null for an open end)", v)
+                    ok = False
+                else:
+                    over[k] = None if v is None else float(v)
+            elif k in ("low_inclusive", "high_inclusive"):
+                if not isinstance(v, bool):
+                    col.add(p, f"{k} must be true or false", v)
+                    ok = False
+                else:
+                    over[k] = v
+            elif k == "direction":
+                if v not in ("lower_is_better", "higher_is_better"):
+                    col.add(p, "direction must be lower_is_better or higher_is_better", v)
+                    ok = False
+                else:
+                    over[k] = v
+            elif k in ("column", "paramcd"):
+                if not isinstance(v, (str, int)):
+                    col.add(p, f"{k} must be one name (text)", v)
+                    ok = False
+                else:
+                    names[oid] = names.get(oid, ()) + (str(v),)
+            else:
+                if not isinstance(v, (str, int, float)):
+                    col.add(p, f"{k} must be text", v)
+                    ok = False
+                else:
+                    over[k] = str(v)
+        if not ok:
+            continue
+        base = OUTCOMES.get(oid)
+        low = over.get("low", base.low if base else None)
+        high = over.get("high", base.high if base else None)
+        if low is not None and high is not None and not low < high:
+            col.add(path + (("high",) if "high" in over else ("low",)),
+                    f"the range is empty (low {low:g} is not below high {high:g}); give low < high", high)
+            continue
+        defs[oid] = make_outcome(oid, **over)
+    kw["outcomes"] = defs
+    kw["outcome_names"] = names

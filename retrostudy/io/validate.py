@@ -1,0 +1,206 @@
+"""read_trial and validate_trial: file -> raw tables -> cells -> canonical TrialData."""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..errors import PROBLEM_COLUMNS, DataError
+from ..exclusions import ExclusionLog
+from ..trial import TrialData
+from .checks import canonicalize
+from .formats import raw_from_frame, read_raw
+from .labels import norm
+from .layouts import reshape
+from .mapping import load_mapping
+from .problems import Problems
+
+__all__ = ["read_trial", "validate_trial", "ValidationReport"]
+
+
+def _source_name(source: Any) -> str:
+    if isinstance(source, pd.DataFrame):
+        return "<DataFrame>"
+    return os.path.basename(os.fspath(source).rstrip("/\\")) or os.fspath(source)
+
+
+def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping: Any) -> TrialData:
+    """Read a trial file (or a DataFrame) into the canonical long table.
+
+    Parameters
+    ----------
+    path
+        csv, tsv, xlsx, parquet, sas7bdat, xpt, sav or dta file (recognised from its
+        content), or a pandas DataFrame in any supported layout.
+    config
+        A YAML mapping file or a dict (see :mod:`retrostudy.io.mapping`).
+    layout
+        ``"auto"`` (recognise), ``"long"``, ``"by_visit"``, ``"wide"``, ``"adam"`` or ``"sheets"``.
+    **mapping
+        The mapping's keys as keyword arguments (``columns=``, ``arms=``, ``visits=``,
+        ``outcomes=``, ``covariates=``, ``baseline=``, ``study=``, ``sheet=``...).
+
+    Returns
+    -------
+    TrialData
+        ``data`` without missing values; every left-out cell is in ``exclusions``.
+
+    Raises
+    ------
+    DataError
+        Every problem found, with file, row, column and how to fix it.
+    SpecError
+        An invalid keyword option.
+    """
+    m = load_mapping(config, layout, **mapping)
+    if isinstance(path, pd.DataFrame):
+        tables, fmt = [raw_from_frame(path)], "dataframe"
+    else:
+        tables, fmt = read_raw(path, sheet=m.sheet, missing=m.missing_values)
+    file = tables[0].file
+    problems = Problems()
+    cells = reshape(tables, m, problems)
+    _raise(problems)
+    stem = norm(os.path.splitext(file)[0]) if fmt != "dataframe" else "trial"
+    data, excl, decided = canonicalize(cells, m, file, problems, stem or "trial")
+    _raise(problems)
+    log = ExclusionLog.from_records(excl)
+    outcomes = {o: m.outcome(o).to_dict() for o in data["outcome"].cat.categories}
+    meta = {
+        "file": file, "format": fmt, "layout": cells.layout,
+        "sheets": [t.sheet for t in tables if t.sheet is not None] or None,
+        "encoding": tables[0].encoding,
+        "columns": dict(cells.roles), "outcome_columns": dict(cells.outcome_columns),
+        "covariates": dict(cells.covariates), "ignored_columns": list(cells.ignored),
+        "arm_map": decided["arm_map"], "visit_map": decided["visit_map"], "outcome_map": decided["outcome_map"],
+        "baseline_visit": decided["baseline_visit"], "outcomes": outcomes,
+        "study": str(data["study"].iloc[0]) if len(data) else (m.study or stem),
+        "mapping": m.to_dict(),
+        "input_cells": int(cells.input_cells), "analysis_cells": int(len(data)), "excluded_cells": log.n_cells,
+    }
+    return TrialData(data, log, meta)
+
+
+def _raise(problems: Problems) -> None:
+    if problems:
+        recs = sorted(problems.records, key=lambda r: (r["row"] is not None, r["row"] or 0))
+        raise DataError(recs)
+
+
+def validate_trial(path_or_frame: Any, *, config: Any = None, layout: str = "auto",
+                   **mapping: Any) -> "ValidationReport":
+    """Check a trial file (or DataFrame) and report every problem; never raises on bad data.
+
+    Takes the same arguments as :func:`read_trial`. Invalid keyword options still raise
+    :class:`~retrostudy.errors.SpecError` (a usage error, not a data problem).
+    """
+    name = _source_name(path_or_frame) if isinstance(path_or_frame, (str, os.PathLike, pd.DataFrame)) else "?"
+    try:
+        trial = read_trial(path_or_frame, config=config, layout=layout, **mapping)
+    except DataError as err:
+        return ValidationReport(False, err.problems, None, "unknown", {"file": name})
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
+    return ValidationReport(True, empty, trial, trial.meta["layout"], dict(trial.meta))
+
+
+def _json(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json(v) for v in x]
+    if isinstance(x, float):
+        return None if math.isnan(x) else x
+    if x is None or isinstance(x, (str, int, bool)):
+        return x
+    if hasattr(x, "item"):
+        return _json(x.item())
+    if x is pd.NA:
+        return None
+    return str(x)
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationReport:
+    """What :func:`validate_trial` found.
+
+    Attributes
+    ----------
+    ok
+        True when the file reads without problems.
+    problems
+        One row per problem: file, row, column, value, rule, message.
+    trial
+        The TrialData when ``ok``, else None.
+    layout
+        The layout recognised (``"unknown"`` when reading failed).
+    meta
+        What was recognised (see ``TrialData.meta``).
+    """
+
+    ok: bool
+    problems: pd.DataFrame
+    trial: TrialData | None
+    layout: str
+    meta: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.problems.copy()
+
+    def counts(self) -> pd.DataFrame:
+        """Subjects per outcome x arm (rows) and visit (columns)."""
+        if self.trial is None:
+            return pd.DataFrame()
+        d = self.trial.data
+        return (d.groupby(["outcome", "arm", "visit"], observed=True)["subject_id"].nunique()
+                .unstack("visit", fill_value=0))
+
+    def summary(self) -> str:
+        if not self.ok:
+            n = len(self.problems)
+            head = f"{self.meta.get('file', 'The data')}: {n} problem{'s' if n != 1 else ''} found."
+            return "\n".join([head] + [f"  {i}. {msg}" for i, msg in enumerate(self.problems["message"], 1)])
+        t, m = self.trial, self.meta
+        lines = [f"{m['file']}: read as {m['format']}, layout '{m['layout']}'; study '{m['study']}'.",
+                 f"{t.n_subjects} subjects in arms {', '.join(t.arms)}; visits {', '.join(t.visits)} "
+                 f"(baseline: {m['baseline_visit']}); outcomes {', '.join(t.outcomes)}.",
+                 "Column roles: " + ", ".join(f"{k} <- '{v}'" for k, v in m["columns"].items()) + "."]
+        if m.get("outcome_columns"):
+            lines.append("Outcome columns: " + ", ".join(f"'{k}' -> {v}" if m["layout"] == "wide" else
+                                                      f"{k} <- '{v}'" for k, v in m["outcome_columns"].items()) + ".")
+        if m.get("covariates"):
+            lines.append("Subject-level covariates: " + ", ".join(f"{k} <- '{v}'" for k, v in m["covariates"].items())
+                         + ".")
+        if m.get("ignored_columns"):
+            lines.append("Columns not used: " + ", ".join(f"'{c}'" for c in m["ignored_columns"]) + ".")
+        lines.append("Subjects per outcome x arm x visit:")
+        lines += ["  " + ln for ln in self.counts().to_string().splitlines()]
+        lines.append(f"{m['analysis_cells']} values read; {m['excluded_cells']} left out "
+                     f"(input values: {m['input_cells']}).")
+        lines += ["  " + ln for ln in t.exclusions.summary().splitlines()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_dict(self) -> dict:
+        probs = self.problems.astype(object).where(self.problems.notna(), None)
+        out = {"ok": self.ok, "layout": self.layout, "problems": _json(probs.to_dict(orient="records")),
+               "meta": _json(self.meta)}
+        if self.trial is not None:
+            out["n_rows"] = len(self.trial.data)
+            out["n_subjects"] = self.trial.n_subjects
+            out["exclusions"] = _json(self.trial.exclusions.by_reason().to_dict(orient="records"))
+        return out
+
+    def _repr_html_(self) -> str:
+        import html
+
+        if not self.ok:
+            return (f"<p><b>{html.escape(str(self.meta.get('file')))}: {len(self.problems)} problem(s)</b></p>"
+                    + self.problems.to_html(index=False))
+        text = html.escape("\n".join(self.summary().splitlines()[:3]))
+        return (f"<pre>{text}</pre>" + self.counts().to_html()
+                + self.trial.exclusions._repr_html_())
