@@ -75,7 +75,7 @@ def _first_rows(f: pd.DataFrame, mask: pd.Series | np.ndarray, key: str) -> pd.D
     sub = f[mask]
     if sub.empty:
         return sub
-    counts = sub.groupby(key, sort=False, dropna=False).size()
+    counts = sub.drop_duplicates([key, "sheet", "row"]).groupby(key, sort=False, dropna=False).size()
     firsts = sub.drop_duplicates(key)
     return firsts.assign(_n=firsts[key].map(counts).fillna(1).astype(int).to_numpy())
 
@@ -136,8 +136,8 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
         hint = closest(r["outcome_l"], known_o + [k for ks in m.outcome_names.values() for k in ks])
         add(r, oc, r["outcome_l"], "unknown_outcome",
             f"the outcome '{r['outcome_l']}' is not one of the mapping's outcomes {known_list(known_o)}"
-            f"{_rows_text(r['_n'])}" + (f"; did you mean '{hint}'?" if hint else "")
-            + " Correct the label or declare the outcome under outcomes: in the mapping")
+            f"{_rows_text(r['_n'])}" + (f"; the closest is '{hint}'" if hint else "")
+            + "; correct the label or declare the outcome under outcomes: in the mapping")
 
     # ADaM derived records
     if "dtype" in f.columns:
@@ -213,7 +213,7 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
         "source_row": pd.array(f["row"].astype("int64"), dtype="Int64"),
     })
     for name, series in covs.items():
-        data[name] = series.to_numpy()
+        data[name] = series.array if str(series.dtype) == "string" else series.to_numpy()
     data = _sort(data)
     return data, excl, decided
 
@@ -241,8 +241,8 @@ def _arm_map(f, m: TrialMapping, problems, file, arm_col, add) -> tuple[dict[str
         target = arm_id(hint, m.arms) if hint else None
         add(r, arm_col, r["arm"], "unknown_arm",
             f"the arm label '{r['arm']}' is not known{_rows_text(r['_n'])}; known arms are "
-            f"{known_list(order)}" + (f"; did you mean '{hint}' ({target})?" if hint else "")
-            + " Use a known label or add it under arms: in the mapping")
+            f"{known_list(order)}" + (f"; the closest is '{hint.replace('_', ' ')}' ({target})" if hint else "")
+            + "; use a known label or add it under arms: in the mapping")
     return arm_map, order
 
 
@@ -274,8 +274,8 @@ def _visits(f, m: TrialMapping, file, visit_col, week_col, add, problems) -> dic
         add(r, visit_col or "(sheet name)", r["visit_l"], "unknown_visit",
             f"{where} is not a known visit{_rows_text(r['_n'])}; known visits are "
             f"{known_list(list(m.visits) + seen if (m.visits or seen) else known)}"
-            + (f"; did you mean '{hint}'?" if hint else "")
-            + " Use a label such as 'baseline' or 'week 6', or map it to its week under visits: in the mapping")
+            + (f"; the closest is '{hint}'" if hint else "")
+            + "; use a label such as 'baseline' or 'week 6', or map it to its week under visits: in the mapping")
     for _, r in _first_rows(f, f["visit_l"].isna() & f["week_l"].isna(), "subject").iterrows():
         add(r, visit_col or week_col or "visit", None, "empty_visit",
             f"the visit is empty{_rows_text(r['_n'])}; fill in which visit the row belongs to")
@@ -355,7 +355,7 @@ def _covariates(f, covs: dict[str, str], add, m) -> dict[str, pd.Series]:
                 "it (or, if it is an outcome, declare it under outcomes: in the mapping)")
         first = tmp.drop_duplicates("subject").set_index("subject")["v"]
         series = f["subject"].map(first)
-        out[name] = series.astype("float64") if numeric else pd.Series(pd.array(series, dtype="string"))
+        out[name] = series.astype("float64") if numeric else series.astype("string")
     return out
 
 

@@ -1,0 +1,90 @@
+"""Bundled datasets: ``list_datasets()`` and ``load_dataset(name)``.
+
+Each dataset is a canonical long CSV (``<id>.csv``) with a JSON metadata file
+(``<id>.json``: id, title, subjects, visits, outcomes, synthetic flag and statement,
+citation, licence...) in this package folder, read with :mod:`importlib.resources`.
+``load_dataset`` reads the CSV through :func:`retrostudy.read_trial` (long layout), so a
+bundled dataset passes the same checks as a user's file.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from ..errors import SpecError
+from ..trial import TrialData
+
+__all__ = ["list_datasets", "load_dataset"]
+
+_OUTCOME_KEYS = ("label", "unit", "low", "high", "low_inclusive", "high_inclusive", "direction", "version")
+
+
+def _root():
+    return resources.files(__name__)
+
+
+def _metadata() -> dict[str, dict[str, Any]]:
+    out = {}
+    for entry in sorted(_root().iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".json") and entry.is_file():
+            meta = json.loads(entry.read_text(encoding="utf-8"))
+            out[str(meta.get("id") or entry.name[:-5])] = meta
+    return out
+
+
+def _names(items: Any, key: str) -> list[str]:
+    return [str(x[key]) if isinstance(x, dict) else str(x) for x in (items or [])]
+
+
+def list_datasets() -> pd.DataFrame:
+    """The bundled datasets: id, title, subjects, visits, outcomes, synthetic, citation, licence."""
+    rows = []
+    for did, meta in _metadata().items():
+        rows.append({
+            "id": did, "title": meta.get("title", ""), "subjects": meta.get("subjects"),
+            "visits": ", ".join(_names(meta.get("visits"), "visit")),
+            "outcomes": ", ".join(_names(meta.get("outcomes"), "id")),
+            "synthetic": "yes" if meta.get("synthetic") else "no",
+            "citation": meta.get("citation", ""), "licence": meta.get("licence", ""),
+        })
+    cols = ["id", "title", "subjects", "visits", "outcomes", "synthetic", "citation", "licence"]
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["subjects"] = frame["subjects"].astype("Int64")
+    return frame
+
+
+def load_dataset(name: str) -> TrialData:
+    """A bundled dataset as TrialData; ``meta`` carries the synthetic flag and statement and the citation.
+
+    Raises
+    ------
+    SpecError
+        ``name`` is not a bundled dataset (the message lists the available ones).
+    """
+    from ..io import read_trial
+    from ..io.labels import closest, known_list
+
+    all_meta = _metadata()
+    if name not in all_meta:
+        hint = closest(str(name), all_meta)
+        raise SpecError(f"There is no bundled dataset {name!r}; available: {known_list(all_meta)}"
+                        + (f" (did you mean {hint!r}?)" if hint else "") + "; see rs.list_datasets().")
+    meta = all_meta[name]
+    outcomes = {str(o["id"]): {k: o[k] for k in _OUTCOME_KEYS if k in o}
+                for o in meta.get("outcomes", []) if isinstance(o, dict) and "id" in o}
+    config: dict[str, Any] = {"study": meta.get("id", name)}
+    if outcomes:
+        config["outcomes"] = outcomes
+    if meta.get("baseline_visit"):
+        config["baseline"] = meta["baseline_visit"]
+    resource = _root() / str(meta.get("file", f"{name}.csv"))
+    with resources.as_file(resource) as path:
+        trial = read_trial(path, config=config, layout="long")
+    extra = {k: meta[k] for k in ("title", "synthetic", "synthetic_statement", "citation", "doi", "licence",
+                                  "description", "seed", "generator", "provenance") if k in meta}
+    merged = {**trial.meta, **extra, "dataset": name, "study": meta.get("id", name),
+              "synthetic": bool(meta.get("synthetic", False))}
+    return TrialData(trial.data, trial.exclusions, merged)
