@@ -67,7 +67,7 @@ def trajectory_plot(
     conf_level: float = 0.95,
     info: Outcome | None = None,
     individual: bool = True,
-    figsize: tuple[float, float] = (6.3, 3.0),
+    figsize: tuple[float, float] = (6.3, 2.7),
 ):
     """Observed means by arm and week with t-based CIs over faint individual lines.
 
@@ -138,7 +138,7 @@ def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, figsize: tup
     labels = list(dict.fromkeys(effects["outcome_label"]))
     n = len(labels)
     if figsize is None:
-        figsize = (6.3, 0.9 + 0.32 * n * len(contrasts) + 0.45 * len(contrasts))
+        figsize = (6.3, 0.8 + 0.3 * (n + 1) * len(contrasts) + 0.35 * len(contrasts))
     with style():
         fig, axes = plt.subplots(len(contrasts), 1, figsize=figsize, sharex=True, squeeze=False)
         finite = effects[["conf_low", "conf_high", "estimate"]].to_numpy(float)
@@ -151,16 +151,15 @@ def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, figsize: tup
             ax.plot(sub["estimate"], y, "s", color="#333333", ms=5)
             ax.axvline(0, color="#999999", lw=0.8, ls="--")
             ax.set_yticks(y, labels)
-            ax.set_ylim(-0.7, n - 0.3)
+            ax.set_ylim(-0.7, n + 0.15)
             ax.set_xlim(-lim, lim)
             ax.grid(axis="y", visible=False)
             first, second = sub["first"].dropna().iloc[0], sub["second"].dropna().iloc[0]
             ax.set_title(f"{first} vs {second}", loc="left")
-            ax.text(0.01, 1.02, f"\u2190 favours {second}", transform=ax.transAxes, ha="left", va="bottom",
-                    fontsize=8, color="#555555")
-            ax.text(0.99, 1.02, f"favours {first} \u2192", transform=ax.transAxes, ha="right", va="bottom",
-                    fontsize=8, color="#555555")
-            ax.title.set_position((0.30, 1.0))
+            ax.text(-lim * 0.98, n - 0.25, f"\u2190 favours {second}", ha="left", va="center", fontsize=7.5,
+                    color="#555555")
+            ax.text(lim * 0.98, n - 0.25, f"favours {first} \u2192", ha="right", va="center", fontsize=7.5,
+                    color="#555555")
         axes[-1, 0].set_xlabel(f"Hedges' g at the final visit with {conf_level:.0%} CI "
                                "(oriented: positive = first-named arm better)")
     return fig

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from ..errors import SpecError
-from ..schema import get_outcome
+from ..schema import Outcome, get_outcome
 from ..trial import TrialData, as_trial
 from .manifest import ReportManifest, package_versions, sha256_bytes
 
@@ -76,12 +76,29 @@ def _describe(trial: TrialData, kind: str, name: str | None = None) -> dict:
     digest = next((str(meta[k]) for k in ("sha256", "file_sha256", "data_sha256", "source_sha256")
                    if meta.get(k)), None)
     basis = "source file"
+    if digest is None and meta.get("dataset") and meta.get("file"):
+        from importlib import resources
+
+        res = resources.files("retrostudy.datasets").joinpath(str(meta["file"]))
+        if res.is_file():
+            digest, basis = sha256_bytes(res.read_bytes()), f"bundled file {meta['file']}"
     if digest is None:
         frame = trial.data.sort_values(["subject_id", "outcome", "week"], kind="mergesort")
         digest = hashlib.sha256(frame.to_csv(index=False).encode("utf-8")).hexdigest()
         basis = "canonical table as CSV"
     label = name or meta.get("dataset") or meta.get("study") or meta.get("file") or kind
     return {"name": Path(str(label)).name, "kind": kind, "sha256": digest, "sha256_of": basis}
+
+
+def _outcome_info(trial: TrialData, outcome: str) -> Outcome:
+    """The loader's outcome definition (label, unit, direction) or the registry's."""
+    known = (trial.meta.get("outcomes") or {}).get(outcome)
+    if isinstance(known, Mapping):
+        try:
+            return Outcome(**{k: v for k, v in known.items() if k in Outcome.__dataclass_fields__})
+        except (TypeError, ValueError):
+            pass
+    return get_outcome(outcome)
 
 
 def _command(spec: Mapping, input_info: Mapping, out: Path) -> str:
@@ -165,7 +182,7 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str
     say("reading data")
     trial, input_info = _resolve(data)
     spec = _spec(trial, outcomes, model, primary, adjust, cfg)
-    infos = {o: get_outcome(o, trial.meta.get("outcome_registry")) for o in spec["outcomes"]}
+    infos = {o: _outcome_info(trial, o) for o in spec["outcomes"]}
     results = []
     for i, o in enumerate(spec["outcomes"]):
         say(f"fitting models for {o} ({i + 1}/{len(spec['outcomes'])})")
@@ -221,8 +238,9 @@ def _meta_block(trial: TrialData, spec: Mapping, input_info: Mapping, iso: str, 
                 f"{'s' if len(spec['outcomes']) != 1 else ''})")
     prov = [("Data", str(name)), ("Input", f"{input_info['name']} ({input_info['kind']})"),
             ("Input sha256", f"{input_info['sha256']} ({input_info.get('sha256_of', 'source file')})")]
-    for key, label in (("citation", "Calibrated to" if meta.get("synthetic") else "Source"),
-                       ("source", "Source"), ("license", "Licence")):
+    for key, label in (("description", "Description"),
+                       ("citation", "Calibrated to" if meta.get("synthetic") else "Source"),
+                       ("source", "Source"), ("doi", "DOI"), ("license", "Licence"), ("licence", "Licence")):
         if meta.get(key) and not isinstance(meta.get(key), (dict, list)):
             prov.append((label, str(meta[key])))
     prov.append(("Visits", ", ".join(trial.visits)))

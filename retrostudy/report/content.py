@@ -65,12 +65,13 @@ def build_content(trial: TrialData, spec: Mapping[str, Any], results: Sequence[O
         analysed = {str(k): int(v) for k, v in d0.groupby("arm", observed=True)["subject_id"].nunique().items()}
     counts = flow_counts(trial, analysed)
     figures["flow.svg"] = figs.to_svg(flow_figure(
-        counts, analysed_label=f"Analysed ({spec['primary'].upper()}, {infos[results[0].outcome].label})"
-        if results else "Analysed"))
+        counts, analysed_label=f"Analysed ({spec['primary'].upper()})"))
     excl_rows = [[e["stage"], e["reason"], str(e["values"])] for e in counts["excluded"]]
     flow = {
         "figure": _fig("fig/flow.svg", "Participant flow. Assessed = at least one outcome value at the visit; "
-                                        "values left out while reading are counted on the right and listed below."),
+                                        "values left out while reading are counted at the top and listed below. "
+                                        + (f"Analysed = subjects in the primary analysis of "
+                                           f"{infos[results[0].outcome].label}." if analysed else "")),
         "exclusions": {"header": ["Stage", "Reason", "Values left out"], "rows": excl_rows, "align": "llr",
                        "widths": [0.7, 4.0, 1.0],
                        "note": "Every row or value of the input that is not in the analysis, from the exclusion log."},

@@ -70,7 +70,7 @@ def flow_figure(counts: Mapping, *, analysed_label: str = "Analysed"):
     n_vis = len(arms[0]["visits"]) if arms else 0
     has_analysed = any(a.get("analysed") is not None for a in arms)
     rows = 2 + n_vis + (1 if has_analysed else 0)
-    height = 0.75 * rows + 0.3
+    height = 0.52 * rows + 0.2
     with style():
         fig, ax = plt.subplots(figsize=(6.3, height), layout="none")
         fig.subplots_adjust(0, 0, 1, 1)
@@ -91,7 +91,7 @@ def flow_figure(counts: Mapping, *, analysed_label: str = "Analysed"):
             _box(ax, 0.76, top, "\n".join(lines), width=44, fc="#fff7e6")
         for i, a in enumerate(arms):
             x = xs[i]
-            ax.annotate("", xy=(x, top - 0.72), xytext=(0.5 if not counts["excluded"] else 0.3, top - 0.28),
+            ax.annotate("", xy=(x, top - 0.75), xytext=(0.5 if not counts["excluded"] else 0.3, top - 0.25),
                         arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.7})
             _box(ax, x, top - 1, f"Allocated to {a['arm']}\nn = {a['randomized']}", fc="#e8f0fb")
             for j, v in enumerate(a["visits"]):
@@ -99,15 +99,15 @@ def flow_figure(counts: Mapping, *, analysed_label: str = "Analysed"):
                 text = f"{v['visit']} (week {v['week']:g}): assessed {v['assessed']}"
                 if v["missing"]:
                     text += f"\nno value: {v['missing']}"
-                ax.annotate("", xy=(x, y + 0.3), xytext=(x, y + 0.7),
+                ax.annotate("", xy=(x, y + 0.25), xytext=(x, y + 0.75),
                             arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.7})
                 _box(ax, x, y, text, width=34)
             if has_analysed:
                 y = top - 2 - n_vis
-                ax.annotate("", xy=(x, y + 0.3), xytext=(x, y + 0.7),
+                ax.annotate("", xy=(x, y + 0.25), xytext=(x, y + 0.75),
                             arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.7})
                 val = a.get("analysed")
-                _box(ax, x, y, f"{analysed_label}: n = {'-' if val is None else val}", fc="#eaf5ea", width=34)
+                _box(ax, x, y, f"{analysed_label}: n = {'-' if val is None else val}", fc="#eaf5ea", width=40)
     return fig
 
 

@@ -15,6 +15,9 @@ __all__ = ["table_one_dict", "emm_dict", "contrast_dict", "complete_case_dict", 
 
 ADJUST_NAMES = {"none": "unadjusted", "holm": "Holm", "bonferroni": "Bonferroni", "dunnett": "Dunnett",
                 "tukey": "Tukey"}
+#: How retrostudy.contrasts adjusts the CIs for each p-value adjustment (Holm p -> Bonferroni CI, as emmeans).
+ADJUST_CI = {"holm": "Bonferroni", "bonferroni": "Bonferroni", "dunnett": "Dunnett (multivariate t)",
+             "tukey": "Tukey"}
 
 
 def _short(arm: str) -> str:
@@ -89,11 +92,15 @@ def contrast_dict(con: pd.DataFrame, eff: pd.DataFrame | None, info: Outcome, co
                      fmt.num(r.df, 1), fmt.pval(r.p_value), fmt.pval(r.p_adjusted)] + gcells)
     unit = f" ({info.unit})" if info.unit else ""
     adj = ADJUST_NAMES.get(adjust, adjust)
-    header = ["Contrast", f"Difference{unit}", f"{pct} CI", "SE", "df", "p", f"p ({adj})", "Hedges' g",
-              f"g {pct} CI"]
+    ci_adj = ADJUST_CI.get(adjust)
+    header = ["Contrast", f"Difference{unit}", f"{pct} CI" + (f" ({ci_adj})" if ci_adj else ""), "SE", "df", "p",
+              f"p ({adj})", "Hedges' g", f"g {pct} CI"]
     better = "lower" if info.lower_is_better else "higher"
     text = (f"Difference = first arm minus second arm; {better} values are better for this outcome. "
-            f"p ({adj}) is adjusted over the {len(rows)} comparisons ({adj} method). ")
+            f"p ({adj}) is adjusted over the {len(rows)} comparisons ({adj} method)"
+            + (f"; the CI of the difference is {ci_adj}-adjusted to match" if ci_adj else "")
+            + f". Hedges' g (difference over the pooled baseline SD, small-sample corrected) has an unadjusted "
+            f"{pct} CI. ")
     return {"header": header, "rows": rows, "align": "lrrrrrrrr", "note": (text + note).strip(),
             "widths": [1.45, 1.0, 1.35, 0.7, 0.7, 0.75, 0.85, 0.85, 1.35]}
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..schema import Outcome
 from . import fmt
-from .tables_fmt import ADJUST_NAMES
+from .tables_fmt import ADJUST_CI, ADJUST_NAMES
 
 __all__ = ["methods_paragraphs", "summary_paragraphs"]
 
@@ -34,19 +34,25 @@ def methods_paragraphs(spec: Mapping, fits: Mapping[str, object], versions: Mapp
     covs = ", ".join(spec.get("covariates") or ()) or "no further covariates"
     mm = fits.get("mmrm")
     an = fits.get("ancova")
+    mspec = dict(getattr(mm, "spec", {}) or {})
+    base_how = {"covariate": f"the {base} value of the outcome as a covariate",
+                "covariate_by_visit": f"the {base} value of the outcome as a covariate with its interaction with visit",
+                "none": f"the {base} visit kept as a response"}.get(mspec.get("baseline", "covariate"), "")
     mmrm_text = (
         f"The mixed model for repeated measures (MMRM) modelled every post-baseline value with fixed effects for "
-        f"arm, visit and their interaction, the {base} value of the outcome (by visit, as the model defines it) and "
+        f"arm, visit and their interaction, {base_how} and "
         f"{covs}; the within-subject covariance over visits was {_COV.get(spec['covariance'], spec['covariance'])}, "
         f"estimated by REML, with {_DF.get(spec['df_method'], spec['df_method'])} denominator degrees of freedom. "
         "Subjects with missing visits contribute their observed values (valid if missingness depends only on "
         "observed data, missing at random).")
-    if mm is not None and getattr(mm, "spec", {}).get("mean"):
-        mmrm_text += f" Mean model: {mm.spec['mean']}."
+    if mspec.get("mean"):
+        mmrm_text += f" Mean model (right-hand side): {mspec['mean']}."
+    aspec = dict(getattr(an, "spec", {}) or {})
+
     ancova_text = (
         f"The ANCOVA modelled the {final} value by ordinary least squares with arm and the {base} value as "
         f"covariates ({covs}); subjects without a {base} or {final} value of the outcome are left out "
-        "(complete cases for that outcome).")
+        "(complete cases for that outcome)." + (f" Mean model: {aspec['rhs']}." if aspec.get("rhs") else ""))
     prim = spec["primary"]
     first = mmrm_text if prim == "mmrm" else ancova_text
     second = ancova_text if prim == "mmrm" else mmrm_text
@@ -70,6 +76,11 @@ def methods_paragraphs(spec: Mapping, fits: Mapping[str, object], versions: Mapp
     return paras
 
 
+def _p(p) -> str:
+    text = fmt.pval(p)
+    return "< 0.001" if text.startswith("<") else f"= {text}"
+
+
 def _sentence(info: Outcome, row, g_row, adjust: str, final: str) -> str:
     a, b = [s.strip() for s in str(row.contrast).split(" - ", 1)]
     est, lo, hi = float(row.estimate), float(row.conf_low), float(row.conf_high)
@@ -77,10 +88,11 @@ def _sentence(info: Outcome, row, g_row, adjust: str, final: str) -> str:
     if not np.isfinite(est):
         return ""
     word = "lower" if est < 0 else "higher"
+    ci_name = "95% CI" if adjust == "none" else f"{ADJUST_CI.get(adjust, adjust)}-adjusted 95% CI"
     better = (est < 0) == info.lower_is_better
     who = a if better else b
-    txt = (f"at {final}, {a} was {fmt.num(abs(est))}{unit} {word} than {b} (95% CI {fmt.ci(lo, hi)}{unit}"
-           f"; {ADJUST_NAMES.get(adjust, adjust)}-adjusted p = {fmt.pval(row.p_adjusted)}")
+    txt = (f"at {final}, {a} was {fmt.num(abs(est))}{unit} {word} than {b} ({ci_name} {fmt.ci(lo, hi)}{unit}"
+           f"; {ADJUST_NAMES.get(adjust, adjust)}-adjusted p {_p(row.p_adjusted)}")
     if g_row is not None:
         txt += f"; Hedges' g {fmt.num(g_row['estimate'])}"
     txt += "). "
