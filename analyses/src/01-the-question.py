@@ -119,7 +119,8 @@ pd.DataFrame([rs.OUTCOMES[o].to_dict() for o in trial.outcomes]).set_index("id")
 #
 # We count the subjects with a pain score at each visit, per arm. The drop from baseline to week 6 is the
 # **dropout** the paper reports (completion 91 %, 87 %, 82 %). Missing week-6 values are not rows with an
-# empty value: they are simply absent from the long table. Notebook 4 asks what this does to the answer.
+# empty value: they are absent from the long table and listed in the exclusion log (the "36 values
+# excluded" above: 9 people x 4 outcomes). Notebook 4 asks what dropout does to the answer.
 
 # %%
 pain = trial.data[trial.data["outcome"] == "pain_nrs"]
@@ -131,13 +132,17 @@ counts
 # ## Who was in the trial?
 #
 # A trial report starts with "Table 1": the participants' characteristics at baseline, by arm.
-# `retrostudy.tables.table_one` builds it from the canonical table. In a randomized trial the arms should
-# look alike at baseline; differences are due to chance, so we describe them rather than test them.
+# `retrostudy.tables.table_one` computes it from the canonical table, and the report's formatter turns the
+# numbers into the text of the table. In a randomized trial the arms should look alike at baseline;
+# differences are due to chance, so we describe them (SMD: standardized mean difference) rather than test
+# them with p-values.
 
 # %%
+from retrostudy.report.tables_fmt import table_one_dict
 from retrostudy.tables import table_one
 
-table_one(trial).to_frame()
+t1 = table_one_dict(table_one(trial))
+pd.DataFrame(t1["rows"], columns=t1["header"])
 
 # %% [markdown]
 # ## A first look at pain over time
