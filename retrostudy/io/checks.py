@@ -260,7 +260,7 @@ def _visits(f, m: TrialMapping, file, visit_col, week_col, add, problems) -> dic
             f"the week '{r['week_l']}' is not a number{_rows_text(r['_n'])}; write the visit's week as a number "
             "such as 0 or 6")
     both = lw.notna() & ww.notna() & (lw != ww)
-    for _, r in _first_rows(f.assign(_pair=f["visit_l"] + "|" + f["week_l"].astype(str)), both, "_pair").iterrows():
+    for _, r in _first_rows(f.assign(_pair=f["visit_l"].astype(str) + "|" + f["week_l"].astype(str)), both, "_pair").iterrows():
         add(r, week_col, r["week_l"], "visit_week_mismatch",
             f"the visit '{r['visit_l']}' is week {lab_weeks[r['visit_l']]:g} but the week column says "
             f"{r['week_l']}{_rows_text(r['_n'])}; correct one of them, or map the label under visits: in the mapping")
