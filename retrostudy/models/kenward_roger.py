@@ -1,0 +1,383 @@
+"""Kenward-Roger small-sample inference for REML fits, as SAS PROC MIXED computes it.
+
+Formulas (Kenward & Roger 1997, Biometrics 53:983-997, sections 2-4; the "linear"
+variant of Kenward & Roger 2009, CSDA 53:2583-2595):
+
+* ``Phi = (X' V^-1 X)^-1`` (the unadjusted covariance of beta-hat).
+* ``P_i = -X' V^-1 V_i V^-1 X``, ``Q_ij = X' V^-1 V_i V^-1 V_j V^-1 X``,
+  ``R_ij = X' V^-1 V_ij V^-1 X`` with ``V_i = dV/dtheta_i``, ``V_ij = d2V/dtheta_i dtheta_j``.
+* ``Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)] Phi``
+  (KR 1997 eq. 2-3); ``linear=True`` drops the ``R_ij`` terms (SAS ``DDFM=KR(LINEAR)``,
+  ``KR(FIRSTORDER)``; the Prasad-Rao-Jeske-Kackar-Harville estimator).
+* Denominator df and F scaling (KR 1997 section 4): with ``Theta = L' (L Phi L')^-1 L``,
+  ``A1 = sum_ij W_ij tr(Theta Phi P_i Phi) tr(Theta Phi P_j Phi)``,
+  ``A2 = sum_ij W_ij tr(Theta Phi P_i Phi Theta Phi P_j Phi)``, ``B = (A1 + 6 A2) / (2l)``,
+  ``g = ((l+1) A1 - (l+4) A2) / ((l+2) A2)``, ``c1, c2, c3 = g, l-g, l+2-g over 3l+2(1-g)``,
+  ``E* = 1 / (1 - A2/l)``, ``V* = 2/l (1 + c1 B) / ((1 - c2 B)^2 (1 - c3 B))``,
+  ``rho = V* / (2 E*^2)``, ``m = 4 + (l+2) / (l rho - 1)``, ``lambda = m / (E* (m-2))``.
+  ``Theta`` uses the *unadjusted* ``Phi``, as SAS, pbkrtest (``Lb_ddf``, ``.KR_adjust``) and
+  mmrm (``h_kr_df``) do: SAS's DDFM=KR and KR(LINEAR) df are identical to full precision
+  (shared/mmrm ``sas_ods_csv/ddfm_covtype/kr_*.csv`` vs ``kr1_*.csv``), which only holds when
+  the df do not involve ``R_ij``. For one row of ``L`` this reduces to ``m = 2/A1``, the
+  Satterthwaite df with ``W`` as the covariance of theta-hat, and ``lambda = 1``.
+
+``W`` (``theta_cov``): SAS uses the inverse of the *observed* REML information by default
+("By default, the observed information matrix of the covariance parameter estimates is used
+in the calculations", SAS/STAT User's Guide, GLIMMIX "Kenward-Roger Degrees of Freedom
+Approximation"; PROC MIXED uses the Newton-Raphson Hessian, its ASYCOV), and so does mmrm
+(``theta_vcov`` = inverse Hessian of the REML criterion). Kenward & Roger (1997) and pbkrtest
+(``vcovAdj``: ``W = 2 IE2^-1``, ``IE2_ij = tr(P V_i P V_j)``) use the *expected* information.
+Both are available (``information=``); the SAS reference tests show that the observed one
+reproduces SAS and the expected one misses it.
+
+Parameterization matters once ``R_ij`` enters: the full adjustment is not invariant under
+reparameterization of theta, the linear one is (at the REML optimum, where the observed
+information transforms as a tensor). SAS differentiates in its own covariance parameters
+(UN, CS, TOEP linear in the covariance elements; AR(1), CSH, ARH(1), TOEPH, ANTE(1) with
+variances and correlations), so the structure passed in must give ``jacobian`` / ``hessian``
+in those parameters to reproduce SAS's DDFM=KR.
+
+All sums run over patterns of observed visits, vectorized over subjects: for pattern ``p``
+the fourth-order moment ``M_p = sum_s vec(X_s) vec(X_s)'`` turns every ``sum_s X_s' A X_s``
+into one small matrix product, so cost grows with the number of subjects only through
+``M_p`` (one BLAS call per pattern).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import linalg
+
+from ..errors import ModelError, SpecError
+
+__all__ = ["KRPieces", "KRResult", "kenward_roger", "kr_df_ftest"]
+
+
+@dataclass(frozen=True, eq=False)
+class KRPieces:
+    """A REML fit described by pattern of observed visits, as Kenward-Roger needs it.
+
+    Attributes
+    ----------
+    X_blocks
+        One array per pattern ``p``, shape ``(n_p, m_p, k)``: the fixed-effects design rows
+        of the ``n_p`` subjects with this pattern (``m_p`` observed times, ``k`` columns).
+    obs_index
+        One integer array per pattern, length ``m_p``: which of the structure's ``T`` times
+        the pattern observes (rows/columns of ``structure.matrix(theta)``), in row order of
+        ``X_blocks[p]``.
+    structure
+        A covariance structure (``matrix``, ``jacobian``, ``hessian``, ``n_params``,
+        ``linear``; see ``retrostudy.models.covariance``), or a sequence of them, one per
+        group (SAS ``GROUP=``). Derivatives must be in the parameterization SAS reports.
+    theta
+        REML estimate of the covariance parameters; with groups, the groups' parameters
+        concatenated in group order.
+    beta
+        Fixed-effect estimates (needed only by :meth:`KRResult.ftest`).
+    residuals
+        One array per pattern, shape ``(n_p, m_p)``: ``y - X beta_hat``. Needed for the
+        observed information (the SAS default) unless ``theta_cov`` is given.
+    weights
+        One array per pattern, shape ``(n_p, m_p)``, of SAS ``WEIGHT`` values:
+        ``V_s = D_s Sigma D_s`` with ``D_s = diag(w_s^-1/2)``. ``None``: all 1.
+    groups
+        Group number (0, 1, ...) of each pattern; ``None``: one group.
+    theta_cov
+        ``W``, the covariance of theta-hat, when the caller already has it (e.g. the inverse
+        observed information from its optimizer); overrides ``information=``.
+    """
+
+    X_blocks: Sequence[np.ndarray]
+    obs_index: Sequence[np.ndarray]
+    structure: Any
+    theta: np.ndarray
+    beta: np.ndarray | None = None
+    residuals: Sequence[np.ndarray] | None = None
+    weights: Sequence[np.ndarray] | None = None
+    groups: Sequence[int] | None = None
+    theta_cov: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class KRResult:
+    """Kenward-Roger adjusted covariance of beta-hat with its df and F test.
+
+    Attributes
+    ----------
+    vcov
+        ``Phi_A``, the adjusted covariance (k x k).
+    vcov_unadjusted
+        ``Phi = (X' V^-1 X)^-1``.
+    theta_cov
+        ``W`` used (n_theta x n_theta).
+    information
+        The REML information matrix ``W`` is the inverse of (observed or expected), or
+        ``None`` when ``theta_cov`` was supplied.
+    P
+        ``P_i`` (n_theta x k x k), sign as in Kenward & Roger (1997).
+    linear
+        Whether the second-derivative terms were dropped.
+    information_kind
+        ``"observed"``, ``"expected"`` or ``"supplied"``.
+    beta
+        The fixed-effect estimates, if given.
+    """
+
+    vcov: np.ndarray
+    vcov_unadjusted: np.ndarray
+    theta_cov: np.ndarray
+    information: np.ndarray | None
+    P: np.ndarray
+    linear: bool
+    information_kind: str
+    beta: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    def dof(self, L: np.ndarray) -> np.ndarray:
+        """Kenward-Roger df of each row of ``L`` (k or r x k): the t-test df."""
+        L = np.atleast_2d(np.asarray(L, float))
+        Phi = self.vcov_unadjusted
+        g = np.einsum("rk,ikl,rl->ri", L @ Phi, self.P, L @ Phi)  # c' Phi P_i Phi c
+        var = np.einsum("rk,kl,rl->r", L, Phi, L)
+        denom = np.einsum("ri,ij,rj->r", g, self.theta_cov, g)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 2.0 * var**2 / denom
+
+    def ftest(self, L: np.ndarray) -> tuple[float, float, float, float]:
+        """KR F test of ``L beta = 0``: ``(F_scaled, num_df, den_df, lambda)``."""
+        if self.beta is None:
+            raise SpecError("Kenward-Roger F tests need the fixed-effect estimates; pass beta= in KRPieces.")
+        return kr_df_ftest(L, self.beta, self.vcov, self.vcov_unadjusted, self.P, self.theta_cov)
+
+
+def kr_df_ftest(
+    L: np.ndarray, beta: np.ndarray, Phi_A: np.ndarray, Phi: np.ndarray, P: np.ndarray, W: np.ndarray
+) -> tuple[float, float, float, float]:
+    """Scaled F statistic, numerator df, KR denominator df and scale ``lambda``.
+
+    Kenward & Roger (1997) section 4, with ``Theta`` built from the unadjusted ``Phi``
+    (see the module docstring). ``F = lambda / l (L b)' (L Phi_A L')^-1 (L b)``.
+    """
+    L = np.atleast_2d(np.asarray(L, float))
+    nl = L.shape[0]
+    if np.linalg.matrix_rank(L) < nl:
+        raise SpecError("The rows of the hypothesis matrix L are linearly dependent; drop the redundant rows.")
+    Theta = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
+    U = np.einsum("ab,bc,icd,de->iae", Theta, Phi, P, Phi)  # Theta Phi P_i Phi
+    tr = np.einsum("iaa->i", U)
+    A1 = float(tr @ W @ tr)
+    A2 = float(np.einsum("ij,iab,jba->", W, U, U))
+    B = (A1 + 6.0 * A2) / (2.0 * nl)
+    g = ((nl + 1) * A1 - (nl + 4) * A2) / ((nl + 2) * A2)
+    den = 3.0 * nl + 2.0 * (1.0 - g)
+    c1, c2, c3 = g / den, (nl - g) / den, (nl + 2 - g) / den
+    e_star = 1.0 / (1.0 - A2 / nl)
+    v_star = (2.0 / nl) * (1.0 + c1 * B) / ((1.0 - c2 * B) ** 2 * (1.0 - c3 * B))
+    rho = v_star / (2.0 * e_star**2)
+    m = 4.0 + (nl + 2.0) / (nl * rho - 1.0)
+    lam = m / (e_star * (m - 2.0))
+    Lb = L @ np.asarray(beta, float)
+    F = float(Lb @ np.linalg.solve(L @ Phi_A @ L.T, Lb)) / nl
+    return lam * F, float(nl), float(m), float(lam)
+
+
+def _structures(pieces: KRPieces, n_groups: int) -> list:
+    s = pieces.structure
+    if isinstance(s, (list, tuple)):
+        if len(s) != n_groups:
+            raise SpecError(f"KRPieces has {len(s)} structures for {n_groups} groups; give one per group.")
+        return list(s)
+    return [s] * n_groups
+
+
+def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h):
+    """Sums over the subjects of one pattern (see the module docstring)."""
+    n, m, k = X.shape
+    V = Sigma[np.ix_(idx, idx)]
+    Vi = J[:, idx][:, :, idx]
+    try:
+        cf = linalg.cho_factor(V, lower=True)
+    except linalg.LinAlgError as exc:
+        raise ModelError("The covariance matrix at theta is not positive definite; Kenward-Roger needs a proper REML optimum.") from exc
+    Vinv = linalg.cho_solve(cf, np.eye(m))
+    if w is not None:
+        sw = np.sqrt(np.asarray(w, float))
+        X = X * sw[:, :, None]
+        if r is not None:
+            r = r * sw
+    Xf = X.reshape(n, m * k)
+    M = (Xf.T @ Xf).reshape(m, k, m, k).transpose(0, 2, 1, 3).reshape(m * m, k * k)  # [(a,b),(k,l)]
+    ViVinv = Vi @ Vinv  # V_i V^-1, (q, m, m)
+    A = Vinv @ ViVinv  # V^-1 V_i V^-1
+    q = Vi.shape[0]
+    Bq = np.einsum("iab,jbc->ijac", A, ViVinv)  # V^-1 V_i V^-1 V_j V^-1
+    out = {
+        "XVX": (Vinv.reshape(1, m * m) @ M).reshape(k, k),
+        "Pt": (A.reshape(q, m * m) @ M).reshape(q, k, k),
+        "Q": (Bq.reshape(q * q, m * m) @ M).reshape(q, q, k, k),
+        "t1": n * np.einsum("iab,jba->ij", ViVinv, ViVinv),
+    }
+    if need_h:
+        Vij = H[:, :, idx][:, :, :, idx]
+        C = Vinv @ Vij @ Vinv
+        out["R"] = (C.reshape(q * q, m * m) @ M).reshape(q, q, k, k)
+        out["t2"] = n * np.einsum("ijab,ba->ij", Vij, Vinv)
+    if need_r:
+        E = r @ Vinv  # rows e_s = V^-1 r_s
+        S = E.T @ E
+        out["rr"] = np.einsum("iab,bc,jcd,da->ij", Vi, Vinv, Vi, S)
+        Z = np.einsum("ab,sbk->sak", Vinv, X)  # V^-1 X_s
+        N = (Z.reshape(n, m * k).T @ E).reshape(m, k, m)  # sum_s (V^-1 X_s) (x) e_s
+        out["u"] = np.einsum("iab,akb->ik", Vi, N)  # X' V^-1 V_i V^-1 r
+        if need_h:
+            out["r2"] = np.einsum("ijab,ba->ij", Vij, S)
+    return out
+
+
+def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = "observed") -> KRResult:
+    """Kenward-Roger adjusted covariance of beta-hat, df and F tests, as SAS PROC MIXED.
+
+    Parameters
+    ----------
+    pieces
+        The fitted model by pattern of observed visits (:class:`KRPieces`).
+    linear
+        Drop the second-derivative terms ``R_ij`` (SAS ``DDFM=KR(LINEAR)``; Kenward & Roger
+        2009). Structures linear in their parameters (UN, CS, TOEP in SAS's
+        parameterization) give the same result either way.
+    information
+        ``"observed"`` (SAS, mmrm) or ``"expected"`` (Kenward & Roger 1997, pbkrtest) REML
+        information, inverted to give ``W``. Ignored when ``pieces.theta_cov`` is given.
+
+    Returns
+    -------
+    KRResult
+        ``vcov`` (``Phi_A``), ``vcov_unadjusted`` (``Phi``), ``theta_cov`` (``W``),
+        ``dof(L)`` and ``ftest(L)``.
+    """
+    if information not in ("observed", "expected"):
+        raise SpecError(f"information must be 'observed' or 'expected', not {information!r}.")
+    n_pat = len(pieces.X_blocks)
+    if n_pat == 0 or len(pieces.obs_index) != n_pat:
+        raise SpecError("KRPieces needs one obs_index per X block and at least one pattern.")
+    groups = [0] * n_pat if pieces.groups is None else [int(g) for g in pieces.groups]
+    n_groups = max(groups) + 1
+    structs = _structures(pieces, n_groups)
+    sizes = [int(s.n_params) for s in structs]
+    offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    theta = np.asarray(pieces.theta, float).reshape(-1)
+    nt = int(offs[-1])
+    if theta.size != nt:
+        raise SpecError(f"theta has {theta.size} values but the structures have {nt} parameters.")
+    supplied = pieces.theta_cov is not None
+    need_r = (not supplied) and information == "observed"
+    if need_r and pieces.residuals is None:
+        raise SpecError("The observed information needs residuals in KRPieces (or pass theta_cov, or information='expected').")
+    k = np.asarray(pieces.X_blocks[0]).shape[-1]
+
+    per_group = []
+    for g, s in enumerate(structs):
+        th = theta[offs[g] : offs[g + 1]]
+        lin = bool(getattr(s, "linear", False))
+        H = None if lin else np.asarray(s.hessian(th), float)
+        per_group.append((np.asarray(s.matrix(th), float), np.asarray(s.jacobian(th), float), H))
+
+    XVX = np.zeros((k, k))
+    Pt = np.zeros((nt, k, k))
+    t1 = np.zeros((nt, nt))
+    t2 = np.zeros((nt, nt))
+    rr = np.zeros((nt, nt))
+    r2 = np.zeros((nt, nt))
+    u = np.zeros((nt, k))
+    Q = [np.zeros((q, q, k, k)) for q in sizes]
+    R = [np.zeros((q, q, k, k)) for q in sizes]
+    for p in range(n_pat):
+        g = groups[p]
+        Sigma, J, H = per_group[g]
+        X = np.asarray(pieces.X_blocks[p], float)
+        if X.ndim != 3 or X.shape[-1] != k:
+            raise SpecError(f"X block {p} must have shape (subjects, visits, {k}).")
+        if X.shape[0] == 0:
+            continue
+        idx = np.asarray(pieces.obs_index[p], int)
+        r = None if not need_r else np.asarray(pieces.residuals[p], float)
+        w = None if pieces.weights is None else pieces.weights[p]
+        terms = _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, H is not None)
+        sl = slice(offs[g], offs[g + 1])
+        XVX += terms["XVX"]
+        Pt[sl] += terms["Pt"]
+        Q[g] += terms["Q"]
+        t1[sl, sl] += terms["t1"]
+        if H is not None:
+            R[g] += terms["R"]
+            t2[sl, sl] += terms["t2"]
+        if need_r:
+            rr[sl, sl] += terms["rr"]
+            u[sl] += terms["u"]
+            if H is not None:
+                r2[sl, sl] += terms["r2"]
+
+    try:
+        Phi = linalg.inv(XVX, check_finite=True)
+    except linalg.LinAlgError as exc:
+        raise ModelError("X' V^-1 X is singular: the fixed-effects design is not of full column rank.") from exc
+    Phi = (Phi + Phi.T) / 2.0
+
+    # traces tr(Phi Q_ij), tr(Phi R_ij) (within groups) and tr(Phi P_i Phi P_j) (all pairs)
+    trQ = np.zeros((nt, nt))
+    trR = np.zeros((nt, nt))
+    for g in range(n_groups):
+        sl = slice(offs[g], offs[g + 1])
+        trQ[sl, sl] = np.einsum("kl,ijlk->ij", Phi, Q[g])
+        trR[sl, sl] = np.einsum("kl,ijlk->ij", Phi, R[g])
+    PhiPt = np.einsum("kl,ilm->ikm", Phi, Pt)
+    trPP = np.einsum("iab,jba->ij", PhiPt, PhiPt)
+    tr_PViPVj = t1 - 2.0 * trQ + trPP  # tr(P V_i P V_j), P the REML projection
+    if supplied:
+        W = np.asarray(pieces.theta_cov, float)
+        info = None
+        kind = "supplied"
+    else:
+        if information == "expected":
+            info = 0.5 * tr_PViPVj
+        else:
+            # -d2 l_R / dtheta_i dtheta_j (see module docstring of the engine / Harville 1977)
+            yPVPVPy = rr - u @ Phi @ u.T
+            info = 0.5 * (t2 - trR) - 0.5 * tr_PViPVj + yPVPVPy - 0.5 * r2
+        info = (info + info.T) / 2.0
+        kind = information
+        W = _inverse_information(info)
+    W = (W + W.T) / 2.0
+
+    # Lambda = Phi [sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)] Phi
+    inner = -np.einsum("ij,ikl,lm,jmn->kn", W, Pt, Phi, Pt)
+    for g in range(n_groups):
+        sl = slice(offs[g], offs[g + 1])
+        Wg = W[sl, sl]
+        inner += np.einsum("ij,ijkl->kl", Wg, Q[g])
+        if not linear:
+            inner -= 0.25 * np.einsum("ij,ijkl->kl", Wg, R[g])
+    Phi_A = Phi + 2.0 * Phi @ inner @ Phi
+    Phi_A = (Phi_A + Phi_A.T) / 2.0
+    beta = None if pieces.beta is None else np.asarray(pieces.beta, float)
+    return KRResult(
+        vcov=Phi_A,
+        vcov_unadjusted=Phi,
+        theta_cov=W,
+        information=info,
+        P=-Pt,
+        linear=bool(linear),
+        information_kind=kind,
+        beta=beta,
+    )
+
+
+def _inverse_information(info: np.ndarray) -> np.ndarray:
+    """Inverse of the REML information; a pseudo-inverse when it is singular (pbkrtest does too)."""
+    ev = np.linalg.eigvalsh(info)
+    if ev.size and ev.min() > 1e-10 * max(1.0, abs(ev.max())):
+        return linalg.inv(info)
+    return np.linalg.pinv(info, hermitian=True)
