@@ -10,6 +10,7 @@ duplicates (kept once) and ADaM records with a DTYPE (derived rows such as LOCF)
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -29,45 +30,38 @@ _NUM = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z")
 
 
 def _labels(col: pd.Series) -> pd.Series:
-    uniq = {}
-    out = []
-    for x in col.tolist():
-        key = (type(x), x) if not isinstance(x, float) or x == x else ("nan",)
-        try:
-            lab = uniq[key]
-        except (KeyError, TypeError):
-            lab = as_label(x)
-            try:
-                uniq[key] = lab
-            except TypeError:
-                pass
-        out.append(lab)
-    return pd.Series(out, index=col.index, dtype=object)
+    """Cells as label strings (``None`` when missing); each distinct cell is converted once."""
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    labs = np.array([as_label(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(labs[codes], index=col.index, dtype=object)
+
+
+def _number(x: Any, extra: tuple[str, ...]) -> tuple[float, int]:
+    """(value, status) with status 0 number, 1 missing, 2 not a number."""
+    if isinstance(x, bool):
+        return math.nan, 2
+    if isinstance(x, (float, int)):
+        if x != x:
+            return math.nan, 1
+        return (float(x), 0) if math.isfinite(x) else (math.nan, 2)
+    if is_missing(x, extra):
+        return math.nan, 1
+    if isinstance(x, str):
+        if _NUM.match(x):
+            return float(x), 0
+        return math.nan, 2
+    if hasattr(x, "item"):
+        return _number(x.item(), extra)
+    return math.nan, 2
 
 
 def _numbers(col: pd.Series, extra: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, missing mask, non-numeric mask) of an object column."""
-    vals = np.full(len(col), np.nan)
-    missing = np.zeros(len(col), bool)
-    bad = np.zeros(len(col), bool)
-    for i, x in enumerate(col.tolist()):
-        if isinstance(x, (float, int)) and not isinstance(x, bool):
-            if x != x:
-                missing[i] = True
-            elif np.isfinite(x):
-                vals[i] = x
-            else:
-                bad[i] = True
-        elif is_missing(x, extra):
-            missing[i] = True
-        elif isinstance(x, str) and _NUM.match(x):
-            vals[i] = float(x)
-        elif hasattr(x, "item") and not isinstance(x, (str, bytes)) and isinstance(x.item(), (int, float)) \
-                and not isinstance(x.item(), bool) and np.isfinite(x.item()):
-            vals[i] = float(x.item())
-        else:
-            bad[i] = True
-    return vals, missing, bad
+    """(values, missing mask, non-numeric mask) of a column; each distinct cell is parsed once."""
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    parsed = [_number(u, extra) for u in uniques] + [(math.nan, 1)]
+    vals = np.array([p[0] for p in parsed], dtype=float)[codes]
+    status = np.array([p[1] for p in parsed], dtype=np.int8)[codes]
+    return vals, status == 1, status == 2
 
 
 def _first_rows(f: pd.DataFrame, mask: pd.Series | np.ndarray, key: str) -> pd.DataFrame:
@@ -177,11 +171,14 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
                 f"the {oid} value {vals[i]:g}{unit} is outside the valid range ({out.range_text()}{unit}); "
                 f"correct the value, leave the cell empty if it is missing, or declare the scale under outcomes: "
                 f"{oid}: {{low: ..., high: ...}} in the mapping")
-    for i in np.flatnonzero(missing):
-        r = f.iloc[i]
-        excl.append({"stage": "read", "file": file, "row": int(r["row"]), "subject_id": r["subject"],
-                     "visit": _vname(r, week_map), "outcome": r["oid"], "column": r["column"],
-                     "value": as_label(r["value"]), "cells": 1, "reason": "missing value"})
+    if missing.any():
+        mf = f[missing]
+        weeks = mf["week_c"].tolist()
+        excl += [{"stage": "read", "file": file, "row": int(row), "subject_id": subj,
+                  "visit": visit_name(w) if w is not None and w == w else None, "outcome": oid, "column": col,
+                  "value": as_label(v), "cells": 1, "reason": "missing value"}
+                 for row, subj, w, oid, col, v in zip(mf["row"].tolist(), mf["subject"].tolist(), weeks,
+                                                      mf["oid"].tolist(), mf["column"].tolist(), mf["value"].tolist())]
     f = f[~missing].reset_index(drop=True)
 
     if "chg" in f.columns or "base" in f.columns:
@@ -199,12 +196,13 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
         return pd.DataFrame(), excl, decided
     visits_sorted = sorted(set(week_map.values()) | ({base_week} if base_week is not None else set()))
     f["week_c"] = f["week_c"].astype(float)
+    arms_present, weeks_present = set(f["arm_c"].unique()), set(f["week_c"].unique())
     data = pd.DataFrame({
         "study": _study(f, m, study_default),
         "subject_id": pd.array(f["subject"], dtype="string"),
-        "arm": pd.Categorical(f["arm_c"], categories=[a for a in arm_order if a in set(f["arm_c"])]),
-        "visit": pd.Categorical([visit_name(w) for w in f["week_c"]],
-                                categories=[visit_name(w) for w in visits_sorted if w in set(f["week_c"])],
+        "arm": pd.Categorical(f["arm_c"], categories=[a for a in arm_order if a in arms_present]),
+        "visit": pd.Categorical(f["week_c"].map({w: visit_name(w) for w in weeks_present}),
+                                categories=[visit_name(w) for w in visits_sorted if w in weeks_present],
                                 ordered=True),
         "week": f["week_c"].astype("float64").to_numpy(),
         "outcome": pd.Categorical(f["oid"], categories=_outcome_order(f["oid"], m)),
@@ -394,8 +392,9 @@ def _study(f, m: TrialMapping, default: str):
 
 
 def _outcome_order(oids: pd.Series, m: TrialMapping) -> list[str]:
-    present = set(oids.dropna())
-    order = list(m.outcomes) + list(OUTCOMES) + list(dict.fromkeys(oids.dropna()))
+    seen = list(oids.dropna().unique())
+    present = set(seen)
+    order = list(m.outcomes) + list(OUTCOMES) + seen
     return [o for o in dict.fromkeys(order) if o in present]
 
 
