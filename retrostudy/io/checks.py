@@ -185,9 +185,9 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
         _adam_cross_check(f, base_week, file, add)
 
     _two_arms(f, arm_col, add)
-    covs = _covariates(f, cells.covariates, add, m)
     f, dup_excl = _duplicates(f, file, add)
     excl += dup_excl
+    covs = _covariates(f, cells.covariates, add, m)
 
     decided = {"arm_map": arm_map, "visit_map": {str(k): v for k, v in week_map.items()},
                "outcome_map": oid_map,
