@@ -67,7 +67,7 @@ def trajectory_plot(
     conf_level: float = 0.95,
     info: Outcome | None = None,
     individual: bool = True,
-    figsize: tuple[float, float] = (6.3, 2.7),
+    figsize: tuple[float, float] = (6.3, 2.5),
 ):
     """Observed means by arm and week with t-based CIs over faint individual lines.
 
@@ -95,8 +95,8 @@ def trajectory_plot(
     span = (max(weeks) - min(weeks)) if len(weeks) > 1 else 1.0
     dodge = {a: (i - (len(arms) - 1) / 2) * 0.012 * span for i, a in enumerate(arms)}
     with style():
-        fig, axes = plt.subplots(1, 2, figsize=figsize, width_ratios=[3, 1.25])
-        ax, lax = axes
+        fig, ax = plt.subplots(figsize=figsize, layout="none")
+        fig.subplots_adjust(left=0.09, right=0.76, bottom=0.16, top=0.89)
         for arm in arms:
             sub = rows.loc[rows["arm"].astype(str) == arm]
             if individual:
@@ -116,8 +116,7 @@ def trajectory_plot(
         ax.set_title(f"{info.label}: observed mean with {conf_level:.0%} CI by arm ({better} is better)",
                      loc="left")
         handles, labels = ax.get_legend_handles_labels()
-        lax.axis("off")
-        lax.legend(handles, labels, loc="center left", title="Arm", borderaxespad=0)
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(0.78, 0.5), title="Arm", borderaxespad=0)
     return fig
 
 
@@ -140,7 +139,9 @@ def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, figsize: tup
     if figsize is None:
         figsize = (6.3, 0.8 + 0.3 * (n + 1) * len(contrasts) + 0.35 * len(contrasts))
     with style():
-        fig, axes = plt.subplots(len(contrasts), 1, figsize=figsize, sharex=True, squeeze=False)
+        fig, axes = plt.subplots(len(contrasts), 1, figsize=figsize, sharex=True, squeeze=False, layout="none")
+        fig.subplots_adjust(left=0.2, right=0.97, bottom=0.7 / figsize[1], top=1 - 0.3 / figsize[1],
+                            hspace=0.55)
         finite = effects[["conf_low", "conf_high", "estimate"]].to_numpy(float)
         lim = float(np.nanmax(np.abs(finite))) if np.isfinite(finite).any() else 1.0
         lim = max(0.5, np.ceil(lim * 1.15 * 4) / 4)
@@ -174,7 +175,8 @@ def diagnostics_plot(fitted: np.ndarray, residuals: np.ndarray, *, title: str = 
     fitted = np.asarray(fitted, float)
     resid = np.asarray(residuals, float)
     with style():
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=figsize)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=figsize, layout="none")
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.88, wspace=0.25)
         a1.scatter(fitted, resid, s=9, color="#0072B2", alpha=0.7, linewidths=0)
         a1.axhline(0, color="#999999", lw=0.8, ls="--")
         a1.set_xlabel("Fitted value")

@@ -59,6 +59,7 @@ class OutcomeResult:
     complete_case: ModelResult | None
     n_complete: int
     n_all: int
+    complete_case_is_primary: bool = False
 
 
 def _final_rows(frame: pd.DataFrame, final_visit: str) -> pd.DataFrame:
@@ -133,9 +134,21 @@ def analyse_outcome(trial: TrialData, outcome: str, spec: Mapping[str, Any]) -> 
     res_s = fit_one(trial, outcome, other, spec)
     cc_trial, n_cc, n_all = complete_case(trial, outcome)
     res_cc = None
+    same = False
     if n_cc < n_all and n_cc > 0:
-        res_cc = fit_one(cc_trial, outcome, primary, spec)
-    return OutcomeResult(outcome, res_p, res_s, res_cc, n_cc, n_all)
+        used = _subjects(res_p.fit) if res_p.status == "ok" else None
+        keep = set(cc_trial.data["subject_id"].astype(str))
+        same = used is not None and used == keep
+        if not same:
+            res_cc = fit_one(cc_trial, outcome, primary, spec)
+    return OutcomeResult(outcome, res_p, res_s, res_cc, n_cc, n_all, same)
+
+
+def _subjects(fit) -> set[str] | None:
+    data = getattr(fit, "data", None)
+    if data is None or "subject_id" not in data.columns:
+        return None
+    return set(data["subject_id"].astype(str))
 
 
 def fitted_and_residuals(fit) -> tuple[np.ndarray, np.ndarray] | None:

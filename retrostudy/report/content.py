@@ -108,6 +108,13 @@ def build_content(trial: TrialData, spec: Mapping[str, Any], results: Sequence[O
                 sections.append({"title": "Complete cases vs all data", "text": "", "tables": [tab]})
             else:
                 sections.append({"title": "Complete cases vs all data", "text": cc.message, "tables": []})
+        elif res.complete_case_is_primary:
+            sections.append({"title": "Complete cases vs all data",
+                             "text": f"{res.n_all - res.n_complete} of {res.n_all} subjects lack {info.label} at "
+                                     "some visit. The primary model already uses exactly the complete cases (with a "
+                                     "single post-baseline visit, a subject without it contributes nothing), so "
+                                     "the complete-case analysis is the analysis above; it is valid if dropout "
+                                     "does not depend on the unobserved outcome.", "tables": []})
         elif res.n_complete == res.n_all:
             sections.append({"title": "Complete cases vs all data",
                              "text": f"Every subject has {info.label} at every visit (no dropout): the complete-"

@@ -93,8 +93,8 @@ def contrast_dict(con: pd.DataFrame, eff: pd.DataFrame | None, info: Outcome, co
     unit = f" ({info.unit})" if info.unit else ""
     adj = ADJUST_NAMES.get(adjust, adjust)
     ci_adj = ADJUST_CI.get(adjust)
-    header = ["Contrast", f"Difference{unit}", f"{pct} CI" + (f" ({ci_adj})" if ci_adj else ""), "SE", "df", "p",
-              f"p ({adj})", "Hedges' g", f"g {pct} CI"]
+    header = ["Contrast", f"Difference\n{unit.strip()}", f"{pct} CI" + (f"\n({ci_adj})" if ci_adj else ""), "SE",
+              "df", "p", f"p\n({adj})", "Hedges'\ng", f"g\n{pct} CI"]
     better = "lower" if info.lower_is_better else "higher"
     text = (f"Difference = first arm minus second arm; {better} values are better for this outcome. "
             f"p ({adj}) is adjusted over the {len(rows)} comparisons ({adj} method)"
@@ -102,7 +102,7 @@ def contrast_dict(con: pd.DataFrame, eff: pd.DataFrame | None, info: Outcome, co
             + f". Hedges' g (difference over the pooled baseline SD, small-sample corrected) has an unadjusted "
             f"{pct} CI. ")
     return {"header": header, "rows": rows, "align": "lrrrrrrrr", "note": (text + note).strip(),
-            "widths": [1.45, 1.0, 1.35, 0.7, 0.7, 0.75, 0.85, 0.85, 1.35]}
+            "widths": [1.5, 0.95, 1.45, 0.65, 0.65, 0.7, 0.75, 0.75, 1.35]}
 
 
 def complete_case_dict(all_con: pd.DataFrame, cc_con: pd.DataFrame, n_all: int, n_cc: int,

@@ -1,0 +1,163 @@
+"""build_report: byte-identical PDFs across processes, numbers in the PDF as the results tables hold them,
+nothing written on bad input, manifest and kept sources."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import retrostudy as rs
+from retrostudy.errors import DataError, SpecError
+from retrostudy.report import build_report
+from retrostudy.report import fmt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _trial import make_trial  # noqa: E402
+
+pypdf = pytest.importorskip("pypdf")
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+_SCRIPT = """
+import sys
+sys.path.insert(0, {here!r})
+from _trial import make_trial
+from retrostudy.report import build_report
+build_report(make_trial(), out="toy.pdf", keep_source="src")
+"""
+
+
+@pytest.fixture(scope="module")
+def toy_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("toy")
+    out = folder / "toy.pdf"
+    manifest = build_report(make_trial(), out=out, keep_source=folder / "src")
+    return folder, out, manifest
+
+
+def _text(pdf: Path) -> str:
+    reader = pypdf.PdfReader(str(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_byte_identical_in_two_processes(tmp_path, toy_report):
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "random"}
+    env.pop("SOURCE_DATE_EPOCH", None)
+    script = _SCRIPT.format(here=str(HERE))
+    procs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        procs.append(subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path / name, env=env,
+                                      stderr=subprocess.PIPE, text=True))
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    a = (tmp_path / "a" / "toy.pdf").read_bytes()
+    b = (tmp_path / "b" / "toy.pdf").read_bytes()
+    assert a[:5] == b"%PDF-" and len(a) > 20_000
+    assert hashlib.sha256(a).hexdigest() == hashlib.sha256(b).hexdigest()
+    # and identical to the in-process build (different folder, same input)
+    assert a == toy_report[1].read_bytes()
+    for name in ("report.json", "report.typ", "fig/flow.svg", "fig/forest.svg"):
+        assert (tmp_path / "a" / "src" / name).read_bytes() == (tmp_path / "b" / "src" / name).read_bytes()
+
+
+def test_pdf_contains_contrasts_as_the_tables_hold_them(toy_report):
+    """Refit with the public API and look for each formatted contrast row in the PDF's text."""
+    _, out, _ = toy_report
+    text = _text(out)
+    trial = make_trial()
+    for outcome in ("pain_nrs", "tug"):
+        for fit in (rs.fit_mmrm(trial, outcome=outcome), rs.fit_ancova(trial, outcome=outcome, visit="week6")):
+            con = rs.contrasts(rs.emmeans(fit), method="pairwise", adjust="holm")
+            eff = rs.effect_sizes(con).to_frame()
+            tab = con.to_frame()
+            tab = tab.loc[tab["visit"].astype(str) == "week6"]
+            eff = eff.loc[eff["visit"].astype(str) == "week6"].set_index("contrast")
+            assert len(tab) == 3
+            for r in tab.itertuples(index=False):
+                g = eff.loc[r.contrast]
+                row = " ".join([r.contrast, fmt.num(r.estimate), fmt.ci(r.conf_low, r.conf_high),
+                                fmt.num(r.std_error), fmt.num(r.df, 1), fmt.pval(r.p_value),
+                                fmt.pval(r.p_adjusted), fmt.num(g["estimate"]),
+                                fmt.ci(g["conf_low"], g["conf_high"])])
+                assert row in text, f"{fit.model} {outcome}: {row!r} not in the PDF"
+    # a near miss: the same row with unadjusted CIs is NOT what the table shows under Holm
+    fit = rs.fit_mmrm(trial, outcome="pain_nrs")
+    raw = rs.contrasts(rs.emmeans(fit), method="pairwise", adjust="none").to_frame()
+    raw = raw.loc[raw["visit"].astype(str) == "week6"].iloc[0]
+    assert f"{raw['contrast']} {fmt.num(raw['estimate'])} {fmt.ci(raw['conf_low'], raw['conf_high'])} " not in text
+
+
+def test_pdf_sections_and_synthetic_box_absent_for_user_data(toy_report):
+    text = _text(toy_report[1])
+    for heading in ("Plain-language summary", "Participant flow", "Baseline characteristics", "Results by outcome",
+                    "Standardized contrasts across outcomes", "Methods", "Appendix: model diagnostics",
+                    "Appendix: coefficient tables", "Appendix: manifest", "Complete cases vs all data"):
+        assert heading in text
+    assert "Synthetic data." not in text
+    assert "Holm" in text and "Kenward" not in text  # df method named as used (Satterthwaite default)
+    assert "Satterthwaite" in text
+
+
+def test_manifest_and_kept_sources(toy_report):
+    folder, out, manifest = toy_report
+    on_disk = json.loads((folder / "toy.manifest.json").read_text())
+    assert on_disk == json.loads(manifest.to_json())
+    assert on_disk["outputs"]["toy.pdf"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    for name, digest in on_disk["outputs"].items():
+        if name != "toy.pdf":
+            assert hashlib.sha256((folder / "src" / name).read_bytes()).hexdigest() == digest
+    assert on_disk["input"]["sha256"] == "0" * 64
+    assert {"python", "numpy", "pandas", "typst", "matplotlib", "retrostudy"} <= set(on_disk["versions"])
+    assert on_disk["spec"]["primary"] == "mmrm" and on_disk["spec"]["adjust"] == "holm"
+    data = json.loads((folder / "src" / "report.json").read_text())
+    # numbers reach the template as data: the template itself holds no digits of the results
+    template = (folder / "src" / "report.typ").read_text()
+    first = data["outcomes"][0]["sections"][0]["tables"][1]["rows"][0]
+    assert first[1] not in template
+    # no path of this machine leaks into the report
+    blob = (folder / "src" / "report.json").read_text() + _text(out)
+    assert str(folder) not in blob and str(ROOT) not in blob
+
+
+def test_bad_file_exits_3_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("subject_id,arm,visit,week,outcome,value\nR01,retro,baseline,0,pain_nrs,6\n"
+                   "R01,retro,week6,6,pain_nrs,banana\nF01,forward,baseline,0,pain_nrs,99\n")
+    out = tmp_path / "out.pdf"
+    proc = subprocess.run([sys.executable, "-m", "retrostudy", "report", str(bad), "--out", str(out)],
+                          capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"}, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    with pytest.raises(DataError) as err:
+        rs.read_trial(bad)
+    assert str(err.value) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    with pytest.raises(DataError):
+        build_report(bad, out=out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+def test_spec_errors_write_nothing(tmp_path):
+    with pytest.raises(SpecError, match="not in the data"):
+        build_report(make_trial(), out=tmp_path / "x.pdf", outcomes=["womac"])
+    with pytest.raises(SpecError, match="ending in .pdf"):
+        build_report(make_trial(), out=tmp_path / "x.docx")
+    with pytest.raises(SpecError, match="primary"):
+        build_report(make_trial(), out=tmp_path / "x.pdf", primary="anova")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_source_date_epoch_sets_the_pdf_date(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1555286400")  # 2019-04-15
+    m = build_report(make_trial(n_per_arm=6), out=tmp_path / "d.pdf", outcomes=["pain_nrs"], primary="ancova")
+    assert m.timestamp["iso"] == "2019-04-15T00:00:00Z"
+    info = pypdf.PdfReader(str(tmp_path / "d.pdf")).metadata
+    assert info["/CreationDate"].startswith("D:20190415")
