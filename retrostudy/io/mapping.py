@@ -109,7 +109,8 @@ class _Collector:
         else:
             where = f"mapping option '{key}'"
         self.problems.append({"file": self.file, "row": line, "column": key, "value": _short(value),
-                              "rule": "mapping", "message": f"{where}: {text}."})
+                              "rule": "mapping",
+                              "message": f"{where}: {text}" + ("" if text.endswith("?") else ".")})
 
 
 def _short(value: Any) -> Any:
