@@ -351,6 +351,18 @@ def _empirical_start(problem: RemlProblem, structure: CovarianceStructure) -> np
     return structure.start(S if G > 1 else S[0])
 
 
+class _Singular(Exception):
+    """The optimizer is heading for a singular covariance (unbounded likelihood)."""
+
+
+def _min_eig_ratio(structure: CovarianceStructure, theta) -> float:
+    out = np.inf
+    for s_ in structure.group_matrices(theta):
+        w = np.linalg.eigvalsh(s_)
+        out = min(out, float(w[0] / max(w[-1], 1e-300)))
+    return out
+
+
 def _newton(ev, structure, theta, max_iter: int, tol: float):
     """Damped Newton-Raphson with a positive-definite-keeping line search."""
     cur = ev(theta, 2)
@@ -406,12 +418,12 @@ def _bfgs(ev, structure, theta):
         return e.f, Jt @ e.grad
 
     res = optimize.minimize(fun, structure.to_unconstrained(theta), jac=True, method="BFGS",
-                            options={"maxiter": 2000, "gtol": 1e-7})
+                            options={"maxiter": 500, "gtol": 1e-7})
     return structure.from_unconstrained(res.x), res
 
 
 def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: str = "reml", theta0=None,
-             max_iter: int = 100, tol: float = 1e-10, n_subjects_ic: int | None = None) -> RemlFit:
+             max_iter: int = 50, tol: float = 1e-10, n_subjects_ic: int | None = None) -> RemlFit:
     """Maximize the (restricted) likelihood over theta.
 
     Parameters
@@ -457,6 +469,8 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
         )
 
     def ev(th, order):
+        if order == 2 and _min_eig_ratio(structure, th) < 1e-9:
+            raise _Singular
         return evaluate(problem, structure, th, method, order)
 
     theta = np.asarray(theta0, float) if theta0 is not None else _empirical_start(problem, structure)
@@ -464,14 +478,21 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
         raise ModelError("The starting covariance parameters do not give a positive definite covariance.")
     optimizer = "newton"
     try:
-        theta_n, cur, iters, ok = _newton(ev, structure, theta, max_iter, tol)
-    except np.linalg.LinAlgError:
-        ok, iters, theta_n, cur = False, 0, theta, None
-    if not ok:
-        optimizer = "newton->bfgs->newton"
-        theta_b, res = _bfgs(ev, structure, theta_n if cur is not None else theta)
-        theta_n, cur, it2, ok = _newton(ev, structure, theta_b, max_iter, tol)
-        iters += int(res.nit) + it2
+        try:
+            theta_n, cur, iters, ok = _newton(ev, structure, theta, max_iter, tol)
+        except np.linalg.LinAlgError:
+            ok, iters, theta_n, cur = False, 0, theta, None
+        if not ok:
+            optimizer = "newton->bfgs->newton"
+            theta_b, res = _bfgs(ev, structure, theta_n if cur is not None else theta)
+            theta_n, cur, it2, ok = _newton(ev, structure, theta_b, max_iter, tol)
+            iters += int(res.nit) + it2
+    except _Singular:
+        raise ModelError(
+            f"The {method.upper()} likelihood has no interior maximum for these data: the covariance matrix "
+            "becomes singular while the likelihood keeps increasing; use a simpler covariance structure or "
+            "a smaller mean model."
+        ) from None
     H = cur.hess
     try:
         np.linalg.cholesky(H)
