@@ -127,7 +127,7 @@ def _small_data(seed=7, n=36, T=4, weights=False, groups=False):
 
 @pytest.mark.parametrize(
     "name,weights,groups,linear",
-    [("ar1", False, False, False), ("csh", True, False, False), ("ad", False, False, True), ("ar1h", False, True, False), ("us", True, True, False)],
+    [("ar1", False, False, False), ("csh", True, False, False), ("adh", False, False, True), ("ar1h", False, True, False), ("us", True, True, False)],
 )
 def test_vectorized_equals_dense_kenward_roger(name, weights, groups, linear):
     pats = _small_data(weights=weights, groups=groups)

@@ -341,7 +341,7 @@ class RandomEffects(_Base):
         return np.einsum("i,iab->ab", np.asarray(th, float), self.jacobian(th))
 
 
-SAS_STRUCTURES = {"us": UN, "cs": CS, "toep": TOEP, "ar1": AR1, "csh": CSH, "ar1h": ARH1, "toeph": TOEPH, "ad": ANTE1}
+SAS_STRUCTURES = {"us": UN, "cs": CS, "toep": TOEP, "ar1": AR1, "csh": CSH, "ar1h": ARH1, "toeph": TOEPH, "adh": ANTE1}
 
 
 # --------------------------------------------------------------------------- data by pattern
