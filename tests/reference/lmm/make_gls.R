@@ -19,6 +19,9 @@
 # convention from the fitted V_i (REML: (n-p) log(2 pi) + sum log|V_i| + log|X'V^-1 X| + r'V^-1 r;
 # ML: n log(2 pi) + sum log|V_i| + r'V^-1 r); "minus2_loglik_nlme" is -2 * logLik(gls), and
 # "convention_check" (their difference) shows nlme 3.1 uses the same convention.
+# Standard errors: "std_error" is nlme's sqrt(diag(vcov(gls))); "std_error_direct" is
+# sqrt(diag((X'V^-1X)^-1)) from the fitted V_i. They agree under REML; under ML nlme scales
+# vcov by N/(N-p) (its REML-type sigma), so SAS PROC MIXED's ML SEs are "std_error_direct".
 #
 # emmeans' Satterthwaite df for gls differentiates vcov(beta) numerically in nlme's
 # unconstrained parameters and uses nlme's numerical apVar; for corSymm it says "using
@@ -55,12 +58,29 @@ structures <- list(
   ar1h = list(cor = function() corAR1(form = ~ k | Subject), het = TRUE)
 )
 
-fit_gls <- function(d, s, method) {
+fit_gls1 <- function(d, s, method, opt) {
   args <- list(model = distance ~ arm * visit, data = d, correlation = s$cor(), method = method,
                control = glsControl(tolerance = 1e-12, msTol = 1e-14, msMaxIter = 500, maxIter = 500,
-                                    returnObject = FALSE))
+                                    opt = opt, optimMethod = "BFGS", returnObject = TRUE))
   if (s$het) args$weights <- varIdent(form = ~ 1 | visit)
   do.call(gls, args)
+}
+
+# nlme's default optimizer (nlminb) can stop ~3e-8 above the optimum of -2 log L, which moves
+# SEs by ~1e-5; fit with nlminb and with optim (BFGS) and keep the lower -2 log L.
+fit_gls <- function(d, s, method) {
+  a <- fit_gls1(d, s, method, "nlminb")
+  b <- tryCatch(fit_gls1(d, s, method, "optim"), error = function(e) NULL)
+  if (is.null(b)) {  # optim can step outside corAR1's range; nlminb alone then
+    attr(a, "agreement") <- list(optimizers = "nlminb (optim failed)")
+    return(a)
+  }
+  best <- if (-2 * logLik(b) <= -2 * logLik(a)) b else a
+  attr(best, "agreement") <- list(
+    optimizers = "nlminb, optim(BFGS)",
+    minus2_loglik = abs(as.numeric(logLik(a) - logLik(b))) * 2,
+    std_error = rel_diff(sqrt(diag(vcov(a))), sqrt(diag(vcov(b)))))
+  best
 }
 
 plain <- function(V) { V <- unclass(V); matrix(as.numeric(V), nrow(V)) }
@@ -78,8 +98,9 @@ minus2ll <- function(f, d, reml) {
     XtVX <- XtVX + t(X[idx, , drop = FALSE]) %*% Vi %*% X[idx, , drop = FALSE]
   }
   n <- nrow(d); p <- ncol(X)
-  if (reml) tot + as.numeric(determinant(XtVX)$modulus) + (n - p) * log(2 * pi)
-  else tot + n * log(2 * pi)
+  out <- if (reml) tot + as.numeric(determinant(XtVX)$modulus) + (n - p) * log(2 * pi) else tot + n * log(2 * pi)
+  attr(out, "XtVX") <- XtVX
+  out
 }
 
 fit_summary <- function(f, d, reml) {
@@ -87,12 +108,16 @@ fit_summary <- function(f, d, reml) {
   m2 <- minus2ll(f, d, reml)
   m2_nlme <- -2 * as.numeric(logLik(f))
   full_id <- names(which(table(d$Subject) == 4))[1]
+  XtVX <- attr(m2, "XtVX")
+  attr(m2, "XtVX") <- NULL
   list(
     minus2_loglik = m2,
+    optimizer_agreement = attr(f, "agreement"),
     minus2_loglik_nlme = m2_nlme,
     convention_check = m2_nlme - m2,
     fixed = list(term = names(coef(f)), estimate = I(unname(coef(f))),
-                 std_error = I(unname(sqrt(diag(vcov(f)))))),
+                 std_error = I(unname(sqrt(diag(vcov(f))))),
+                 std_error_direct = I(sqrt(diag(solve(XtVX))))),
     vcov = unname(as.matrix(vcov(f))),
     covariance = plain(getVarCov(f, individual = full_id)),
     sigma = f$sigma
@@ -134,6 +159,7 @@ for (dname in c("orthodont", "orthodont_drop")) {
                     emmeans_df_error = emm_tables(fr, "df.error"))),
       ml = fit_summary(fm, d, FALSE),
       near_miss = list(
+        ml_std_error_nlme = "ml.fixed.std_error (nlme's N/(N-p)-scaled ML SEs; the model-based ML SE is std_error_direct)",
         residual_df = nrow(d) - length(coef(fr)),
         note = paste("ml.* are the near misses of reml.*; reml.emmeans_df_error (residual df) is the",
                      "near miss of the Satterthwaite df; the cs case is the near miss of the us case.")
