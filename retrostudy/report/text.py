@@ -97,11 +97,11 @@ def _sentence(info: Outcome, row, g_row, adjust: str, final: str) -> str:
         txt += f"; Hedges' g {fmt.num(g_row['estimate'])}"
     txt += "). "
     if lo <= 0 <= hi:
-        txt += (f"The interval includes no difference, so the data do not show which of the two is better; "
-                f"differences up to the interval's ends remain compatible with the data.")
+        txt += ("The interval includes zero: the data cannot tell which of the two is better, and differences as "
+                "large as either end of the interval remain plausible.")
     else:
-        txt += (f"The interval excludes no difference and points in favour of {who}; the true size of the "
-                f"advantage could be anywhere in the interval.")
+        txt += (f"The interval does not include zero, so the data favour {who}; the true advantage could be "
+                f"anywhere from {fmt.num(min(abs(lo), abs(hi)))} to {fmt.num(max(abs(lo), abs(hi)))}{unit}.")
     return txt
 
 
