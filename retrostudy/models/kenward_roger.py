@@ -88,6 +88,10 @@ class KRPieces:
     theta_cov
         ``W``, the covariance of theta-hat, when the caller already has it (e.g. the inverse
         observed information from its optimizer); overrides ``information=``.
+    XX_blocks
+        Optional precomputed moments, one per pattern, shape ``(m_p*m_p, k*k)``:
+        ``XX[(a, b), (k, l)] = sum_s X_s[a, k] X_s[b, l]`` of the weight-scaled rows (the
+        engine's ``Pattern.XX``). Saves the one O(n m^2 k^2) step per pattern.
     """
 
     X_blocks: Sequence[np.ndarray]
@@ -99,6 +103,7 @@ class KRPieces:
     weights: Sequence[np.ndarray] | None = None
     groups: Sequence[int] | None = None
     theta_cov: np.ndarray | None = None
+    XX_blocks: Sequence[np.ndarray] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,10 +171,12 @@ def kr_df_ftest(
     if np.linalg.matrix_rank(L) < nl:
         raise SpecError("The rows of the hypothesis matrix L are linearly dependent; drop the redundant rows.")
     Theta = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
-    U = np.einsum("ab,bc,icd,de->iae", Theta, Phi, P, Phi)  # Theta Phi P_i Phi
+    U = (Theta @ Phi) @ P @ Phi  # Theta Phi P_i Phi, (n_theta, k, k)
     tr = np.einsum("iaa->i", U)
     A1 = float(tr @ W @ tr)
-    A2 = float(np.einsum("ij,iab,jba->", W, U, U))
+    nt, k = U.shape[0], U.shape[1]
+    UU = U.reshape(nt, k * k) @ U.transpose(0, 2, 1).reshape(nt, k * k).T  # tr(U_i U_j)
+    A2 = float(np.sum(W * UU))
     B = (A1 + 6.0 * A2) / (2.0 * nl)
     g = ((nl + 1) * A1 - (nl + 4) * A2) / ((nl + 2) * A2)
     den = 3.0 * nl + 2.0 * (1.0 - g)
@@ -193,7 +200,7 @@ def _structures(pieces: KRPieces, n_groups: int) -> list:
     return [s] * n_groups
 
 
-def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h):
+def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h, XX=None):
     """Sums over the subjects of one pattern (see the module docstring)."""
     n, m, k = X.shape
     V = Sigma[np.ix_(idx, idx)]
@@ -209,7 +216,10 @@ def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h):
         if r is not None:
             r = r * sw
     Xf = X.reshape(n, m * k)
-    M = (Xf.T @ Xf).reshape(m, k, m, k).transpose(0, 2, 1, 3).reshape(m * m, k * k)  # [(a,b),(k,l)]
+    if XX is None:
+        M = (Xf.T @ Xf).reshape(m, k, m, k).transpose(0, 2, 1, 3).reshape(m * m, k * k)  # [(a,b),(k,l)]
+    else:
+        M = np.asarray(XX, float).reshape(m * m, k * k)
     ViVinv = Vi @ Vinv  # V_i V^-1, (q, m, m)
     A = Vinv @ ViVinv  # V^-1 V_i V^-1
     q = Vi.shape[0]
@@ -218,22 +228,21 @@ def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h):
         "XVX": (Vinv.reshape(1, m * m) @ M).reshape(k, k),
         "Pt": (A.reshape(q, m * m) @ M).reshape(q, k, k),
         "Q": (Bq.reshape(q * q, m * m) @ M).reshape(q, q, k, k),
-        "t1": n * np.einsum("iab,jba->ij", ViVinv, ViVinv),
+        "t1": n * (ViVinv.reshape(q, m * m) @ ViVinv.transpose(0, 2, 1).reshape(q, m * m).T),
     }
     if need_h:
         Vij = H[:, :, idx][:, :, :, idx]
         C = Vinv @ Vij @ Vinv
         out["R"] = (C.reshape(q * q, m * m) @ M).reshape(q, q, k, k)
-        out["t2"] = n * np.einsum("ijab,ba->ij", Vij, Vinv)
+        out["t2"] = n * (Vij.reshape(q * q, m * m) @ Vinv.T.reshape(m * m)).reshape(q, q)
     if need_r:
-        E = r @ Vinv  # rows e_s = V^-1 r_s
-        S = E.T @ E
-        out["rr"] = np.einsum("iab,bc,jcd,da->ij", Vi, Vinv, Vi, S)
-        Z = np.einsum("ab,sbk->sak", Vinv, X)  # V^-1 X_s
-        N = (Z.reshape(n, m * k).T @ E).reshape(m, k, m)  # sum_s (V^-1 X_s) (x) e_s
-        out["u"] = np.einsum("iab,akb->ik", Vi, N)  # X' V^-1 V_i V^-1 r
+        S = Vinv @ (r.T @ r) @ Vinv  # sum_s e_s e_s', e_s = V^-1 r_s
+        ViS = Vi @ S
+        out["rr"] = ViVinv.reshape(q, m * m) @ ViS.transpose(0, 2, 1).reshape(q, m * m).T  # tr(V_i V^-1 V_j S)
+        XR = (Xf.T @ r).reshape(m, k, m)  # sum_s X_s[a, k] r_s[b]
+        out["u"] = np.einsum("iab,akb->ik", A, XR)  # X' V^-1 V_i V^-1 r
         if need_h:
-            out["r2"] = np.einsum("ijab,ba->ij", Vij, S)
+            out["r2"] = (Vij.reshape(q * q, m * m) @ S.T.reshape(m * m)).reshape(q, q)
     return out
 
 
@@ -305,7 +314,8 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         idx = np.asarray(pieces.obs_index[p], int)
         r = None if not need_r else np.asarray(pieces.residuals[p], float)
         w = None if pieces.weights is None else pieces.weights[p]
-        terms = _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, H is not None)
+        XX = None if pieces.XX_blocks is None else pieces.XX_blocks[p]
+        terms = _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, H is not None, XX)
         sl = slice(offs[g], offs[g + 1])
         XVX += terms["XVX"]
         Pt[sl] += terms["Pt"]
@@ -331,10 +341,11 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     trR = np.zeros((nt, nt))
     for g in range(n_groups):
         sl = slice(offs[g], offs[g + 1])
-        trQ[sl, sl] = np.einsum("kl,ijlk->ij", Phi, Q[g])
-        trR[sl, sl] = np.einsum("kl,ijlk->ij", Phi, R[g])
-    PhiPt = np.einsum("kl,ilm->ikm", Phi, Pt)
-    trPP = np.einsum("iab,jba->ij", PhiPt, PhiPt)
+        q = sizes[g]
+        trQ[sl, sl] = (Q[g].reshape(q * q, k * k) @ Phi.T.reshape(k * k)).reshape(q, q)
+        trR[sl, sl] = (R[g].reshape(q * q, k * k) @ Phi.T.reshape(k * k)).reshape(q, q)
+    PhiPt = Phi @ Pt
+    trPP = PhiPt.reshape(nt, k * k) @ PhiPt.transpose(0, 2, 1).reshape(nt, k * k).T  # tr(Phi P_i Phi P_j)
     tr_PViPVj = t1 - 2.0 * trQ + trPP  # tr(P V_i P V_j), P the REML projection
     if supplied:
         W = np.asarray(pieces.theta_cov, float)
@@ -353,13 +364,15 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     W = (W + W.T) / 2.0
 
     # Lambda = Phi [sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)] Phi
-    inner = -np.einsum("ij,ikl,lm,jmn->kn", W, Pt, Phi, Pt)
+    WP = np.tensordot(W, Pt, axes=(1, 0))  # sum_j W_ij P_j
+    inner = -((Pt @ Phi).transpose(1, 0, 2).reshape(k, nt * k) @ WP.reshape(nt * k, k))
     for g in range(n_groups):
         sl = slice(offs[g], offs[g + 1])
         Wg = W[sl, sl]
-        inner += np.einsum("ij,ijkl->kl", Wg, Q[g])
+        q = sizes[g]
+        inner += (Wg.reshape(q * q) @ Q[g].reshape(q * q, k * k)).reshape(k, k)
         if not linear:
-            inner -= 0.25 * np.einsum("ij,ijkl->kl", Wg, R[g])
+            inner -= 0.25 * (Wg.reshape(q * q) @ R[g].reshape(q * q, k * k)).reshape(k, k)
     Phi_A = Phi + 2.0 * Phi @ inner @ Phi
     Phi_A = (Phi_A + Phi_A.T) / 2.0
     beta = None if pieces.beta is None else np.asarray(pieces.beta, float)

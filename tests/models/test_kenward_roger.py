@@ -190,3 +190,24 @@ def test_theta_cov_supplied_and_errors():
         kenward_roger(p, information="fisher")
     with pytest.raises(SpecError):
         base.ftest(np.array([[0, 1, 0, 0, 0, 0], [0, 2, 0, 0, 0, 0]]))  # dependent rows
+
+
+def test_precomputed_moments_give_the_same_result():
+    """XX_blocks (the engine's Pattern.XX layout [(a,b),(k,l)]) replaces the O(n m^2 k^2) step."""
+    pats = _small_data(seed=13, weights=True)
+    s = sup.ANTE1(4)
+    th = sup.fit_reml([s], pats, s.start(np.diag([12.0, 13.0, 14.0, 15.0]) + 4.0))
+    p = sup.pieces_from([s], th, pats, KRPieces)
+    XX = []
+    for X, w in zip(p.X_blocks, p.weights):
+        Xs = X * np.sqrt(w)[:, :, None]
+        n, m, k = Xs.shape
+        Xf = Xs.reshape(n, m * k)
+        XX.append((Xf.T @ Xf).reshape(m, k, m, k).transpose(0, 2, 1, 3).reshape(m * m, k * k))
+    q = KRPieces(p.X_blocks, p.obs_index, s, th, beta=p.beta, residuals=p.residuals, weights=p.weights, XX_blocks=XX)
+    a, b = kenward_roger(p), kenward_roger(q)
+    np.testing.assert_allclose(b.vcov, a.vcov, rtol=1e-12)
+    np.testing.assert_allclose(b.theta_cov, a.theta_cov, rtol=1e-10)
+    bad = KRPieces(p.X_blocks, p.obs_index, s, th, beta=p.beta, residuals=p.residuals, weights=p.weights,
+                   XX_blocks=[x * 1.01 for x in XX])
+    assert not np.allclose(kenward_roger(bad).vcov, a.vcov, rtol=1e-4)  # the moments are really used
