@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -34,9 +35,9 @@ DF_METHODS = ("satterthwaite", "kenward-roger", "kenward-roger-linear", "between
 
 def _levels(col: pd.Series) -> list[str]:
     if isinstance(col.dtype, pd.CategoricalDtype):
-        present = set(col.dropna().astype(str))
+        present = set(col.cat.remove_unused_categories().cat.categories.astype(str))
         return [str(c) for c in col.cat.categories if str(c) in present]
-    return sorted({str(x) for x in col.dropna()})
+    return sorted(str(x) for x in pd.unique(col.dropna().astype(str)))
 
 
 def fit_mmrm(
@@ -195,10 +196,12 @@ def fit_mmrm(
     if frame.empty:
         raise ModelError("No rows are left to analyse after excluding missing values.")
 
-    visits = [v for v in visits if v in set(frame["_v"])]
+    present_v = set(frame["_v"].unique())
+    visits = [v for v in visits if v in present_v]
     fac = {visit: visits}
     if arm_levels:
-        arm_levels = [a for a in arm_levels if a in set(frame[arm].astype(str))]
+        present_a = set(frame[arm].astype(str).unique())
+        arm_levels = [a for a in arm_levels if a in present_a]
         fac[arm] = arm_levels
         if reference_arm is None:
             reference_arm = arm_levels[-1]
@@ -212,14 +215,12 @@ def fit_mmrm(
         if var not in used:
             fac.pop(var)
     frame = frame.reset_index(drop=True)
-    for var in fac:
-        frame[var] = frame[var].astype(str)
-    design, X = build_design(frame, rhs, factors=fac, reference=ref, subject=subject)
+    design, X = _design(frame, rhs, used, fac, ref, subject)
 
-    vidx = frame["_v"].map({v: i for i, v in enumerate(visits)}).to_numpy()
+    vidx = pd.Categorical(frame["_v"], categories=visits).codes.astype(np.int64)
     g_levels = _levels(frame[group]) if group is not None else None
-    g_codes = frame[group].astype(str).map({g: i for i, g in enumerate(g_levels)}).to_numpy() if group else None
-    problem = prepare(frame[response].to_numpy(float), X, frame[subject].astype(str).to_numpy(), vidx, len(visits),
+    g_codes = pd.Categorical(frame[group].astype(str), categories=g_levels).codes.astype(np.int64) if group else None
+    problem = prepare(frame[response].to_numpy(float), X, frame[subject].to_numpy(), vidx, len(visits),
                       group=g_codes, n_groups=len(g_levels) if g_levels else 1,
                       weights=frame[weights].to_numpy(float) if weights else None)
     structure = make_structure(covariance, len(visits), groups=g_levels)
@@ -306,6 +307,45 @@ def _kenward_roger(eng, *, linear: bool):
         groups=[p.group for p in pats], theta_cov=eng.theta_cov,
     )
     return kenward_roger(pieces, linear=linear)
+
+
+def _design(frame: pd.DataFrame, rhs: str, used: list[str], fac: dict, ref: dict, subject: str):
+    """``build_design`` learned on a few rows, then the model matrix of all rows built
+    vectorized (category codes), with the design's data summaries from all rows."""
+    fac = dict(fac)
+    for var in used:
+        col = frame[var]
+        if var not in fac and (not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+            fac[var] = _levels(col)
+    small = frame[used].drop_duplicates().copy() if len(frame) > 2000 else frame[used].copy()
+    if subject not in small.columns:
+        small[subject] = frame.loc[small.index, subject]
+    for var in fac:
+        small[var] = small[var].astype(str)
+    design, _ = build_design(small, rhs, factors=fac, reference=ref)
+    n = len(frame)
+    ind = {}
+    counts = {}
+    for var, f in design.factors.items():
+        codes = pd.Categorical(frame[var].astype(str), categories=list(f.levels)).codes
+        if np.any(codes < 0):
+            raise SpecError(f"{var} has a level the design does not know; known levels: {list(f.levels)}.")
+        for k, lvl in enumerate(f.levels):
+            ind[(var, lvl)] = (codes == k).astype(float)
+        counts[var] = {lvl: int(c) for lvl, c in zip(f.levels, np.bincount(codes, minlength=len(f.levels)))}
+    nums = {var: frame[var].to_numpy(float) for var in design.numerics}
+    X = np.empty((n, len(design.columns)))
+    for j, parts in enumerate(design.column_parts):
+        col = np.ones(n)
+        for var, lvl in parts:
+            col = col * (ind[(var, lvl)] if lvl is not None else nums[var])
+        X[:, j] = col
+    firsts = frame.groupby(subject, sort=False)[list(design.numerics)].first() if design.numerics else None
+    design = replace(
+        design, factor_counts=counts, numerics={v: float(nums[v].mean()) for v in design.numerics},
+        subject_means={v: float(firsts[v].astype(float).mean()) for v in design.numerics},
+    )
+    return design, X
 
 
 def type3_tests(fit: ModelFit) -> pd.DataFrame:

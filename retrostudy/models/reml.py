@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import linalg, optimize
 
 from ..errors import ConvergenceWarning, ModelError, SpecError
@@ -107,12 +108,12 @@ def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1
     visit = np.asarray(visit, dtype=np.int64)
     if n and (visit.min() < 0 or visit.max() >= n_times):
         raise SpecError("A visit index is outside 0..n_times-1.")
-    codes, subj = np.unique(np.asarray(subject), return_inverse=True)
-    subj = subj.reshape(-1)
+    subj, codes = pd.factorize(np.asarray(subject))
+    subj = np.asarray(subj, dtype=np.int64)
     n_subj = len(codes)
     pos = np.full((n_subj, n_times), -1, dtype=np.int64)
     flat = subj * n_times + visit
-    if len(np.unique(flat)) != n:
+    if n and np.bincount(flat, minlength=n_subj * n_times).max() > 1:
         raise SpecError("A subject has two rows for the same visit; each subject may have one value per visit.")
     pos.reshape(-1)[flat] = np.arange(n)
     grp = np.zeros(n_subj, dtype=np.int64)
@@ -128,7 +129,12 @@ def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1
             raise SpecError("Weights must be positive and finite for every analysed row.")
     observed = pos >= 0
     key = np.concatenate([grp[:, None], observed.astype(np.int64)], axis=1)
-    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    if n_times <= 55:  # one integer per (group, pattern): much faster than unique rows
+        code = grp * (1 << n_times) + observed.astype(np.int64) @ (1 << np.arange(n_times, dtype=np.int64))
+        ucode, first, inv = np.unique(code, return_index=True, return_inverse=True)
+        uniq = key[first]
+    else:
+        uniq, inv = np.unique(key, axis=0, return_inverse=True)
     inv = inv.reshape(-1)
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(len(uniq) + 1))
@@ -149,10 +155,18 @@ def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1
             slw = float(np.log(wk).sum())
         nk, m = yk.shape
         Xf = Xk.reshape(nk, m * p)
-        G = (Xf.T @ Xf).reshape(m, p, m, p).transpose(0, 2, 1, 3).reshape(m * m, p * p)
+        G = _gram(Xf).reshape(m, p, m, p).transpose(0, 2, 1, 3).reshape(m * m, p * p)
         XY = (Xf.T @ yk).reshape(m, p, m).transpose(0, 2, 1).reshape(m * m, p)
         patterns.append(Pattern(int(row[0]), vis, subs, rows, Xk, yk, wk, G, XY, yk.T @ yk, slw))
     return RemlProblem(tuple(patterns), n, n_subj, n_times, n_groups, p, codes, w is not None)
+
+
+def _gram(A: np.ndarray) -> np.ndarray:
+    """``A'A`` through BLAS syrk (half the flops of a general product)."""
+    if A.shape[0] == 0:
+        return np.zeros((A.shape[1], A.shape[1]))
+    U = linalg.blas.dsyrk(1.0, np.asfortranarray(A), trans=1)
+    return np.triu(U) + np.triu(U, 1).T
 
 
 @dataclass(frozen=True, eq=False)
