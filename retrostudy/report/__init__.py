@@ -239,7 +239,7 @@ def _meta_block(trial: TrialData, spec: Mapping, input_info: Mapping, iso: str, 
     prov = [("Data", str(name)), ("Input", f"{input_info['name']} ({input_info['kind']})"),
             ("Input sha256", f"{input_info['sha256']} ({input_info.get('sha256_of', 'source file')})")]
     for key, label in (("description", "Description"),
-                       ("citation", "Calibrated to" if meta.get("synthetic") else "Source"),
+                       ("citation", "Published trial" if meta.get("synthetic") else "Source"),
                        ("source", "Source"), ("doi", "DOI"), ("license", "Licence"), ("licence", "Licence")):
         if meta.get(key) and not isinstance(meta.get(key), (dict, list)):
             prov.append((label, str(meta[key])))
@@ -250,9 +250,24 @@ def _meta_block(trial: TrialData, spec: Mapping, input_info: Mapping, iso: str, 
         warnings.append("The input was a DataFrame without file provenance; its sha256 is that of the canonical "
                         "table.")
     statement = str(meta.get("synthetic_statement") or "These data are simulated, not participant data.")
-    return {"title": title, "subtitle": subtitle, "provenance": [list(p) for p in prov],
+    calibrated = [str(x) for x in (meta.get("calibrated_to") or _dataset_field(meta, "calibrated_to") or [])]
+    return {"calibrated_to": calibrated if meta.get("synthetic") else [],"title": title, "subtitle": subtitle, "provenance": [list(p) for p in prov],
             "synthetic": bool(meta.get("synthetic")), "synthetic_statement": statement, "warnings": warnings,
             "footer": f"{title} \u2013 {input_info['name']}"}
+
+
+def _dataset_field(meta: Mapping, key: str) -> Any:
+    """A field of a bundled dataset's JSON metadata that load_dataset does not copy into ``meta``."""
+    name = meta.get("dataset")
+    if not name:
+        return None
+    import json
+    from importlib import resources
+
+    res = resources.files("retrostudy.datasets").joinpath(f"{name}.json")
+    if not res.is_file():
+        return None
+    return json.loads(res.read_text(encoding="utf-8")).get(key)
 
 
 def report_main(argv: Sequence[str] | None = None) -> int:
