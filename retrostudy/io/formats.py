@@ -95,6 +95,8 @@ def sniff(path: str) -> str:
         return "dta"
     if len(head) >= 32 and head[12:32] == _SAS7BDAT_MAGIC:
         return "sas7bdat"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "text"  # UTF-16 text with a byte-order mark (Excel's "Unicode text")
     if b"\x00" in head:
         return "binary"
     return "text"
@@ -129,7 +131,8 @@ def read_raw(path: str | os.PathLike, *, sheet: str | int | None = None,
         if expected not in (None, "csv", "tsv", "text"):
             raise _fail(name, "file_type", f"the name says {FORMATS[expected]} but the file holds plain text "
                         f"(probably CSV); rename it to {os.path.splitext(name)[0]}.csv")
-        return _read_text(path, name, fmt), "tsv" if fmt == "tsv" else "csv"
+        tables = _read_text(path, name, fmt)
+        return tables, tables[0].format
     if kind not in FORMATS:
         target = f"the name says {FORMATS[expected]} but " if expected in FORMATS else ""
         raise _fail(name, "file_type", f"{target}the file is {_OTHER.get(kind, 'not a data table')}, not a "
@@ -143,6 +146,11 @@ def read_raw(path: str | os.PathLike, *, sheet: str | int | None = None,
 
 
 def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
     for enc in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(enc), enc

@@ -284,3 +284,24 @@ def test_xlsx_problem_names_the_sheet_and_spreadsheet_row(tmp_path):
     frame.to_excel(path, index=False, sheet_name="Pain data")
     p = one(fails(path), "out_of_range")
     assert p["message"].startswith("book.xlsx, sheet 'Pain data', row 3, column 'pain':")
+
+
+def test_week_that_is_not_a_number(tmp_path):
+    path = csv(tmp_path, ["R01,retro,0,6", "R01,retro,six,4"], header="subject,arm,week,pain\n")
+    p = one(fails(path), "bad_week")
+    assert_names(p, "trial.csv", 3, "week")
+
+
+def test_unknown_outcome_when_the_mapping_declares_outcomes(tmp_path):
+    path = csv(tmp_path, ["R01,retro,baseline,pian,6", "R01,retro,baseline,womac,40"],
+               header="subject,arm,visit,outcome,value\n")
+    p = one(fails(path, outcomes={"pain_nrs": {}, "womac": {}}), "unknown_outcome")
+    assert_names(p, "trial.csv", 2, "outcome")
+    assert "closest is 'pain_nrs'" in p["message"]
+
+
+def test_declared_baseline_must_be_a_visit(tmp_path):
+    path = csv(tmp_path, GOOD)
+    err = fails(path, baseline="week 2")
+    p = one(err, "unknown_baseline")
+    assert "'week 2' is not a visit of trial.csv" in p["message"] and "'baseline' and 'week6'" in p["message"]

@@ -143,3 +143,37 @@ def test_semicolon_csv_and_cp1252_text_are_read(tmp_path):
     assert trial.data["value"].tolist() == [5.0, 3.0]
     assert trial.data["ville"].tolist() == ["Zürich", "Zürich"]
     assert trial.meta["encoding"] == "cp1252"
+
+
+def test_utf16_tab_text_from_excel_is_read(tmp_path):
+    p = tmp_path / "unicode.txt"
+    p.write_bytes("subject\tarm\tvisit\tpain\nR01\tretro\tbaseline\t5\n".encode("utf-16"))
+    trial = rs.read_trial(p)
+    assert trial.data["value"].tolist() == [5.0] and trial.meta["format"] == "tsv"
+
+
+def test_workbook_sheet_options(tmp_path):
+    path = tmp_path / "two.xlsx"
+    frame = M.by_visit_frame()
+    with pd.ExcelWriter(path) as xw:
+        frame.to_excel(xw, index=False, sheet_name="Data")
+        frame.head(2).to_excel(xw, index=False, sheet_name="Old copy")
+    with pytest.raises(rs.DataError, match=r"has 2 sheets with data; pass sheet='<name>'"):
+        rs.read_trial(path)
+    by_name = rs.read_trial(path, sheet="Data", study="mini")
+    pd.testing.assert_frame_equal(M.comparable(by_name.data), M.expected())
+    by_index = rs.read_trial(path, sheet=0, study="mini")
+    pd.testing.assert_frame_equal(by_index.data, by_name.data)
+    with pytest.raises(rs.DataError, match=r"no sheet 'Dat'; its sheets are \['Data', 'Old copy'\]"):
+        rs.read_trial(path, sheet="Dat")
+
+
+def test_sheets_mapped_to_weeks(tmp_path):
+    path = tmp_path / "prepost.xlsx"
+    frames = M.sheet_frames()
+    with pd.ExcelWriter(path) as xw:
+        frames["Baseline"].to_excel(xw, index=False, sheet_name="Pre")
+        frames["Week 6"].to_excel(xw, index=False, sheet_name="Post")
+        pd.DataFrame({"note": ["ignore me"]}).to_excel(xw, index=False, sheet_name="Notes")
+    trial = rs.read_trial(path, layout="sheets", sheets={"Pre": 0, "Post": 6}, study="mini")
+    pd.testing.assert_frame_equal(M.comparable(trial.data), M.expected())
