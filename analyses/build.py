@@ -125,13 +125,13 @@ def _kernel_manager():
 
 
 def kernel_env() -> dict[str, str]:
-    """Environment of the notebook kernel: inline figures, fixed hashing, no user config."""
+    """Environment of the notebook kernel: inline figures, fixed hashing, no user IPython config."""
     env = dict(os.environ)
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env["PYTHONHASHSEED"] = "0"
     env["PYTHONWARNINGS"] = "default"
-    env.setdefault("SOURCE_DATE_EPOCH", "1546300800")  # 2019-01-01, the trial's year
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    env.pop("SOURCE_DATE_EPOCH", None)  # the report's fixed date then comes from the data, same everywhere
     # a private IPython profile dir so a user's startup files cannot change outputs
     env["IPYTHONDIR"] = tempfile.mkdtemp(prefix="retrostudy-ipython-")
     return env
