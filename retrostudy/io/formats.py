@@ -200,7 +200,11 @@ def _read_xlsx(path: str, name: str, sheet: str | int | None, missing: tuple[str
                 raise _fail(name, "no_sheet", f"the workbook has no sheet '{sheet}'; its sheets are {names}")
         tables, problems = [], Problems()
         for sh in names:
-            grid = [list(r) for r in wb[sh].iter_rows(values_only=True)]
+            try:
+                grid = [list(r) for r in wb[sh].iter_rows(values_only=True)]
+            except Exception as exc:  # a damaged sheet inside a readable workbook
+                raise _fail(name, "unreadable", f"sheet '{sh}' cannot be read ({type(exc).__name__}); open the "
+                            "workbook in a spreadsheet program and save it again as .xlsx") from None
             if not any(not _blank(c) for r in grid for c in r):
                 continue
             try:
