@@ -274,3 +274,14 @@ def test_near_miss_cs_instead_of_us():
     cs = sup.fit_quietly("sas_log_reml", covariance="cs")
     assert abs(cs.fit_stats["minus2_loglik"] - 3386.44987722) > 100
     assert abs(_vis4_diff(cs)["std_error"][0] - 1.6805) > 1e-2
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_fit_statistics(cid):
+    """AIC/BIC as SAS: REML counts covariance parameters only, ML adds the fixed effects;
+    BIC uses the number of subjects in the data (SAS's "Subjects", 200, also those
+    without any FEV1)."""
+    fit = _fit(cid)
+    fs = CASES[cid]["fit_statistics"]
+    assert abs(fit.fit_stats["aic"] - fs["AIC (Smaller is Better)"]) <= 0.051
+    assert abs(fit.fit_stats["bic"] - fs["BIC (Smaller is Better)"]) <= 0.051
