@@ -10,7 +10,6 @@ duplicates (kept once) and ADaM records with a DTYPE (derived rows such as LOCF)
 """
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -18,51 +17,16 @@ import numpy as np
 import pandas as pd
 
 from ..schema import DEFAULT_ARMS, OUTCOMES
-from .labels import ARM_SYNONYMS, arm_id, as_label, closest, is_missing, known_list, norm, outcome_id, \
-    visit_name, visit_week
+from .cellparse import NUM as _NUM
+from .cellparse import labels as _labels
+from .cellparse import numbers as _numbers
+from .crosschecks import adam_cross_check, covariates, duplicates, two_arms
+from .labels import ARM_SYNONYMS, arm_id, as_label, closest, known_list, norm, outcome_id, visit_name, visit_week
 from .layouts import Cells
 from .mapping import TrialMapping
 from .problems import Problems
 
 __all__ = ["canonicalize"]
-
-_NUM = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z")
-
-
-def _labels(col: pd.Series) -> pd.Series:
-    """Cells as label strings (``None`` when missing); each distinct cell is converted once."""
-    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
-    labs = np.array([as_label(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(labs[codes], index=col.index, dtype=object)
-
-
-def _number(x: Any, extra: tuple[str, ...]) -> tuple[float, int]:
-    """(value, status) with status 0 number, 1 missing, 2 not a number."""
-    if isinstance(x, bool):
-        return math.nan, 2
-    if isinstance(x, (float, int)):
-        if x != x:
-            return math.nan, 1
-        return (float(x), 0) if math.isfinite(x) else (math.nan, 2)
-    if is_missing(x, extra):
-        return math.nan, 1
-    if isinstance(x, str):
-        if _NUM.match(x):
-            return float(x), 0
-        return math.nan, 2
-    if hasattr(x, "item"):
-        return _number(x.item(), extra)
-    return math.nan, 2
-
-
-def _numbers(col: pd.Series, extra: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, missing mask, non-numeric mask) of a column; each distinct cell is parsed once."""
-    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
-    parsed = [_number(u, extra) for u in uniques] + [(math.nan, 1)]
-    vals = np.array([p[0] for p in parsed], dtype=float)[codes]
-    status = np.array([p[1] for p in parsed], dtype=np.int8)[codes]
-    return vals, status == 1, status == 2
-
 
 def _first_rows(f: pd.DataFrame, mask: pd.Series | np.ndarray, key: str) -> pd.DataFrame:
     """First offending row per distinct ``key`` value with the number of rows affected."""
@@ -182,12 +146,12 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
     f = f[~missing].reset_index(drop=True)
 
     if "chg" in f.columns or "base" in f.columns:
-        _adam_cross_check(f, base_week, file, add)
+        adam_cross_check(f, base_week, add)
 
-    _two_arms(f, arm_col, add)
-    f, dup_excl = _duplicates(f, file, add)
+    two_arms(f, arm_col, add)
+    f, dup_excl = duplicates(f, file, add)
     excl += dup_excl
-    covs = _covariates(f, cells.covariates, add, m)
+    covs = covariates(f, cells.covariates, add, m)
 
     decided = {"arm_map": arm_map, "visit_map": {str(k): v for k, v in week_map.items()},
                "outcome_map": oid_map,
@@ -264,14 +228,15 @@ def _visits(f, m: TrialMapping, file, visit_col, week_col, add, problems) -> dic
             f"{r['week_l']}{_rows_text(r['_n'])}; correct one of them, or map the label under visits: in the mapping")
     f["week_c"] = ww.where(ww.notna(), lw)
     unknown = f["visit_l"].notna() & lw.isna() & f["week_l"].isna()
-    known = list(m.visits) + ["baseline", "week 6"] if m.visits else ["baseline", "week 2", "week 6"]
+    seen = [k for k, v in lab_weeks.items() if v is not None]
     for _, r in _first_rows(f, unknown, "visit_l").iterrows():
-        hint = closest(r["visit_l"], known + [str(k) for k, v in lab_weeks.items() if v is not None])
-        seen = [k for k, v in lab_weeks.items() if v is not None]
+        num = re.search(r"\d+(?:\.\d+)?", r["visit_l"])
+        hint = f"week {num.group()}" if num and not m.visits else closest(r["visit_l"], list(m.visits) + seen
+                                                                              + ["baseline"])
         where = f"the sheet name '{r['visit_l']}'" if visit_col is None else f"the visit label '{r['visit_l']}'"
         add(r, visit_col or "(sheet name)", r["visit_l"], "unknown_visit",
             f"{where} is not a known visit{_rows_text(r['_n'])}; known visits are "
-            f"{known_list(list(m.visits) + seen if (m.visits or seen) else known)}"
+            f"{known_list(list(m.visits) + seen if (m.visits or seen) else ['baseline', 'week 6'])}"
             + (f"; the closest is '{hint}'" if hint else "")
             + "; use a label such as 'baseline' or 'week 6', or map it to its week under visits: in the mapping")
     for _, r in _first_rows(f, f["visit_l"].isna() & f["week_l"].isna(), "subject").iterrows():
@@ -298,86 +263,6 @@ def _baseline(f, m: TrialMapping, week_map: dict, problems: Problems, file: str)
                      f"{known_list(visit_name(x) for x in present)}); name one of them as baseline")
         return present[0] if present else None
     return w
-
-
-def _adam_cross_check(f, base_week, file, add) -> None:
-    val = f["val"]
-    base = _numbers(f["base"], ())[0] if "base" in f.columns else np.full(len(f), np.nan)
-    chg = _numbers(f["chg"], ())[0] if "chg" in f.columns else np.full(len(f), np.nan)
-    tol = 1e-6 * (1 + np.abs(val.to_numpy()))
-    bad = ~np.isnan(chg) & ~np.isnan(base) & (np.abs(chg - (val.to_numpy() - base)) > tol)
-    for i in np.flatnonzero(bad):
-        r = f.iloc[i]
-        add(r, "CHG", float(chg[i]), "adam_chg",
-            f"CHG is {chg[i]:g} but AVAL - BASE is {r['val'] - base[i]:g}; correct CHG, BASE or AVAL")
-    if "ablfl" in f.columns:
-        is_base = _labels(f["ablfl"]).fillna("").str.upper().eq("Y").to_numpy()
-    else:
-        is_base = (f["week_c"] == base_week).to_numpy()
-    bl = f[is_base].drop_duplicates(["subject", "oid"]).set_index(["subject", "oid"])["val"]
-    keyed = pd.MultiIndex.from_arrays([f["subject"], f["oid"]])
-    expect = bl.reindex(keyed).to_numpy()
-    bad = ~np.isnan(base) & ~np.isnan(expect) & (np.abs(base - expect) > 1e-6 * (1 + np.abs(expect)))
-    for i in np.flatnonzero(bad):
-        r = f.iloc[i]
-        add(r, "BASE", float(base[i]), "adam_base",
-            f"BASE is {base[i]:g} but the subject's baseline AVAL for {r['oid']} is {expect[i]:g}; correct BASE")
-
-
-def _two_arms(f, arm_col, add) -> None:
-    g = f.dropna(subset=["subject", "arm_c"]).drop_duplicates(["subject", "arm_c"])
-    multi = g[g.duplicated("subject", keep=False)]
-    for subj, grp in multi.groupby("subject", sort=False):
-        a, b = grp.iloc[0], grp.iloc[1]
-        add(b, arm_col, b["arm"], "two_arms",
-            f"subject '{subj}' is in two arms: '{a['arm_c']}' in row {a['row']} and '{b['arm_c']}' in row "
-            f"{b['row']}; correct the arm so that each subject has one")
-
-
-def _covariates(f, covs: dict[str, str], add, m) -> dict[str, pd.Series]:
-    out = {}
-    for name, col in covs.items():
-        raw = f["cov:" + name]
-        vals, missing, bad = _numbers(raw, m.missing_values)
-        numeric = not bad.any()
-        labs = pd.Series(vals, index=f.index) if numeric else _labels(raw).where(~missing, None)
-        tmp = pd.DataFrame({"subject": f["subject"], "v": labs, "row": f["row"], "sheet": f["sheet"]})
-        tmp = tmp.dropna(subset=["subject", "v"]).drop_duplicates(["subject", "v"])
-        for subj, grp in tmp[tmp.duplicated("subject", keep=False)].groupby("subject", sort=False):
-            a, b = grp.iloc[0], grp.iloc[1]
-            fa = f"{a['v']:g}" if numeric else f"'{a['v']}'"
-            fb = f"{b['v']:g}" if numeric else f"'{b['v']}'"
-            add(b, col, b["v"], "covariate_changes",
-                f"the covariate '{col}' changes within subject '{subj}' ({fa} in row {a['row']}, {fb} in row "
-                f"{b['row']}); a subject-level covariate must be the same on every row of the subject, so correct "
-                "it (or, if it is an outcome, declare it under outcomes: in the mapping)")
-        first = tmp.drop_duplicates("subject").set_index("subject")["v"]
-        series = f["subject"].map(first)
-        out[name] = series.astype("float64") if numeric else series.astype("string")
-    return out
-
-
-def _duplicates(f, file, add) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    key = ["subject", "week_c", "oid"]
-    dup = f.duplicated(key, keep=False) & f["subject"].notna() & f["oid"].notna() & f["week_c"].notna()
-    if not dup.any():
-        return f, []
-    excl, drop = [], []
-    for _, grp in f[dup].groupby(key, sort=False):
-        first = grp.iloc[0]
-        for idx, r in grp.iloc[1:].iterrows():
-            if r["val"] == first["val"]:
-                drop.append(idx)
-                excl.append({"stage": "read", "file": file, "row": int(r["row"]), "subject_id": r["subject"],
-                             "visit": visit_name(r["week_c"]), "outcome": r["oid"], "column": r["column"],
-                             "value": f"{r['val']:g}", "cells": 1,
-                             "reason": f"identical duplicate of row {first['row']}"})
-            else:
-                add(r, r["column"], float(r["val"]), "conflicting_duplicate",
-                    f"subject '{r['subject']}' has two different {r['oid']} values at {visit_name(r['week_c'])}: "
-                    f"{first['val']:g} in row {first['row']} and {r['val']:g} in row {r['row']}; keep the right "
-                    "one and delete the other")
-    return f.drop(index=drop).reset_index(drop=True), excl
 
 
 def _study(f, m: TrialMapping, default: str):

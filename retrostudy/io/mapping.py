@@ -267,7 +267,7 @@ def _validate(m: dict, col: _Collector) -> TrialMapping:  # noqa: C901 - one che
             for role, name in cols.items():
                 if role not in ROLES:
                     hint = closest(str(role), ROLES)
-                    col.add(("columns", role), f"unknown column role" + (f"; did you mean '{hint}'?" if hint else
+                    col.add(("columns", role), "unknown column role" + (f"; did you mean '{hint}'?" if hint else
                             f"; roles are {known_list(ROLES)}"), role)
                 elif name is not None and not isinstance(name, (str, int)):
                     col.add(("columns", role), "give one column name (text)", name)
