@@ -85,6 +85,7 @@ def trajectory_plot(
         Draw each subject's observed values as a faint line.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
     from scipy import stats
 
     info = info or get_outcome(outcome)
@@ -100,8 +101,9 @@ def trajectory_plot(
         for arm in arms:
             sub = rows.loc[rows["arm"].astype(str) == arm]
             if individual:
-                for _, one in sub.sort_values(["subject_id", "week"]).groupby("subject_id", sort=True):
-                    ax.plot(one["week"], one["value"], color=colours[arm], alpha=0.12, lw=0.6, zorder=1)
+                segs = [one[["week", "value"]].to_numpy(float) for _, one in
+                        sub.sort_values(["subject_id", "week"]).groupby("subject_id", sort=True, observed=True)]
+                ax.add_collection(LineCollection(segs, colors=colours[arm], alpha=0.12, linewidths=0.6, zorder=1))
             g = sub.groupby("week", sort=True)["value"]
             summ = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1), "n": g.count()})
             q = stats.t.ppf(0.5 + conf_level / 2, np.maximum(summ["n"] - 1, 1))
@@ -109,6 +111,7 @@ def trajectory_plot(
             x = summ.index.to_numpy(float) + dodge[arm]
             ax.errorbar(x, summ["mean"], yerr=half, color=colours[arm], marker="o", ms=4, capsize=3,
                         lw=1.8, zorder=3, label=f"{arm} (n = {int(sub['subject_id'].nunique())})")
+        ax.autoscale_view()
         ax.set_xticks(weeks)
         ax.set_xlabel("Week")
         ax.set_ylabel(info.display)

@@ -7,6 +7,7 @@ and versions give a byte-identical PDF (DESIGN.md section 8).
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import hashlib
 import os
 import shlex
@@ -170,6 +171,17 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str
     DataError, SpecError
         Before anything is written.
     """
+    # statsmodels' multipletests runs gc.collect() on every call; freezing the objects alive now (modules,
+    # the data) keeps those collections cheap. Undone in the finally clause, so nothing leaks.
+    gc.freeze()
+    try:
+        return _build(data, out=out, outcomes=outcomes, model=model, primary=primary, adjust=adjust,
+                      config=config, keep_source=keep_source, progress=progress)
+    finally:
+        gc.unfreeze()
+
+
+def _build(data, *, out, outcomes, model, primary, adjust, config, keep_source, progress) -> ReportManifest:
     from .analysis import analyse_outcome
     from .content import build_content, manifest_block
     from .render import compile_pdf, fixed_timestamp, write_sources
@@ -187,6 +199,7 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str
     for i, o in enumerate(spec["outcomes"]):
         say(f"fitting models for {o} ({i + 1}/{len(spec['outcomes'])})")
         results.append(analyse_outcome(trial, o, spec))
+        gc.freeze()  # the modules the first fit imported, too (see build_report)
     versions = package_versions()
     stamp, stamp_src = fixed_timestamp(trial.meta)
     iso = _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
