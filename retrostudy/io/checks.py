@@ -191,19 +191,16 @@ def _arm_map(f, m: TrialMapping, problems, file, arm_col, add) -> tuple[dict[str
     if not m.arms and labels and all(v is None for v in resolved.values()):
         return {lab: lab for lab in labels}, labels  # the trial's own arm names, in order of appearance
     arm_map = {k: v for k, v in resolved.items() if v is not None}
-    if m.arms:
-        order = list(dict.fromkeys(m.arms.values()))
-        known = list(m.arms) + order
-    else:
-        order = [a for a in DEFAULT_ARMS] + list(dict.fromkeys(arm_map.values()))
-        order = list(dict.fromkeys(order))
-        known = list(dict.fromkeys(list(DEFAULT_ARMS) + list(ARM_SYNONYMS)))
+    # the mapping's order first, then this trial's default order, then any other arm as it appears
+    order = list(dict.fromkeys([*m.arms.values(), *DEFAULT_ARMS, *arm_map.values()]))
+    listed = list(dict.fromkeys(m.arms.values())) if m.arms else list(DEFAULT_ARMS)
+    known = list(m.arms) + listed if m.arms else list(dict.fromkeys(list(DEFAULT_ARMS) + list(ARM_SYNONYMS)))
     for _, r in _first_rows(f, f["arm"].notna() & ~f["arm"].isin(list(arm_map)), "arm").iterrows():
         hint = closest(r["arm"], known)
         target = arm_id(hint, m.arms) if hint else None
         add(r, arm_col, r["arm"], "unknown_arm",
             f"the arm label '{r['arm']}' is not known{_rows_text(r['_n'])}; known arms are "
-            f"{known_list(order)}" + (f"; the closest is '{hint.replace('_', ' ')}' ({target})" if hint else "")
+            f"{known_list(listed)}" + (f"; the closest is '{hint.replace('_', ' ')}' ({target})" if hint else "")
             + "; use a known label or add it under arms: in the mapping")
     return arm_map, order
 
@@ -225,7 +222,8 @@ def _visits(f, m: TrialMapping, file, visit_col, week_col, add, problems) -> dic
     for _, r in _first_rows(f.assign(_pair=f["visit_l"].astype(str) + "|" + f["week_l"].astype(str)), both, "_pair").iterrows():
         add(r, week_col, r["week_l"], "visit_week_mismatch",
             f"the visit '{r['visit_l']}' is week {lab_weeks[r['visit_l']]:g} but the week column says "
-            f"{r['week_l']}{_rows_text(r['_n'])}; correct one of them, or map the label under visits: in the mapping")
+            f"{r['week_l']}{_rows_text(r['_n'])}; correct one of them, map the label under visits: in the mapping, or, if "
+            f"'{week_col}' holds visit numbers rather than weeks, set columns: {{week: null}}")
     f["week_c"] = ww.where(ww.notna(), lw)
     unknown = f["visit_l"].notna() & lw.isna() & f["week_l"].isna()
     seen = [k for k, v in lab_weeks.items() if v is not None]

@@ -130,6 +130,10 @@ def reshape(tables: list[RawTable], m: TrialMapping, problems: Problems) -> Cell
             raise DataError([{"file": first.file, "row": _header_row(first), "column": None, "value": None,
                               "rule": "ambiguous_layout" if cand else "unknown_layout", "message": text + "."}])
         layout = cand[0]
+    if layout == "sheets" and first.sheet is None:
+        raise DataError([{"file": first.file, "row": None, "column": None, "value": None, "rule": "layout",
+                          "message": f"{first.file}: layout='sheets' (one sheet per visit) needs an .xlsx workbook; "
+                                     "pass layout='by_visit' with a visit column for this file."}])
     if layout != "sheets" and len(tables) > 1:
         raise DataError([{"file": first.file, "row": None, "column": None, "value": None, "rule": "ambiguous_layout",
                           "message": f"{first.file}: the workbook has {len(tables)} sheets with data; pass sheet="

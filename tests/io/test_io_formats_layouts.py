@@ -177,3 +177,25 @@ def test_sheets_mapped_to_weeks(tmp_path):
         pd.DataFrame({"note": ["ignore me"]}).to_excel(xw, index=False, sheet_name="Notes")
     trial = rs.read_trial(path, layout="sheets", sheets={"Pre": 0, "Post": 6}, study="mini")
     pd.testing.assert_frame_equal(M.comparable(trial.data), M.expected())
+
+
+def test_partial_arm_mapping_keeps_its_order_then_the_default(tmp_path):
+    p = tmp_path / "partial.csv"
+    p.write_text("id,arm,visit,pain\n1,control,baseline,5\n2,A,baseline,6\n3,FW,baseline,4\n")
+    trial = rs.read_trial(p, arms={"A": "retro"})
+    assert trial.arms == ["retro", "forward", "control"]
+    assert trial.data["arm"].notna().all()
+
+
+def test_the_canonical_table_reads_back_to_itself():
+    trial = rs.read_trial(M.wide_frame(), study="mini")
+    again = rs.read_trial(trial.data)
+    assert again.meta["layout"] == "long"
+    assert set(again.meta["ignored_columns"]) == {"source_file", "source_row"}
+    pd.testing.assert_frame_equal(M.comparable(again.data), M.comparable(trial.data))
+
+
+def test_sheets_layout_needs_a_workbook(tmp_path):
+    path = M.write(M.by_visit_frame(), tmp_path / "bv.csv", "csv")
+    with pytest.raises(rs.DataError, match=r"^bv.csv: layout='sheets' \(one sheet per visit\) needs an .xlsx"):
+        rs.read_trial(path, layout="sheets")
