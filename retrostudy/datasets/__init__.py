@@ -83,8 +83,12 @@ def load_dataset(name: str) -> TrialData:
     resource = _root() / str(meta.get("file", f"{name}.csv"))
     with resources.as_file(resource) as path:
         trial = read_trial(path, config=config, layout="long")
+    data = trial.data
+    fname = resource.name
+    if trial.meta.get("file") != fname:  # a zipped install extracts to a temporary name
+        data = data.assign(source_file=pd.array([fname] * len(data), dtype="string"))
     extra = {k: meta[k] for k in ("title", "synthetic", "synthetic_statement", "citation", "doi", "licence",
                                   "description", "seed", "generator", "provenance") if k in meta}
-    merged = {**trial.meta, **extra, "dataset": name, "study": meta.get("id", name),
+    merged = {**trial.meta, **extra, "file": fname, "dataset": name, "study": meta.get("id", name),
               "synthetic": bool(meta.get("synthetic", False))}
-    return TrialData(trial.data, trial.exclusions, merged)
+    return TrialData(data, trial.exclusions, merged)
