@@ -140,11 +140,11 @@ def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, figsize: tup
     labels = list(dict.fromkeys(effects["outcome_label"]))
     n = len(labels)
     if figsize is None:
-        figsize = (6.3, 0.8 + 0.3 * (n + 1) * len(contrasts) + 0.35 * len(contrasts))
+        figsize = (6.3, 0.8 + 0.27 * (n + 1) * len(contrasts) + 0.3 * len(contrasts))
     with style():
         fig, axes = plt.subplots(len(contrasts), 1, figsize=figsize, sharex=True, squeeze=False, layout="none")
         fig.subplots_adjust(left=0.2, right=0.97, bottom=0.7 / figsize[1], top=1 - 0.3 / figsize[1],
-                            hspace=0.55)
+                            hspace=0.45)
         finite = effects[["conf_low", "conf_high", "estimate"]].to_numpy(float)
         lim = float(np.nanmax(np.abs(finite))) if np.isfinite(finite).any() else 1.0
         lim = max(0.5, np.ceil(lim * 1.15 * 4) / 4)

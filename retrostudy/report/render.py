@@ -23,6 +23,20 @@ TEMPLATE = "report.typ"
 FALLBACK_EPOCH = 946684800
 
 
+REBUILD = """This folder is the source of a retrostudy report (written by --keep-source).
+
+report.typ   the layout (typst markup); edit the wording and layout here
+report.json  every number and sentence the layout shows (written by retrostudy)
+fig/*.svg    the figures
+
+Rebuild the PDF from this folder with the typst Python package that retrostudy installs:
+
+    python -c "import typst; typst.compile('report.typ', output='report.pdf', ignore_system_fonts=True)"
+
+(or `typst compile report.typ` with the typst command-line tool).
+"""
+
+
 def template_text() -> str:
     return resources.files("retrostudy.report").joinpath("templates", TEMPLATE).read_text(encoding="utf-8")
 
@@ -58,6 +72,7 @@ def write_sources(folder: Path, content: Mapping, figures: Mapping[str, bytes]) 
     }
     for name in sorted(figures):
         files[f"fig/{name}"] = figures[name]
+    files["REBUILD.txt"] = REBUILD.encode("utf-8")
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return files

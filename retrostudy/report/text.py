@@ -29,7 +29,8 @@ def methods_paragraphs(spec: Mapping, fits: Mapping[str, object], versions: Mapp
     """Methods text from the spec and from what the fits report about themselves."""
     final = spec["final_visit"]
     base = spec["baseline_visit"]
-    ref = spec.get("reference_arm") or "the last arm"
+    ref = spec.get("reference_arm") or next((getattr(f, "reference_arm", None) for f in fits.values()
+                                             if getattr(f, "reference_arm", None)), None) or spec["arms"][-1]
     adj = ADJUST_NAMES.get(spec["adjust"], spec["adjust"])
     covs = ", ".join(spec.get("covariates") or ()) or "no further covariates"
     mm = fits.get("mmrm")
@@ -63,7 +64,7 @@ def methods_paragraphs(spec: Mapping, fits: Mapping[str, object], versions: Mapp
         f"The three pairwise arm contrasts are reported with {spec['conf_level']:.0%} confidence intervals and "
         f"p-values adjusted for the three comparisons within each outcome by the {adj} method; no adjustment is "
         f"made across outcomes. Hedges' g divides each contrast by the pooled {base} standard deviation of the "
-        f"outcome ({spec['standardizer']}) with the small-sample correction. The reference arm is {ref}.",
+        f"outcome ({spec['standardizer']}) with the small-sample correction. The reference arm of the models is {ref}.",
         "Baseline balance is described by standardized mean differences, not by p-values. Participant counts, "
         "and every value left out while reading the data with its reason, come from the loader's exclusion log.",
         f"Software: {_versions(versions)}. The exact versions of every package, the input's sha256 and the "
