@@ -116,7 +116,6 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
         add(r, r["column"], r["value"], "non_numeric",
             f"the {r['oid'] or 'outcome'} value '{r['value']}' is not a number; write it as a number{hint}, or "
             "leave the cell empty if the value is missing")
-    in_range = np.ones(len(f), bool)
     for oid in f["oid"].dropna().unique():
         out = m.outcome(oid)
         sel = (f["oid"] == oid).to_numpy() & ~missing & ~bad
@@ -127,7 +126,6 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
         if out.high is not None:
             ok &= (v < out.high) | ((v == out.high) & out.high_inclusive)
         idx = np.flatnonzero(sel)[~ok]
-        in_range[idx] = False
         for i in idx:
             r = f.iloc[i]
             unit = f" {out.unit}" if out.unit and out.unit != "points" else ""
@@ -158,9 +156,9 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
                "baseline_visit": visit_name(base_week) if base_week is not None else None}
     if problems:  # the caller raises; no table is built from bad data
         return pd.DataFrame(), excl, decided
-    visits_sorted = sorted(set(week_map.values()) | ({base_week} if base_week is not None else set()))
     f["week_c"] = f["week_c"].astype(float)
     arms_present, weeks_present = set(f["arm_c"].unique()), set(f["week_c"].unique())
+    visits_sorted = sorted(weeks_present)
     data = pd.DataFrame({
         "study": _study(f, m, study_default),
         "subject_id": pd.array(f["subject"], dtype="string"),
@@ -244,9 +242,6 @@ def _visits(f, m: TrialMapping, file, visit_col, week_col, add, problems) -> dic
     for lab, w in lab_weeks.items():
         if w is not None:
             weeks[lab] = w
-    for lab, w in wk_num.items():
-        if w is not None:
-            weeks.setdefault(f"week={lab}", w)
     return weeks
 
 

@@ -317,5 +317,4 @@ def _long(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Problem
     for key in ("base", "chg", "dtype", "ablfl"):
         if key in extra_adam:
             frame[key] = t.data[extra_adam[key]].to_numpy()[keep]
-    outcome_cols = {"(long)": roles.get("outcome", "")}
-    return Cells(frame, "adam" if adam else "long", roles, outcome_cols, covs, ignored, len(t.data), logs)
+    return Cells(frame, "adam" if adam else "long", roles, {}, covs, ignored, len(t.data), logs)

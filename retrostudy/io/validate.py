@@ -170,6 +170,13 @@ class ValidationReport:
         if m.get("outcome_columns"):
             lines.append("Outcome columns: " + ", ".join(f"'{k}' -> {v}" if m["layout"] == "wide" else
                                                       f"{k} <- '{v}'" for k, v in m["outcome_columns"].items()) + ".")
+        if m["layout"] in ("long", "adam") and m.get("outcome_map"):
+            lines.append("Outcome labels: " + ", ".join(f"'{k}' -> {v}" for k, v in m["outcome_map"].items()) + ".")
+        if m.get("arm_map"):
+            lines.append("Arm labels: " + ", ".join(f"'{k}' -> {v}" for k, v in m["arm_map"].items()) + ".")
+        if m.get("visit_map"):
+            lines.append("Visit labels: " + ", ".join(f"'{k}' -> week {v:g}" for k, v in m["visit_map"].items())
+                         + ".")
         if m.get("covariates"):
             lines.append("Subject-level covariates: " + ", ".join(f"{k} <- '{v}'" for k, v in m["covariates"].items())
                          + ".")
