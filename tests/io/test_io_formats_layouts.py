@@ -1,6 +1,8 @@
 """The same small trial in every format x layout reads to the identical canonical table."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -199,3 +201,21 @@ def test_sheets_layout_needs_a_workbook(tmp_path):
     path = M.write(M.by_visit_frame(), tmp_path / "bv.csv", "csv")
     with pytest.raises(rs.DataError, match=r"^bv.csv: layout='sheets' \(one sheet per visit\) needs an .xlsx"):
         rs.read_trial(path, layout="sheets")
+
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "io"
+
+
+def test_a_real_sas7bdat_file(tmp_path):
+    # written by haven::write_sas (tests/reference/io/make_tiny_sas7bdat.R); pyreadstat cannot write sas7bdat
+    sas = rs.read_trial(REFERENCE / "tiny_adam.sas7bdat")
+    assert sas.meta["format"] == "sas7bdat" and sas.meta["layout"] == "adam"
+    assert sas.data["subject_id"].tolist() == ["R01", "R01", "C01"]
+    assert sas.data["arm"].astype(str).tolist() == ["retro", "retro", "control"]
+    assert sas.data["value"].tolist() == [7.0, 4.0, 6.0]
+    assert sas.data["age"].tolist() == [55.0, 55.0, 60.0]
+    assert sas.data["source_row"].tolist() == [1, 2, 3]  # record numbers
+    assert sas.exclusions.frame[["row", "reason"]].values.tolist() == [[4, "missing value"]]
+    csv = rs.read_trial(REFERENCE / "tiny_adam.csv", study="tiny_adam")
+    pd.testing.assert_frame_equal(M.comparable(csv.data), M.comparable(sas.data))
+    assert csv.data["source_row"].tolist() == [2, 3, 4]  # spreadsheet rows
