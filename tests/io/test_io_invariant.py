@@ -59,17 +59,14 @@ def trials(draw):
 def test_analysis_plus_excluded_equals_input(case):
     cells, arms, layout, sink, token = case
     frame = frame_for(layout, cells, arms, token)
-    if sink == "frame":
-        source = frame
-    else:
-        folder = Path(tempfile.mkdtemp())
-        source = folder / f"t.{sink}"
+    with tempfile.TemporaryDirectory() as folder:
+        source = frame if sink == "frame" else Path(folder) / f"t.{sink}"
         if sink == "csv":
             frame.to_csv(source, index=False, na_rep="")
-        else:
+        elif sink == "parquet":
             frame.astype({c: "float64" for c in frame.columns if frame[c].map(
                 lambda x: x is None or isinstance(x, float)).all()}).to_parquet(source, index=False)
-    trial = rs.read_trial(source, layout=layout)
+        trial = rs.read_trial(source, layout=layout)
     n_input = len(cells)
     log = trial.exclusions.frame
     assert len(trial.data) + trial.exclusions.n_cells == n_input == trial.meta["input_cells"]

@@ -31,12 +31,13 @@ def outcome(path: Path):
 @given(header=st.lists(HEADERS, min_size=1, max_size=7),
        rows=st.lists(st.lists(CELLS, min_size=0, max_size=8), min_size=0, max_size=6))
 def test_random_csv_tables(header, rows):
-    path = Path(tempfile.mkdtemp()) / "random.csv"
-    path.write_text("\n".join(",".join(r) for r in [header] + rows) + "\n")
-    outcome(path)
-    report = rs.validate_trial(path)
-    assert report.ok == (report.trial is not None)
-    report.summary()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "random.csv"
+        path.write_text("\n".join(",".join(r) for r in [header] + rows) + "\n")
+        outcome(path)
+        report = rs.validate_trial(path)
+        assert report.ok == (report.trial is not None)
+        report.summary()
 
 
 @settings(max_examples=30, deadline=None)
@@ -45,6 +46,7 @@ def test_random_csv_tables(header, rows):
        magic=st.sampled_from([b"", b"PK\x03\x04", b"PAR1", b"$FL2", b"<stata_dta>",
                               b"HEADER RECORD*******LIBRARY HEADER RECORD", b"\x89PNG"]))
 def test_random_bytes(data, ext, magic):
-    path = Path(tempfile.mkdtemp()) / f"random.{ext}"
-    path.write_bytes(magic + data)
-    outcome(path)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"random.{ext}"
+        path.write_bytes(magic + data)
+        outcome(path)
