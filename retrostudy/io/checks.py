@@ -228,7 +228,7 @@ def _visits(f, m: TrialMapping, file, visit_col, week_col, add, problems) -> dic
     for _, r in _first_rows(f, unknown, "visit_l").iterrows():
         num = re.search(r"\d+(?:\.\d+)?", r["visit_l"])
         hint = f"week {num.group()}" if num and not m.visits else closest(r["visit_l"], list(m.visits) + seen
-                                                                              + ["baseline"])
+                                                                              + ["baseline"], cutoff=0.7)
         where = f"the sheet name '{r['visit_l']}'" if visit_col is None else f"the visit label '{r['visit_l']}'"
         add(r, visit_col or "(sheet name)", r["visit_l"], "unknown_visit",
             f"{where} is not a known visit{_rows_text(r['_n'])}; known visits are "

@@ -113,11 +113,11 @@ def parse_number(x: Any) -> float | None:
     return None
 
 
-def closest(label: str, known: Iterable[str]) -> str | None:
-    """The known label closest to ``label`` (difflib ratio >= 0.5), or ``None``."""
+def closest(label: str, known: Iterable[str], cutoff: float = 0.5) -> str | None:
+    """The known label closest to ``label`` (difflib ratio >= ``cutoff``), or ``None``."""
     known = [str(k) for k in known]
     by_norm = {norm(k): k for k in known}
-    hit = difflib.get_close_matches(norm(label), list(by_norm), n=1, cutoff=0.5)
+    hit = difflib.get_close_matches(norm(label), list(by_norm), n=1, cutoff=cutoff)
     return by_norm[hit[0]] if hit else None
 
 
