@@ -72,6 +72,13 @@ def _resolve(data: Any) -> tuple[TrialData, dict]:
     return trial, _describe(trial, kind="TrialData" if isinstance(data, TrialData) else "DataFrame")
 
 
+def _sorted(trial: TrialData) -> TrialData:
+    """The same trial with its rows in a canonical order, so the row order of the input cannot matter."""
+    keys = [c for c in ("subject_id", "visit", "outcome", "week") if c in trial.data.columns]
+    frame = trial.data.sort_values(keys, kind="mergesort").reset_index(drop=True)
+    return TrialData(frame, trial.exclusions, dict(trial.meta))
+
+
 def _describe(trial: TrialData, kind: str, name: str | None = None) -> dict:
     meta = trial.meta
     digest = next((str(meta[k]) for k in ("sha256", "file_sha256", "data_sha256", "source_sha256")
@@ -193,6 +200,7 @@ def _build(data, *, out, outcomes, model, primary, adjust, config, keep_source, 
     cfg = _load_config(config)
     say("reading data")
     trial, input_info = _resolve(data)
+    trial = _sorted(trial)
     spec = _spec(trial, outcomes, model, primary, adjust, cfg)
     infos = {o: _outcome_info(trial, o) for o in spec["outcomes"]}
     results = []

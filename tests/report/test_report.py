@@ -67,6 +67,14 @@ def test_byte_identical_in_two_processes(tmp_path, toy_report):
         assert (tmp_path / "src" / name).read_bytes() == (toy_report[0] / "src" / name).read_bytes()
 
 
+def test_row_order_of_the_input_does_not_matter(tmp_path, toy_report):
+    trial = make_trial()
+    shuffled = trial.data.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    shuffled_trial = type(trial)(shuffled, trial.exclusions, dict(trial.meta))
+    build_report(shuffled_trial, out=tmp_path / "toy.pdf")
+    assert (tmp_path / "toy.pdf").read_bytes() == toy_report[1].read_bytes()
+
+
 def test_pdf_contains_contrasts_as_the_tables_hold_them(toy_text):
     """Refit with the public API and look for each formatted contrast row in the PDF's text."""
     text = toy_text
