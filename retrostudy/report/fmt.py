@@ -17,13 +17,10 @@ def _finite(x) -> bool:
 
 
 def num(x, digits: int = DIGITS) -> str:
-    """Fixed decimals, ASCII minus, an en dash for not applicable; -0.00 becomes 0.00."""
+    """Fixed decimals and ASCII minus, as ``retrostudy.format`` prints results; an en dash for not applicable."""
     if not _finite(x):
         return "\u2013"
-    text = f"{float(x):.{digits}f}"
-    if text.startswith("-") and float(text) == 0.0:
-        text = text[1:]
-    return text
+    return f"{float(x):.{digits}f}"
 
 
 def pval(p) -> str:

@@ -59,11 +59,24 @@ def test_forest_orientation_follows_direction():
 
 
 def test_formatting():
-    assert fmt.num(-0.004) == "0.00" and fmt.num(-0.005) == "-0.01" and fmt.num(1.23456) == "1.23"
+    assert fmt.num(-0.004) == "-0.00" and fmt.num(-0.006) == "-0.01" and fmt.num(1.23456) == "1.23"
     assert fmt.num(np.nan) == "\u2013" and fmt.num(None) == "\u2013"
     assert fmt.pval(0.0004) == "<0.001" and fmt.pval(0.0123) == "0.012"
     assert fmt.ci(-1.5, 0.25) == "-1.50 to 0.25"
     assert fmt.n_pct(3, 27.2727) == "3 (27.3%)"
+
+
+def test_report_numbers_print_like_the_results_tables():
+    """The report formats finite numbers exactly as retrostudy.format (what `retrostudy fit` prints)."""
+    rformat = pytest.importorskip("retrostudy.format")
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.normal(0, 3, 200), [-0.004, 0.0005, 12.345, -7.0]])
+    for x in values:
+        assert fmt.num(x) == rformat.fmt_num(float(x))
+        assert fmt.num(x, 1) == rformat.fmt_num(float(x), 1)
+        assert fmt.ci(x, x + 1) == rformat.fmt_ci(float(x), float(x) + 1)
+    for p in np.concatenate([rng.uniform(0, 1, 100), [0.0009, 0.001, 1.0]]):
+        assert fmt.pval(p) == rformat.fmt_p(float(p))
 
 
 def test_svg_is_deterministic_and_has_no_date():

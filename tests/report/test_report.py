@@ -166,3 +166,15 @@ def test_source_date_epoch_sets_the_pdf_date(tmp_path, monkeypatch):
     assert m.timestamp["iso"] == "2019-04-15T00:00:00Z"
     info = pypdf.PdfReader(str(tmp_path / "d.pdf")).metadata
     assert info["/CreationDate"].startswith("D:20190415")
+
+
+def test_bundled_synthetic_data_get_the_boxed_statement(tmp_path):
+    meta = json.loads((ROOT / "retrostudy" / "datasets" / "alghadir2019_sim.json").read_text())
+    m = build_report("alghadir2019_sim", out=tmp_path / "sim.pdf", outcomes=["pain_nrs"])
+    assert m.input["kind"] == "dataset" and m.input["sha256"] == meta["sha256"]
+    text = " ".join(_text(tmp_path / "sim.pdf").split())
+    assert "Synthetic data." in text
+    assert " ".join(meta["synthetic_statement"].split()) in text
+    assert "SYNTHETIC data set" in text
+    assert "Calibrated to:" in text and "68 randomized" in text
+    assert "missing value" in text  # the dropouts' empty week-6 cells, from the exclusion log
