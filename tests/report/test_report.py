@@ -178,3 +178,24 @@ def test_bundled_synthetic_data_get_the_boxed_statement(tmp_path):
     assert "SYNTHETIC data set" in text
     assert "Calibrated to:" in text and "68 randomized" in text
     assert "missing value" in text  # the dropouts' empty week-6 cells, from the exclusion log
+
+
+def test_config_file_reaches_the_models_and_the_methods(tmp_path):
+    cfg = tmp_path / "report.yaml"
+    cfg.write_text("report:\n  covariance: cs\n  df_method: kenward-roger\n  conf_level: 0.9\n")
+    m = build_report(make_trial(n_per_arm=8), out=tmp_path / "c.pdf", outcomes=["pain_nrs"], config=cfg)
+    assert m.spec["covariance"] == "cs" and m.spec["df_method"] == "kenward-roger"
+    text = " ".join(_text(tmp_path / "c.pdf").split())
+    assert "compound symmetry (CS)" in text and "Kenward-Roger denominator degrees of freedom" in text
+    assert "90% CI" in text
+    fit = rs.fit_mmrm(make_trial(n_per_arm=8), outcome="pain_nrs", covariance="cs", df_method="kenward-roger",
+                      conf_level=0.9)
+    con = rs.contrasts(rs.emmeans(fit), method="pairwise", adjust="holm").to_frame()
+    r = con.loc[con["visit"].astype(str) == "week6"].iloc[0]
+    assert f"{r['contrast']} {fmt.num(r['estimate'])} {fmt.ci(r['conf_low'], r['conf_high'])} {fmt.num(r['std_error'])}" \
+        f" {fmt.num(r['df'], 1)}" in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("covariance: us\ncolour: red\n")
+    with pytest.raises(SpecError, match="colour"):
+        build_report(make_trial(n_per_arm=8), out=tmp_path / "d.pdf", config=bad)
+    assert not (tmp_path / "d.pdf").exists()
