@@ -117,7 +117,8 @@ def complete_case_dict(all_con: pd.DataFrame, cc_con: pd.DataFrame, n_all: int, 
                      "\u2013" if c is None else fmt.ci(c["conf_low"], c["conf_high"])])
     return {"header": ["Contrast", f"All data (n = {n_all})", f"{pct} CI", f"Complete cases (n = {n_cc})",
                        f"{pct} CI"], "rows": rows, "align": "lrrrr",
-            "note": "Complete cases: subjects with this outcome observed at every visit, refitted with the "
+            "note": "All data: every subject the primary model used (n = subjects with at least one analysable "
+                    "value). Complete cases: subjects with this outcome observed at every visit, refitted with the "
                     "primary model. A large shift suggests the dropout is related to the outcome."}
 
 
