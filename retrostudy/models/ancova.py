@@ -135,6 +135,9 @@ def fit_ancova(
         return F, float(q), df_resid
 
     sigma2 = float(res.scale)
+    n_par = p + 1  # coefficients and the residual variance, as R's AIC(lm) and SAS
+    aic = float(-2.0 * res.llf + 2.0 * n_par)
+    bic = float(-2.0 * res.llf + np.log(n) * n_par)
     exclusions = trial.exclusions.extend(log)
     wide_out = wide.drop(columns=["y"]).assign(visit=visit)
     return ModelFit(
@@ -153,7 +156,7 @@ def fit_ancova(
         residual_covariance=pd.DataFrame([[sigma2]], index=[visit], columns=[visit]),
         fit_stats={
             "n_subjects": int(n), "n_obs": int(n), "loglik": float(res.llf), "minus2_loglik": float(-2 * res.llf),
-            "aic": float(res.aic), "bic": float(res.bic), "method": "ols", "df_resid": df_resid,
+            "aic": aic, "bic": bic, "method": "ols", "df_resid": df_resid,
             "sigma": float(np.sqrt(sigma2)), "r_squared": float(res.rsquared),
         },
         converged=True,
