@@ -249,7 +249,7 @@ def fit_mmrm(
         vcov=pd.DataFrame(V_used, index=columns, columns=columns),
         dof=inference["dof"], ftest=inference["ftest"], grid_factors=grid,
         reference_arm=str(reference_arm) if reference_arm is not None else "",
-        df_method=df_method, conf_level=float(conf_level), response=response if response != "value" else "value",
+        df_method=df_method, conf_level=float(conf_level), response="value",
         residual_covariance=sigma, fit_stats=stats, converged=eng.converged, exclusions=exclusions,
         provenance=_provenance(frame), data=frame.drop(columns=["_v"]), spec=spec,
         extra={"engine": eng, "theta": pd.Series(eng.theta, index=theta_index),

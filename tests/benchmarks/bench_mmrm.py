@@ -6,7 +6,8 @@ Simulates three-arm trials (subjects x visits, ~10 % monotone dropout), fits the
 ``value ~ arm * visit`` by REML with retrostudy and, side by side, statsmodels MixedLM
 (random intercept; random intercept + slope in week) and, when Rscript is found, R's
 mmrm (if installed), glmmTMB ``us()``, nlme::gls (corSymm + varIdent) and lme4 (random
-intercept). Prints one table with each fit's wall time and its ratio to ours, plus our
+intercept). Prints one table with each fit's wall time and its ratio to ours (random-intercept
+peers against our random-intercept LMM, the rest against our UN MMRM), plus our
 peak memory (tracemalloc of numpy/pandas allocations + ru_maxrss of the process).
 """
 from __future__ import annotations
@@ -74,6 +75,19 @@ def time_ours(frame: pd.DataFrame, repeat: int) -> tuple[float, float, float]:
     return best, peak, fit.fit_stats["minus2_loglik"]
 
 
+def time_ours_lmm(frame: pd.DataFrame) -> float:
+    """Our random-intercept LMM (retrostudy.models.lmm), when that module is present."""
+    try:
+        from retrostudy.models.lmm import fit_lmm
+    except ImportError:
+        return float("nan")
+    visits = sorted(frame["visit"].unique(), key=lambda v: int(v[1:]))
+    t0 = time.perf_counter()
+    fit_lmm(frame, response="value", subject="subject_id", visit="visit", arm="arm", time="week",
+            mean="arm * visit", baseline="none", random="intercept", factors={"visit": visits})
+    return time.perf_counter() - t0
+
+
 def time_statsmodels(frame: pd.DataFrame, slope: bool) -> float:
     import statsmodels.formula.api as smf
 
@@ -92,9 +106,10 @@ d$arm <- factor(d$arm); out <- list()
 tm <- function(expr) { t0 <- proc.time()[["elapsed"]]; ok <- tryCatch({ force(expr); TRUE }, error = function(e) FALSE)
   if (ok) proc.time()[["elapsed"]] - t0 else NA }
 if (requireNamespace("mmrm", quietly = TRUE)) out$mmrm <- tm(mmrm::mmrm(value ~ arm * week + us(week | subject_id), data = d))
-if (requireNamespace("glmmTMB", quietly = TRUE) && nrow(d) < 30000)
+big <- nrow(d) >= 30000 && !identical(args[2], "all")
+if (requireNamespace("glmmTMB", quietly = TRUE) && !big)
   out$glmmTMB <- tm(glmmTMB::glmmTMB(value ~ arm * week + us(week + 0 | subject_id), data = d, dispformula = ~0, REML = TRUE))
-if (requireNamespace("nlme", quietly = TRUE) && nrow(d) < 30000)
+if (requireNamespace("nlme", quietly = TRUE) && !big)
   out$gls <- tm(nlme::gls(value ~ arm * week, data = d, correlation = nlme::corSymm(form = ~ as.integer(week) | subject_id),
                           weights = nlme::varIdent(form = ~ 1 | week)))
 if (requireNamespace("lme4", quietly = TRUE)) out$lme4_ri <- tm(lme4::lmer(value ~ arm * week + (1 | subject_id), data = d))
@@ -102,7 +117,7 @@ cat(jsonlite::toJSON(out, auto_unbox = TRUE, na = "null"))
 """
 
 
-def time_r(frame: pd.DataFrame) -> dict:
+def time_r(frame: pd.DataFrame, run_all: bool = False) -> dict:
     if shutil.which("Rscript") is None:
         return {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,7 +127,8 @@ def time_r(frame: pd.DataFrame) -> dict:
         with open(script, "w") as fh:
             fh.write(R_SCRIPT)
         try:
-            out = subprocess.run(["Rscript", script, csv], capture_output=True, text=True, timeout=900)
+            cmd = ["Rscript", script, csv] + (["all"] if run_all else [])
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
             return json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
         except (subprocess.TimeoutExpired, json.JSONDecodeError, IndexError):
             return {}
@@ -124,23 +140,27 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--no-statsmodels", action="store_true")
+    ap.add_argument("--all", action="store_true", help="also the slow peers at the largest size")
     args = ap.parse_args(argv)
     rows = []
     for size in args.sizes.split(","):
         n, t = (int(x) for x in size.split("x"))
         frame = simulate(n, t)
         ours, peak, m2ll = time_ours(frame, args.repeat)
-        row = {"size": size, "n_obs": len(frame), "retrostudy_us": ours, "peak_MiB": peak, "m2ll": m2ll}
-        if not args.no_statsmodels and n <= 5000:
+        row = {"size": size, "n_obs": len(frame), "retrostudy_us": ours, "peak_MiB": peak, "m2ll": m2ll,
+               "retrostudy_ri": time_ours_lmm(frame)}
+        if not args.no_statsmodels:
             row["statsmodels_ri"] = time_statsmodels(frame, slope=False)
-            row["statsmodels_rs"] = time_statsmodels(frame, slope=True)
+            if n <= 5000 or args.all:
+                row["statsmodels_rs"] = time_statsmodels(frame, slope=True)
         if not args.no_r:
-            row.update({f"R_{k}": v for k, v in time_r(frame).items()})
+            row.update({f"R_{k}": v for k, v in time_r(frame, args.all).items()})
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     table = pd.DataFrame(rows).set_index("size")
     for col in [c for c in table.columns if c.startswith(("statsmodels", "R_"))]:
-        table[f"{col}/ours"] = table[col] / table["retrostudy_us"]
+        ref = "retrostudy_ri" if col.endswith(("_ri", "lme4_ri")) else "retrostudy_us"
+        table[f"{col}/ours"] = table[col] / table[ref]
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.precision", 3):
         print(table)
     print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
