@@ -27,146 +27,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import linalg, optimize
+from scipy import linalg
 
 from ..errors import ConvergenceWarning, ModelError, SpecError
 from .covariance import CovarianceStructure
+from .optimizer import Singular, bfgs, empirical_start, min_eig_ratio, newton
+from .patterns import Pattern, RemlProblem, prepare
 
 __all__ = ["Pattern", "RemlProblem", "RemlFit", "Evaluation", "prepare", "evaluate", "fit_reml",
            "engine_pieces", "second_order_blocks"]
 
 _LOG2PI = math.log(2.0 * math.pi)
-
-
-@dataclass(frozen=True, eq=False)
-class Pattern:
-    """Subjects sharing a group and a set of observed visits.
-
-    ``X`` and ``y`` are already multiplied by ``sqrt(weight)`` (so their covariance is
-    ``Sigma[visits, visits]``); ``weights`` are the raw weights or None.
-    """
-
-    group: int
-    visits: np.ndarray  # (m,) visit indices
-    subjects: np.ndarray  # (n_k,) subject positions
-    rows: np.ndarray  # (n_k, m) row positions in the input
-    X: np.ndarray  # (n_k, m, p)
-    y: np.ndarray  # (n_k, m)
-    weights: np.ndarray | None
-    XX: np.ndarray  # (m*m, p*p) sum_i X_i[a, p] X_i[b, q]
-    XY: np.ndarray  # (m*m, p) sum_i X_i[a, p] y_i[b]
-    YY: np.ndarray  # (m, m)
-    sum_log_w: float
-
-    @property
-    def n(self) -> int:
-        return len(self.subjects)
-
-    @property
-    def m(self) -> int:
-        return len(self.visits)
-
-
-@dataclass(frozen=True, eq=False)
-class RemlProblem:
-    """Data prepared for the engine: patterns plus sizes."""
-
-    patterns: tuple[Pattern, ...]
-    n_obs: int
-    n_subjects: int
-    n_times: int
-    n_groups: int
-    p: int
-    subject_codes: np.ndarray  # unique subject labels in position order
-    weighted: bool
-
-
-def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1, weights=None) -> RemlProblem:
-    """Group the rows by subject pattern and compute the sufficient statistics.
-
-    Parameters
-    ----------
-    y, X
-        Response (n,) and model matrix (n, p); no missing values.
-    subject
-        Subject label per row.
-    visit
-        Visit index per row in ``0..n_times-1``; at most one row per subject and visit.
-    group
-        Group index per row in ``0..n_groups-1`` (constant within subject) or None.
-    weights
-        Positive weights per row (SAS ``WEIGHT``) or None.
-    """
-    y = np.asarray(y, float)
-    X = np.asarray(X, float)
-    n, p = X.shape
-    if y.shape != (n,):
-        raise SpecError("The response and the model matrix have different numbers of rows.")
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
-        raise SpecError("The response or the model matrix has missing or infinite values; exclude those rows first.")
-    visit = np.asarray(visit, dtype=np.int64)
-    if n and (visit.min() < 0 or visit.max() >= n_times):
-        raise SpecError("A visit index is outside 0..n_times-1.")
-    subj, codes = pd.factorize(np.asarray(subject))
-    subj = np.asarray(subj, dtype=np.int64)
-    n_subj = len(codes)
-    pos = np.full((n_subj, n_times), -1, dtype=np.int64)
-    flat = subj * n_times + visit
-    if n and np.bincount(flat, minlength=n_subj * n_times).max() > 1:
-        raise SpecError("A subject has two rows for the same visit; each subject may have one value per visit.")
-    pos.reshape(-1)[flat] = np.arange(n)
-    grp = np.zeros(n_subj, dtype=np.int64)
-    if group is not None:
-        g_rows = np.asarray(group, dtype=np.int64)
-        grp[subj] = g_rows
-        if np.any(grp[subj] != g_rows):
-            raise SpecError("The covariance group changes within a subject; it must be constant per subject.")
-    w = None
-    if weights is not None:
-        w = np.asarray(weights, float)
-        if w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w <= 0):
-            raise SpecError("Weights must be positive and finite for every analysed row.")
-    observed = pos >= 0
-    key = np.concatenate([grp[:, None], observed.astype(np.int64)], axis=1)
-    if n_times <= 55:  # one integer per (group, pattern): much faster than unique rows
-        code = grp * (1 << n_times) + observed.astype(np.int64) @ (1 << np.arange(n_times, dtype=np.int64))
-        ucode, first, inv = np.unique(code, return_index=True, return_inverse=True)
-        uniq = key[first]
-    else:
-        uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
-    order = np.argsort(inv, kind="stable")
-    bounds = np.searchsorted(inv[order], np.arange(len(uniq) + 1))
-    patterns = []
-    sqrt_w = np.sqrt(w) if w is not None else None
-    for k, row in enumerate(uniq):
-        subs = order[bounds[k]:bounds[k + 1]]
-        vis = np.flatnonzero(row[1:])
-        rows = pos[np.ix_(subs, vis)]
-        Xk = X[rows]
-        yk = y[rows]
-        wk = None
-        slw = 0.0
-        if sqrt_w is not None:
-            wk = w[rows]
-            Xk = Xk * sqrt_w[rows][:, :, None]
-            yk = yk * sqrt_w[rows]
-            slw = float(np.log(wk).sum())
-        nk, m = yk.shape
-        Xf = Xk.reshape(nk, m * p)
-        G = _gram(Xf).reshape(m, p, m, p).transpose(0, 2, 1, 3).reshape(m * m, p * p)
-        XY = (Xf.T @ yk).reshape(m, p, m).transpose(0, 2, 1).reshape(m * m, p)
-        patterns.append(Pattern(int(row[0]), vis, subs, rows, Xk, yk, wk, G, XY, yk.T @ yk, slw))
-    return RemlProblem(tuple(patterns), n, n_subj, n_times, n_groups, p, codes, w is not None)
-
-
-def _gram(A: np.ndarray) -> np.ndarray:
-    """``A'A`` through BLAS syrk (half the flops of a general product)."""
-    if A.shape[0] == 0:
-        return np.zeros((A.shape[1], A.shape[1]))
-    U = linalg.blas.dsyrk(1.0, np.asfortranarray(A), trans=1)
-    return np.triu(U) + np.triu(U, 1).T
 
 
 @dataclass(frozen=True, eq=False)
@@ -341,101 +212,6 @@ class RemlFit:
         return evaluate(self.problem, self.structure, self.theta, self.method, order)
 
 
-def _empirical_start(problem: RemlProblem, structure: CovarianceStructure) -> np.ndarray:
-    """Starting theta from the pairwise covariance of OLS residuals (per group)."""
-    p, T, G = problem.p, problem.n_times, problem.n_groups
-    XtX = sum((pat.XX.reshape(pat.m, pat.m, p, p)[np.arange(pat.m), np.arange(pat.m)]).sum(0)
-              for pat in problem.patterns)
-    Xty = sum(pat.XY.reshape(pat.m, pat.m, p)[np.arange(pat.m), np.arange(pat.m)].sum(0)
-              for pat in problem.patterns)
-    b = np.linalg.lstsq(XtX, Xty, rcond=None)[0]
-    num = np.zeros((G, T, T))
-    cnt = np.zeros((G, T, T))
-    for pat in problem.patterns:
-        r = pat.y - pat.X @ b
-        idx = np.ix_(pat.visits, pat.visits)
-        num[pat.group][idx] += r.T @ r
-        cnt[pat.group][idx] += pat.n
-    S = np.where(cnt > 1, num / np.maximum(cnt, 1), 0.0)
-    for g in range(G):
-        d = np.diag(S[g]).copy()
-        fill = d[d > 0].mean() if np.any(d > 0) else 1.0
-        d[d <= 0] = fill
-        S[g][np.diag_indices(T)] = d
-    return structure.start(S if G > 1 else S[0])
-
-
-class _Singular(Exception):
-    """The optimizer is heading for a singular covariance (unbounded likelihood)."""
-
-
-def _min_eig_ratio(structure: CovarianceStructure, theta) -> float:
-    out = np.inf
-    for s_ in structure.group_matrices(theta):
-        w = np.linalg.eigvalsh(s_)
-        out = min(out, float(w[0] / max(w[-1], 1e-300)))
-    return out
-
-
-def _newton(ev, structure, theta, max_iter: int, tol: float):
-    """Damped Newton-Raphson with a positive-definite-keeping line search."""
-    cur = ev(theta, 2)
-    for it in range(1, max_iter + 1):
-        g, H = cur.grad, cur.hess
-        w, V = np.linalg.eigh(H)
-        scale = max(np.max(np.abs(w)), 1e-12)
-        w_mod = np.where(w > 1e-10 * scale, w, np.maximum(np.abs(w), 1e-6 * scale))
-        step = -V @ ((V.T @ g) / w_mod)
-        crit = float(-(g @ step))
-        if crit < tol:
-            return theta, cur, it - 1, True
-        t = 1.0
-        accepted = False
-        while t > 1e-12:
-            cand = theta + t * step
-            if structure.valid(cand):
-                try:
-                    trial = ev(cand, 0)
-                except np.linalg.LinAlgError:
-                    trial = None
-                if trial is not None and trial.f <= cur.f + 1e-4 * t * float(g @ step) + 1e-12 * abs(cur.f):
-                    accepted = True
-                    break
-            t /= 2.0
-        if not accepted:
-            return theta, cur, it, crit < 1e3 * tol
-        theta = cand
-        cur = ev(theta, 2)
-    g, H = cur.grad, cur.hess
-    try:
-        crit = float(g @ np.linalg.solve(H, g))
-    except np.linalg.LinAlgError:
-        crit = np.inf
-    return theta, cur, max_iter, 0 <= crit < tol
-
-
-def _bfgs(ev, structure, theta):
-    def fun(u):
-        th = structure.from_unconstrained(u)
-        try:
-            e = ev(th, 1)
-        except np.linalg.LinAlgError:
-            return 1e300, np.zeros_like(u)
-        # chain rule through a central-difference Jacobian of theta(u)
-        h = 1e-6
-        Jt = np.empty((len(u), len(th)))
-        for k in range(len(u)):
-            up, um = u.copy(), u.copy()
-            up[k] += h
-            um[k] -= h
-            Jt[k] = (structure.from_unconstrained(up) - structure.from_unconstrained(um)) / (2 * h)
-        return e.f, Jt @ e.grad
-
-    res = optimize.minimize(fun, structure.to_unconstrained(theta), jac=True, method="BFGS",
-                            options={"maxiter": 500, "gtol": 1e-7})
-    return structure.from_unconstrained(res.x), res
-
-
 def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: str = "reml", theta0=None,
              max_iter: int = 50, tol: float = 1e-10, n_subjects_ic: int | None = None) -> RemlFit:
     """Maximize the (restricted) likelihood over theta.
@@ -483,25 +259,25 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
         )
 
     def ev(th, order):
-        if order == 2 and _min_eig_ratio(structure, th) < 1e-9:
-            raise _Singular
+        if order == 2 and min_eig_ratio(structure, th) < 1e-9:
+            raise Singular
         return evaluate(problem, structure, th, method, order)
 
-    theta = np.asarray(theta0, float) if theta0 is not None else _empirical_start(problem, structure)
+    theta = np.asarray(theta0, float) if theta0 is not None else empirical_start(problem, structure)
     if not structure.valid(theta):
         raise ModelError("The starting covariance parameters do not give a positive definite covariance.")
     optimizer = "newton"
     try:
         try:
-            theta_n, cur, iters, ok = _newton(ev, structure, theta, max_iter, tol)
+            theta_n, cur, iters, ok = newton(ev, structure, theta, max_iter, tol)
         except np.linalg.LinAlgError:
             ok, iters, theta_n, cur = False, 0, theta, None
         if not ok:
             optimizer = "newton->bfgs->newton"
-            theta_b, res = _bfgs(ev, structure, theta_n if cur is not None else theta)
-            theta_n, cur, it2, ok = _newton(ev, structure, theta_b, max_iter, tol)
+            theta_b, res = bfgs(ev, structure, theta_n if cur is not None else theta)
+            theta_n, cur, it2, ok = newton(ev, structure, theta_b, max_iter, tol)
             iters += int(res.nit) + it2
-    except _Singular:
+    except Singular:
         raise ModelError(
             f"The {method.upper()} likelihood has no interior maximum for these data: the covariance matrix "
             "becomes singular while the likelihood keeps increasing; use a simpler covariance structure or "
