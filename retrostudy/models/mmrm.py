@@ -350,11 +350,11 @@ def _design(frame: pd.DataFrame, rhs: str, used: list[str], fac: dict, ref: dict
 
 def type3_tests(fit: ModelFit) -> pd.DataFrame:
     """SAS Type 3 F tests of every term of the mean model, with the fit's df method."""
+    from scipy import stats
+
     rows = []
     for term, L in type3_hypotheses(fit.design).items():
         F, q, ddf = fit.ftest(L)
-        from scipy import stats
-
         rows.append({"term": term, "num_df": q, "den_df": ddf, "statistic": F, "p_value": float(stats.f.sf(F, q, ddf))})
     return pd.DataFrame(rows)
 
@@ -374,6 +374,10 @@ def _select(data, outcome, subject, visit, response):
         return frame.loc[frame["outcome"].astype(str) == outcome], trial, [], outcome
     if not isinstance(data, pd.DataFrame):
         raise SpecError(f"Expected TrialData or a pandas DataFrame, got {type(data).__name__}.")
+    if "outcome" in data.columns and response == "value":
+        outs = sorted(str(x) for x in pd.unique(data["outcome"].dropna().astype(str)))
+        if len(outs) > 1:
+            raise SpecError(f"The data holds several outcomes; name one with outcome= ({', '.join(outs)}).")
     return data, None, [], response
 
 
