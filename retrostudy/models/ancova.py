@@ -20,7 +20,6 @@ import pandas as pd
 
 from ..design import build_design
 from ..errors import DataError, ModelError, SpecError
-from ..exclusions import ExclusionLog
 from ..results import ModelFit
 from ..trial import TrialData, as_trial
 
