@@ -14,7 +14,9 @@ For each contrast ``c`` (an adjusted difference between arms) and a standardizer
   multiplied by J.
 
 Standardizers: ``"baseline_sd"`` is the pooled within-arm SD of the baseline values of
-the analysed subjects (``m = n - arms``); ``"residual_sd"`` is the model's residual SD
+the analysed subjects (``m = n - arms``; the ``baseline`` column of ``fit.data``, or, when
+the baseline is part of the response, the values at the declared baseline visit or the
+first visit of the design); ``"residual_sd"`` is the model's residual SD
 at the contrast's visit (ANCOVA: root MSE with the residual df; MMRM: the visit's
 diagonal of the residual covariance, with ``fit.extra["sigma_df"]`` or the residual df).
 """
@@ -70,6 +72,8 @@ def _baseline_sd(fit: ModelFit) -> tuple[float, float]:
         rows = data.drop_duplicates("subject_id") if "subject_id" in data.columns else data
         return pooled_sd(rows["baseline"], rows["arm"])
     base_visit = fit.spec.get("baseline_visit") or fit.extra.get("baseline_visit")
+    if not base_visit and "visit" in fit.design.factors:  # baseline is a response: the first visit
+        base_visit = fit.design.factors["visit"].levels[0]
     if base_visit and {"visit", "value", "arm"} <= set(data.columns):
         rows = data.loc[data["visit"].astype(str) == str(base_visit)]
         if len(rows):

@@ -170,3 +170,15 @@ def test_two_group_hedges_equals_pingouin():
     d = pg.compute_effsize(x, y, paired=False, eftype="cohen")
     assert es["cohen_d"].iloc[0] == pytest.approx(d, rel=1e-12)
     assert abs(es["estimate"].iloc[0] - d) > 1e-3  # near miss: no small-sample correction
+
+
+def test_baseline_sd_from_first_visit(long_fit):
+    """A fit whose baseline is part of the response: the SD of the first visit's values, pooled by arm."""
+    base = long_fit.data.loc[long_fit.data["visit"] == "baseline"]
+    ss = sum(((g - g.mean()) ** 2).sum() for _, g in base.groupby("arm", observed=True)["value"])
+    m = len(base) - 3
+    es = rs.effect_sizes(rs.contrasts(rs.emmeans(long_fit)), standardizer="baseline_sd").to_frame()
+    np.testing.assert_allclose(es["standardizer"], np.sqrt(ss / m), rtol=1e-12)
+    np.testing.assert_allclose(es["standardizer_df"], m)
+    # near miss: the SD of all baseline values ignoring arm
+    assert abs(es["standardizer"].iloc[0] - base["value"].std()) > 1e-6
