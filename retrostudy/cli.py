@@ -81,11 +81,15 @@ def _load(source: str, config: str | None = None, layout: str = "auto"):
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from .datasets import list_datasets
 
-    frame = list_datasets()
     import pandas as pd
 
-    with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.max_columns", 20):
-        print(frame.to_string(index=False))
+    frame = list_datasets()
+    wide = [c for c in ("citation",) if c in frame.columns]
+    with pd.option_context("display.width", 200, "display.max_colwidth", 100, "display.max_columns", 20):
+        print(frame.drop(columns=wide).to_string(index=False))
+    for rec in frame.to_dict(orient="records"):
+        if rec.get("citation"):
+            print(f"\n{rec['id']} cites: {rec['citation']}")
     if "synthetic" in frame.columns and frame["synthetic"].astype(str).str.lower().isin(["yes", "true"]).any():
         print("\nSynthetic datasets are simulated reconstructions, not participant data.")
     return EXIT_OK
