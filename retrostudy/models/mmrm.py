@@ -25,8 +25,9 @@ from ..trial import TrialData, as_trial
 from .covariance import STRUCTURES, make_structure
 from .dof import (between_within_df, bw_dof, satterthwaite_dof, satterthwaite_ftest, type3_hypotheses,
                   wald_f)
-from .reml import fit_reml, prepare
+from .reml import fit_reml, prepare, second_order_blocks
 from .sandwich import empirical_vcov
+from .spatial import SpatialStructure
 
 __all__ = ["fit_mmrm", "type3_tests", "DF_METHODS"]
 
@@ -62,6 +63,7 @@ def fit_mmrm(
     reference: Mapping[str, str] | None = None,
     factors: Mapping[str, Sequence[str]] | None = None,
     baseline_visit: str | None = None,
+    coordinates: Sequence[str] | None = None,
 ) -> ModelFit:
     """Fit an MMRM by REML (or ML) with a SAS covariance structure.
 
@@ -101,6 +103,9 @@ def fit_mmrm(
         Reference level and level order per categorical variable.
     baseline_visit
         The baseline visit (default: the trial's declared baseline, else the first visit).
+    coordinates
+        Coordinate columns of each observation for the spatial structures ``sp_exp`` /
+        ``sp_gau`` (SAS ``SP(EXP)(c1 c2)``, ``SP(GAU)(c1 c2)``).
 
     Returns
     -------
@@ -118,7 +123,11 @@ def fit_mmrm(
         raise SpecError(f"vcov must be 'model' or 'empirical', not {vcov!r}.")
     if baseline not in ("covariate", "covariate_by_visit", "none"):
         raise SpecError(f"baseline must be 'covariate', 'covariate_by_visit' or 'none', not {baseline!r}.")
-    if str(covariance).lower() not in STRUCTURES and str(covariance).lower() not in ("un", "ar(1)", "arh(1)"):
+    spatial = str(covariance).lower() in ("sp_exp", "sp_gau")
+    if spatial and (not coordinates or group is not None):
+        raise SpecError("Spatial structures need coordinates=[column, ...] and no group=.")
+    if not spatial and str(covariance).lower() not in STRUCTURES and str(covariance).lower() not in (
+            "un", "ar(1)", "arh(1)"):
         raise SpecError(f"Unknown covariance structure {covariance!r}; use one of {', '.join(STRUCTURES)}.")
     if not 0.0 < float(conf_level) < 1.0:
         raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
@@ -188,7 +197,7 @@ def fit_mmrm(
     for extra_col, label in ((group, "group"), (weights, "weights")):
         if extra_col is not None and extra_col not in frame.columns:
             raise SpecError(f"The {label} column {extra_col!r} is not in the data.")
-    for col in used + [c for c in (group, weights) if c is not None]:
+    for col in used + [c for c in (group, weights) if c is not None] + list(coordinates or []):
         bad = frame[col].isna()
         if bad.any():
             records += _records(frame.loc[bad], subject, outcome_id, col, f"missing {col}")
@@ -220,10 +229,17 @@ def fit_mmrm(
     vidx = pd.Categorical(frame["_v"], categories=visits).codes.astype(np.int64)
     g_levels = _levels(frame[group]) if group is not None else None
     g_codes = pd.Categorical(frame[group].astype(str), categories=g_levels).codes.astype(np.int64) if group else None
+    n_groups = len(g_levels) if g_levels else 1
+    if spatial:  # one covariance per subject, from its observations' coordinates
+        g_codes, subj_levels = pd.factorize(frame[subject])
+        n_groups = len(subj_levels)
+        coords = np.full((n_groups, len(visits), len(coordinates)), np.nan)
+        coords[g_codes, vidx] = frame[list(coordinates)].to_numpy(float)
+        structure = SpatialStructure(str(covariance).lower(), coords)
+    else:
+        structure = make_structure(covariance, len(visits), groups=g_levels)
     problem = prepare(frame[response].to_numpy(float), X, frame[subject].to_numpy(), vidx, len(visits),
-                      group=g_codes, n_groups=len(g_levels) if g_levels else 1,
-                      weights=frame[weights].to_numpy(float) if weights else None)
-    structure = make_structure(covariance, len(visits), groups=g_levels)
+                      group=g_codes, n_groups=n_groups, weights=frame[weights].to_numpy(float) if weights else None)
     eng = fit_reml(problem, structure, method=method, n_subjects_ic=n_subjects_all)
 
     b, C = eng.beta, eng.vcov_beta
@@ -231,7 +247,7 @@ def fit_mmrm(
     V_used = inference["vcov"]
     columns = list(design.columns)
     exclusions = (trial.exclusions if trial is not None else ExclusionLog()).extend(ExclusionLog.from_records(records))
-    sigma = pd.DataFrame(eng.sigma[0], index=visits, columns=visits)
+    sigma = None if spatial else pd.DataFrame(eng.sigma[0], index=visits, columns=visits)
     theta_index = [f"{n} [{g}]" for n, g in zip(eng.theta_names, structure.param_groups)] if g_levels and len(
         g_levels) > 1 else list(eng.theta_names)
     stats = dict(eng.fit_stats)
@@ -255,8 +271,8 @@ def fit_mmrm(
         extra={"engine": eng, "theta": pd.Series(eng.theta, index=theta_index),
                "theta_cov": pd.DataFrame(eng.theta_cov, index=theta_index, columns=theta_index),
                "vcov_model": pd.DataFrame(C, index=columns, columns=columns),
-               "sigma_groups": {g: pd.DataFrame(s, index=visits, columns=visits)
-                                for g, s in zip(g_levels or ["all"], eng.sigma)},
+               "sigma_groups": {} if spatial else {g: pd.DataFrame(s, index=visits, columns=visits)
+                                                    for g, s in zip(g_levels or ["all"], eng.sigma)},
                **{k: v for k, v in inference.items() if k not in ("vcov", "dof", "ftest")}},
     )
 
@@ -299,6 +315,8 @@ def _kenward_roger(eng, *, linear: bool):
     except ImportError as exc:  # pragma: no cover - depends on the KR module being present
         raise SpecError("df_method='kenward-roger' is not available yet in this installation.") from exc
     st = eng.structure
+    if isinstance(st, SpatialStructure):  # parameters shared by all subjects' matrices
+        return _kr_from_blocks(eng, linear=linear)
     structs = list(st.subs) if getattr(st, "n_groups", 1) > 1 else st
     pats = eng.problem.patterns
     pieces = KRPieces(
@@ -346,6 +364,23 @@ def _design(frame: pd.DataFrame, rhs: str, used: list[str], fac: dict, ref: dict
         subject_means={v: float(firsts[v].astype(float).mean()) for v in design.numerics},
     )
     return design, X
+
+
+def _kr_from_blocks(eng, *, linear: bool):
+    """Kenward & Roger (1997) adjusted covariance from the engine's own pattern sums
+    (``second_order_blocks``): ``Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi P_j -
+    R_ij / 4)] Phi`` with W the engine's ``theta_cov``; df and F by
+    :func:`retrostudy.models.kenward_roger.kr_df_ftest`."""
+    from .kenward_roger import KRResult
+
+    Pk, Qkl, Rkl = second_order_blocks(eng)
+    Phi, W = eng.vcov_beta, eng.theta_cov
+    PPhiP = np.einsum("iab,bc,jcd->ijad", Pk, Phi, Pk)
+    inner = Qkl - PPhiP - (0.0 if linear else 0.25 * Rkl)
+    adj = np.einsum("ij,ijab->ab", W, inner)
+    Phi_A = Phi + 2.0 * Phi @ adj @ Phi
+    return KRResult(vcov=(Phi_A + Phi_A.T) / 2.0, vcov_unadjusted=Phi, theta_cov=W, information=None, P=-Pk,
+                    linear=linear, information_kind="supplied", beta=eng.beta)
 
 
 def type3_tests(fit: ModelFit) -> pd.DataFrame:

@@ -40,10 +40,12 @@ class Singular(Exception):
     """The optimizer is heading for a singular covariance (unbounded likelihood)."""
 
 
-def min_eig_ratio(structure: CovarianceStructure, theta) -> float:
+def min_eig_ratio(structure: CovarianceStructure, theta, problem: RemlProblem) -> float:
+    """Smallest eigenvalue ratio over the observed blocks (group, visits) of Sigma."""
+    sig = structure.group_matrices(theta)
     out = np.inf
-    for s_ in structure.group_matrices(theta):
-        w = np.linalg.eigvalsh(s_)
+    for pat in problem.patterns:
+        w = np.linalg.eigvalsh(sig[pat.group][np.ix_(pat.visits, pat.visits)])
         out = min(out, float(w[0] / max(w[-1], 1e-300)))
     return out
 

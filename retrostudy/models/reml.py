@@ -259,7 +259,7 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
         )
 
     def ev(th, order):
-        if order == 2 and min_eig_ratio(structure, th) < 1e-9:
+        if order == 2 and min_eig_ratio(structure, th, problem) < 1e-9:
             raise Singular
         return evaluate(problem, structure, th, method, order)
 

@@ -278,3 +278,37 @@ def test_ml_aic_counts_fixed_effects():
                       method="ml")
     assert np.isclose(reml.fit_stats["aic"], reml.fit_stats["minus2_loglik"] + 2 * 2)
     assert np.isclose(ml.fit_stats["aic"], ml.fit_stats["minus2_loglik"] + 2 * (2 + len(ml.coef)))
+
+
+def test_spatial_structure_derivatives():
+    from retrostudy.models.spatial import SpatialStructure
+
+    coords = RNG.normal(size=(3, 4, 2))
+    for kind in ("sp_exp", "sp_gau"):
+        st = SpatialStructure(kind, coords)
+        theta = np.array([1.3, 2.5])
+        J, H = st.group_jacobians(theta), st.group_hessians(theta)
+        for k in range(2):
+            e = np.zeros(2)
+            e[k] = 1e-6
+            np.testing.assert_allclose(J[:, k], (st.group_matrices(theta + e) - st.group_matrices(theta - e)) / 2e-6,
+                                       atol=1e-7)
+            np.testing.assert_allclose(H[:, k], (st.group_jacobians(theta + e) - st.group_jacobians(theta - e)) / 2e-6,
+                                       atol=1e-7)
+        assert st.param_names[1] == "Residual" and st.subject_view(1).n_groups == 1
+
+
+@pytest.mark.parametrize("name", ["adh", "csh", "us"])
+def test_kr_from_engine_blocks_equals_kr_module(name):
+    """Two KR implementations: the engine's pattern blocks vs retrostudy.models.kenward_roger."""
+    from retrostudy.models.mmrm import _kenward_roger, _kr_from_blocks
+
+    d = _toy(60)
+    fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none",
+                   covariance=name)
+    eng = fit.extra["engine"]
+    for linear in (False, True):
+        a, b = _kr_from_blocks(eng, linear=linear), _kenward_roger(eng, linear=linear)
+        np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-8)
+        L = np.eye(len(fit.coef))
+        np.testing.assert_allclose(a.dof(L), b.dof(L), rtol=1e-8)

@@ -51,9 +51,6 @@ def cases() -> dict:
 
 def skip_reason(case: dict) -> str | None:
     """Why a case cannot be run by the engine (None: it can)."""
-    struct = _FORMULA.match(case["mmrm_equivalent"]["formula"]).group(3)
-    if struct.startswith("sp_"):
-        return f"spatial structure {case['covariance_sas_type']} needs per-observation coordinates (not implemented)"
     return None
 
 
@@ -83,6 +80,10 @@ def run(case_id: str, method: str | None = None, covariance: str | None = None, 
     rhs, struct, inner = m.group(2), m.group(3), m.group(4)
     lhs, _, subj = inner.partition("|")
     visit = lhs.strip()
+    coords = None
+    if struct.startswith("sp_"):  # SP(EXP)(VISITN VISITN2): REPEATED AVISIT, coordinates per row
+        coords = [c.strip() for c in lhs.split(",")]
+        visit = "AVISIT"
     subj = subj.strip()
     group = None
     if "/" in subj:
@@ -96,7 +97,8 @@ def run(case_id: str, method: str | None = None, covariance: str | None = None, 
     if case["se_method"] == "Empirical":
         df, vc = "between-within", "empirical"
     elif ddfm.startswith("kenward"):
-        df = "kenward-roger-linear" if case_id.startswith("kr1_") else "kenward-roger"
+        # SAS's "Fixed Effects SE Method" says which KR it ran (the kr*_spexp listings are swapped)
+        df = "kenward-roger-linear" if case["se_method"].startswith("Prasad") else "kenward-roger"
         vc = "model"
     elif ddfm.startswith("between"):
         df, vc = "between-within", "model"
@@ -106,7 +108,7 @@ def run(case_id: str, method: str | None = None, covariance: str | None = None, 
     fit = fit_mmrm(
         data, response="FEV1", subject=subj, visit=visit, arm=None, mean=rhs, baseline="none",
         covariance=covariance or struct, method=method or ("reml" if eq["reml"] else "ml"),
-        df_method=df_method or df, vcov=vc, group=group, weights=eq.get("weights"),
+        df_method=df_method or df, vcov=vc, group=group, weights=eq.get("weights"), coordinates=coords,
         factors={k: v for k, v in factors.items() if k in used},
         reference={k: v for k, v in ref.items() if k in used},
     )
