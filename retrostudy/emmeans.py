@@ -64,9 +64,15 @@ class EmmTable(TidyResult):
 
 
 def _visit_label(fit: ModelFit) -> str:
-    for source in (fit.extra, fit.spec):
-        if source.get("visit"):
-            return str(source["visit"])
+    """The visit an ANCOVA-like fit is about (``extra["visit"]``, else ``spec["visit"]``)."""
+    if fit.extra.get("visit"):
+        return str(fit.extra["visit"])
+    label = fit.spec.get("visit")
+    columns = [] if fit.data is None else list(fit.data.columns)
+    if label and str(label) not in columns:  # not a column name such as "visit"
+        return str(label)
+    if fit.data is not None and "visit" in columns and fit.data["visit"].nunique() == 1:
+        return str(fit.data["visit"].iloc[0])
     return "all"
 
 
