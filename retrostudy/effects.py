@@ -5,7 +5,7 @@ For each contrast ``c`` (an adjusted difference between arms) and a standardizer
 
 * Cohen's d = c / s (R ``emmeans::eff_size(sigma = s, edf = m)``'s ``effect.size``);
 * its SE by the delta method, ``se_d^2 = se_c^2 / s^2 + d^2 / (2 m)``, which is the
-  large-sample variance of Hedges & Olkin (1985, eq. 5.14) with the contrast's own
+  large-sample variance of Hedges & Olkin (1985, ch. 5) with the contrast's own
   SE in place of ``sqrt(1/n1 + 1/n2)`` (identical to ``emmeans::eff_size``);
 * the CI ``d +/- t_{df, (1+conf)/2} se_d`` with the contrast's df (as ``eff_size``),
   not adjusted for multiplicity;

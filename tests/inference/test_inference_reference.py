@@ -7,7 +7,7 @@ scripts next to them (versions recorded in each fixture). Tolerances and why:
   differences are rounding only);
 * SE, df, t, p, CI bounds, F: rtol 1e-6 (same formulas; t/F tail functions of R and scipy
   agree to ~1e-12, so 1e-6 is loose);
-* Tukey p and CI: rtol 1e-6 against R ptukey/qtukey (scipy's studentized range agrees to <1e-8 here);
+* Tukey p and CI: rtol 1e-6 against R ptukey/qtukey (scipy's studentized range agrees to 1e-7 here);
 * mvt ("dunnett") p: |diff| <= 1e-3 against emmeans itself, which calls mvtnorm::pmvt with its
   default GenzBretz(abseps = 0.001); |diff| <= 2e-5 against mvtnorm with 10^6 points (the
   "precise" entries; our rank-3 quasi-Monte-Carlo error is ~1e-6); mvt critical values |diff| <= 2e-5
