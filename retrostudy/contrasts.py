@@ -42,7 +42,7 @@ CONTRAST_COLUMNS = ("contrast", "visit", "estimate", "std_error", "df", "statist
 JOINT_COLUMNS = ("term", "num_df", "den_df", "statistic", "p_value")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ContrastTable(TidyResult):
     """Contrasts of EMMs: the table, its settings, the coefficient rows ``L`` and the EMMs."""
 
@@ -57,7 +57,7 @@ class ContrastTable(TidyResult):
         return self.emm.fit
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class JointTestTable(TidyResult):
     """Type III (joint) F tests: ``term, num_df, den_df, statistic (F), p_value``."""
 

@@ -39,7 +39,7 @@ EFFECT_COLUMNS = ("contrast", "visit", "effect_size", "estimate", "std_error", "
                   "cohen_d", "correction", "standardizer", "standardizer_df", "contrast_estimate")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class EffectSizeTable(TidyResult):
     """Hedges' g per contrast with its CI, the standardizer and the correction used."""
 

@@ -28,7 +28,7 @@ __all__ = ["emmeans", "EmmTable", "reference_grid"]
 EMM_COLUMNS = ("arm", "visit", "estimate", "std_error", "df", "statistic", "p_value", "conf_low", "conf_high")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class EmmTable(TidyResult):
     """EMMs per arm (and visit) with the linear functions that define them.
 

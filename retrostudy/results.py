@@ -71,7 +71,10 @@ class TidyResult:
         return _json_safe({"title": self.title, "settings": dict(self.settings), "table": self.table})
 
     def _settings_line(self) -> str:
-        return "; ".join(f"{k}: {v}" for k, v in self.settings.items() if v is not None and k != "notes")
+        def show(v: Any) -> str:
+            return f"{v:.6g}" if isinstance(v, (float, np.floating)) else str(v)
+
+        return "; ".join(f"{k}: {show(v)}" for k, v in self.settings.items() if v is not None and k != "notes")
 
     def summary(self) -> str:
         """The table as text with the settings it was computed with."""
@@ -82,6 +85,10 @@ class TidyResult:
         return f"{self.title}\n{self._settings_line()}\n{body}{tail}"
 
     def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        # subclasses are dataclasses with repr=False: show the table, not every field
         return self.summary()
 
     def _repr_html_(self) -> str:
@@ -110,7 +117,7 @@ def infer_linear(
     return {"statistic": t, "p_value": p, "conf_low": est - q * se, "conf_high": est + q * se}
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ModelFit(TidyResult):
     """A fitted mean model with everything inference needs.
 

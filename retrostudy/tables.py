@@ -84,7 +84,7 @@ def baseline_wide(trial: TrialData, *, outcomes: Sequence[str] | None = None,
     return subjects
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class TableOne(TidyResult):
     """Baseline characteristics by arm (``table``) and pairwise SMDs (``smd``).
 
