@@ -187,15 +187,17 @@ class Design:
         for name, fac in self.factors.items():
             if name not in frame.columns:
                 raise SpecError(f"The variable {name!r} is missing from the data.")
-            col = frame[name].astype(object).map(lambda v: None if pd.isna(v) else str(v))
-            bad = sorted({v for v in col if v is not None and v not in fac.levels})
-            if bad:
+            col = frame[name]
+            text = col.astype(str).to_numpy(dtype=object)
+            codes = pd.Index(list(fac.levels)).get_indexer(text)
+            unknown = (codes < 0) & col.notna().to_numpy()
+            if unknown.any():
+                bad = sorted({str(v) for v in text[unknown]})
                 raise SpecError(
                     f"{name} has level(s) {bad} that the model was not fitted with; known levels: {list(fac.levels)}."
                 )
-            arr = col.to_numpy()
-            for lvl in fac.levels:
-                indicators[(name, lvl)] = (arr == lvl).astype(float)
+            for k, lvl in enumerate(fac.levels):
+                indicators[(name, lvl)] = (codes == k).astype(float)
         for name in self.numerics:
             if name not in frame.columns:
                 raise SpecError(f"The variable {name!r} is missing from the data.")

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..design import build_design, parse_rhs
-from ..errors import ModelError, SpecError
-from ..exclusions import ExclusionLog
+from ..errors import SpecError
 from ..results import ModelFit
 from .covariance import LinearStructure
+from .longitudinal import check_options, prepare_mean_model, provenance
 from .reml import fit_reml, prepare
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -200,59 +199,53 @@ def fit_lmm(
         (``estimate``, ``std_error``); ``extra["G"]`` the random-effects covariance and
         ``extra["sigma"]`` the implied visit x visit covariance.
     """
-    from . import mmrm as _m
+    from .mmrm import _inference
 
     key = _random_key(random)
-    df_method = str(df_method).lower().replace("_", "-")
-    if df_method not in _m.DF_METHODS:
-        raise SpecError(f"df_method must be one of {', '.join(_m.DF_METHODS)}, not {df_method!r}.")
-    method = str(method).lower()
-    if method not in ("reml", "ml"):
-        raise SpecError(f"method must be 'reml' or 'ml', not {method!r}.")
-    if baseline not in ("covariate", "covariate_by_visit", "none"):
-        raise SpecError(f"baseline must be 'covariate', 'covariate_by_visit' or 'none', not {baseline!r}.")
-    if not 0.0 < float(conf_level) < 1.0:
-        raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
-    if df_method.startswith("kenward") and method != "reml":
-        raise SpecError("Kenward-Roger needs method='reml'.")
+    df_method, method = check_options(df_method, method, baseline, conf_level)
     if information not in ("observed", "expected"):
         raise SpecError(f"information must be 'observed' or 'expected', not {information!r}.")
-
-    prep = _prepare(data, outcome=outcome, covariates=covariates, baseline=baseline, mean=mean,
-                    reference_arm=reference_arm, subject=subject, visit=visit, arm=arm, response=response,
-                    time=time, reference=reference, factors=factors, baseline_visit=baseline_visit,
-                    slope=key != "intercept")
-    frame, design, X, visits, times = prep["frame"], prep["design"], prep["X"], prep["visits"], prep["times"]
+    slope = key != "intercept"
+    if slope and isinstance(data, pd.DataFrame) and time not in data.columns:
+        raise SpecError(f"A random slope needs the numeric time column {time!r}; name it with time=.")
+    mm = prepare_mean_model(
+        data, stage="lmm", outcome=outcome, covariates=covariates, baseline=baseline, mean=mean,
+        reference_arm=reference_arm, subject=subject, visit=visit, arm=arm, response=response,
+        reference=reference, factors=factors, baseline_visit=baseline_visit, time=time, require_visit=False,
+    )
+    frame, design, X, visits, times = mm.frame, mm.design, mm.X, mm.visits, mm.times
+    if slope:
+        _check_one_time_per_visit(frame, time)
     structure = RandomEffectsStructure(times if key != "intercept" else np.arange(len(visits), dtype=float), key)
     vidx = frame["_v"].map({v: i for i, v in enumerate(visits)}).to_numpy()
     problem = prepare(frame[response].to_numpy(float), X, frame[subject].astype(str).to_numpy(), vidx, len(visits))
-    eng = fit_reml(problem, structure, method=method, n_subjects_ic=prep["n_subjects_all"])
+    eng = fit_reml(problem, structure, method=method, n_subjects_ic=mm.n_subjects_all)
 
     if df_method.startswith("kenward"):
         inference = _kenward_roger_inference(eng, information)
     else:
-        inference = _m._inference(df_method, "model", eng, design, X, frame[subject].to_numpy())
+        inference = _inference(df_method, "model", eng, design, X, frame[subject].to_numpy())
     columns = list(design.columns)
     se_theta = np.sqrt(np.clip(np.diag(eng.theta_cov), 0.0, None))
     components = pd.DataFrame({"estimate": eng.theta, "std_error": se_theta}, index=list(structure.param_names))
     components.index.name = "parameter"
     stats = dict(eng.fit_stats)
-    stats.update({"random": key, "df_method": df_method, "n_subjects_ic": prep["n_subjects_all"]})
-    spec = {"model": "lmm", "outcome": prep["outcome"], "random": key, "covariates": list(covariates),
-            "baseline": baseline, "mean": prep["rhs"], "df_method": df_method, "method": method,
-            "reference_arm": prep["reference_arm"], "conf_level": float(conf_level), "subject": subject,
+    stats.update({"random": key, "df_method": df_method, "n_subjects_ic": mm.n_subjects_all})
+    spec = {"model": "lmm", "outcome": mm.outcome, "random": key, "covariates": list(covariates),
+            "baseline": baseline, "mean": mm.rhs, "df_method": df_method, "method": method,
+            "reference_arm": mm.reference_arm, "conf_level": float(conf_level), "subject": subject,
             "visit": visit, "arm": arm, "response": response, "time": time, "information": information}
     grid = tuple(f for f in (arm, visit) if f is not None and f in design.factors)
     sigma = pd.DataFrame(eng.sigma[0], index=visits, columns=visits)
     G_names = ["Intercept", "slope"][: structure.n_random]
     return ModelFit(
-        model="lmm", outcome=str(prep["outcome"]), design=design,
+        model="lmm", outcome=str(mm.outcome), design=design,
         coef=pd.Series(eng.beta, index=columns, name="estimate"),
         vcov=pd.DataFrame(inference["vcov"], index=columns, columns=columns),
         dof=inference["dof"], ftest=inference["ftest"], grid_factors=grid,
-        reference_arm=str(prep["reference_arm"] or ""), df_method=df_method, conf_level=float(conf_level),
+        reference_arm=str(mm.reference_arm or ""), df_method=df_method, conf_level=float(conf_level),
         residual_covariance=components, fit_stats=stats, converged=eng.converged,
-        exclusions=prep["exclusions"], provenance=_m._provenance(frame), data=frame.drop(columns=["_v"]),
+        exclusions=mm.exclusions, provenance=provenance(frame), data=frame.drop(columns=["_v"]),
         spec=spec,
         extra={"engine": eng, "G": pd.DataFrame(structure.g_matrix(eng.theta), index=G_names, columns=G_names),
                "sigma": sigma, "times": pd.Series(times, index=visits, name=time),
@@ -277,108 +270,12 @@ def _kenward_roger_inference(eng, information: str) -> dict:
             "ftest": lambda L: tuple(float(x) for x in kr.ftest(L)[:3])}
 
 
-def _prepare(data, *, outcome, covariates, baseline, mean, reference_arm, subject, visit, arm, response, time,
-             reference, factors, baseline_visit, slope: bool) -> dict:
-    """Rows, design and visit times of an LMM: the mean-model rules of ``fit_mmrm``."""
-    from . import mmrm as _m
-
-    frame, trial, _, outcome_id = _m._select(data, outcome, subject, visit, response)
-    missing = [c for c in (subject, response) if c not in frame.columns]
-    if missing:
-        raise SpecError(f"The data has no column(s) {', '.join(missing)}; name them with subject= and response=.")
-    has_time = time in frame.columns
-    if slope and not has_time:
-        raise SpecError(f"A random slope needs the numeric time column {time!r}; name it with time=.")
-    frame = frame.copy()
-    has_visit = visit in frame.columns
-    if not has_visit:
-        if not has_time:
-            raise SpecError(f"The data has neither a visit column {visit!r} nor a time column {time!r}.")
-        if mean is None:
-            raise SpecError(f"Without a visit column {visit!r}, give the mean model explicitly, e.g. mean={time!r}.")
-        frame["_v"] = frame[time].astype(float).map(repr)
-        visits = [repr(float(t)) for t in sorted(frame[time].dropna().astype(float).unique())]
-    else:
-        frame["_v"] = frame[visit].astype(str)
-        visits = list(factors[visit]) if factors and visit in factors else _m._visit_levels(frame, visit)
-    n_subjects_all = int(frame[subject].nunique())
-    frame = frame.loc[frame["_v"].isin(visits)]
-    records: list[dict] = []
-    miss = frame[response].isna() | (frame[time].isna() if has_time else False)
-    records += _m._records(frame.loc[miss], subject, outcome_id, response, "missing response value or time")
-    frame = frame.loc[~miss]
-
-    cov_terms: list[str] = []
-    for cov in covariates:
-        name, _, by = cov.partition(":")
-        if name not in frame.columns:
-            raise SpecError(f"Covariate {name!r} is not a column of the data.")
-        if by and (by != "visit" or not has_visit):
-            raise SpecError(f"Covariate {cov!r}: only 'name:visit' interactions are allowed here.")
-        cov_terms += [name] + ([f"{name}:{visit}"] if by else [])
-    if baseline != "none":
-        bv = baseline_visit or (trial.baseline_visit if trial is not None else visits[0])
-        if bv not in visits:
-            raise SpecError(f"The baseline visit {bv!r} is not a visit of the data; pass baseline_visit= or baseline='none'.")
-        if "baseline" in frame.columns:
-            raise SpecError("The data already has a column 'baseline'; rename it or use baseline='none'.")
-        base = frame.loc[frame["_v"] == bv].drop_duplicates(subject).set_index(subject)[response]
-        frame = frame.loc[frame["_v"] != bv]
-        visits = [v for v in visits if v != bv]
-        frame["baseline"] = frame[subject].map(base).astype(float)
-        nob = frame["baseline"].isna()
-        records += _m._records(frame.loc[nob], subject, outcome_id, "baseline", f"no baseline value ({bv})")
-        frame = frame.loc[~nob]
-
-    has_arm = arm is not None and arm in frame.columns
-    if mean is None:
-        head = f"{arm} * {visit}" if has_arm else visit
-        extra = cov_terms + {"covariate": ["baseline"], "covariate_by_visit": ["baseline", f"baseline:{visit}"],
-                             "none": []}[baseline]
-        rhs = " + ".join([head, *extra])
-    else:
-        rhs = mean
-    _, terms = parse_rhs(rhs, known=[c for c in frame.columns if c not in (response, subject, "_v")])
-    used = sorted({v for t in terms for v in t})
-    for col in used:
-        bad = frame[col].isna()
-        if bad.any():
-            records += _m._records(frame.loc[bad], subject, outcome_id, col, f"missing {col}")
-            frame = frame.loc[~bad]
-    if frame.empty:
-        raise ModelError("No rows are left to analyse after excluding missing values.")
-    visits = [v for v in visits if v in set(frame["_v"])]
-
-    fac: dict[str, list[str]] = {visit: visits} if has_visit else {}
-    if has_arm:
-        arm_levels = list(factors[arm]) if factors and arm in factors else _m._levels(frame[arm])
-        arm_levels = [a for a in arm_levels if a in set(frame[arm].astype(str))]
-        fac[arm] = arm_levels
-        if reference_arm is None:
-            reference_arm = arm_levels[-1]
-        elif reference_arm not in arm_levels:
-            raise SpecError(f"Reference arm {reference_arm!r} is not an arm of the data; arms: {', '.join(arm_levels)}.")
-    fac.update({k: list(v) for k, v in (factors or {}).items() if k != visit})
-    ref = dict(reference or {})
-    if has_arm and arm in used:
-        ref.setdefault(arm, reference_arm)
-    fac = {k: v for k, v in fac.items() if k in used}
-    frame = frame.reset_index(drop=True)
-    for var in fac:
-        frame[var] = frame[var].astype(str)
-    design, X = build_design(frame, rhs, factors=fac, reference=ref, subject=subject)
-
-    times = np.arange(len(visits), dtype=float)
-    if has_time:
-        per_visit = frame.groupby("_v", sort=False)[time].agg(["min", "max"]).astype(float)
-        varying = per_visit.index[per_visit["min"] != per_visit["max"]].tolist()
-        if slope and varying:
-            raise SpecError(
-                f"The time column {time!r} varies within visit {varying[0]!r}; a random slope here needs one time "
-                "per visit (use the scheduled week)."
-            )
-        times = per_visit.loc[visits, "min"].to_numpy()
-    exclusions = (trial.exclusions if trial is not None else ExclusionLog()).extend(ExclusionLog.from_records(records))
-    return {"frame": frame, "design": design, "X": X, "visits": visits, "times": times, "rhs": rhs,
-            "outcome": outcome_id, "reference_arm": reference_arm if has_arm else None,
-            "n_subjects_all": n_subjects_all, "exclusions": exclusions}
+def _check_one_time_per_visit(frame: pd.DataFrame, time: str) -> None:
+    """A random slope needs one time per visit (the scheduled week)."""
+    per_visit = frame.groupby("_v", sort=False)[time].agg(["min", "max"]).astype(float)
+    varying = per_visit.index[per_visit["min"] != per_visit["max"]].tolist()
+    if varying:
+        raise SpecError(
+            f"The time column {time!r} varies within visit {varying[0]!r}; a random slope here needs one time "
+            "per visit (use the scheduled week)."
+        )

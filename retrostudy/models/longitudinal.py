@@ -1,0 +1,255 @@
+"""The mean model of the longitudinal models, shared by ``fit_mmrm`` and ``fit_lmm``.
+
+From the canonical long table (or any long frame) to the rows to analyse and their
+design matrix: select the outcome, drop and log rows with a missing response,
+covariate or baseline, turn the baseline visit into the ``baseline`` column (or keep
+it as a response), build the default mean ``arm * visit + covariates (+ baseline
+terms)`` or validate an explicit one, and learn the design. Every row left out is
+an ExclusionLog entry with its reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import platform
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..design import Design, build_design, parse_rhs
+from ..errors import ModelError, SpecError
+from ..exclusions import ExclusionLog
+from ..trial import TrialData, as_trial
+
+__all__ = ["DF_METHODS", "BASELINE_OPTIONS", "check_options", "MeanModel", "prepare_mean_model", "provenance",
+           "factor_levels"]
+
+DF_METHODS = ("satterthwaite", "kenward-roger", "kenward-roger-linear", "between-within", "residual")
+BASELINE_OPTIONS = ("covariate", "covariate_by_visit", "none")
+
+
+def check_options(df_method: str, method: str, baseline: str, conf_level: float) -> tuple[str, str]:
+    """Validate the options both longitudinal fits share; returns normalised (df_method, method)."""
+    df_method = str(df_method).lower().replace("_", "-")
+    if df_method not in DF_METHODS:
+        raise SpecError(f"df_method must be one of {', '.join(DF_METHODS)}, not {df_method!r}.")
+    method = str(method).lower()
+    if method not in ("reml", "ml"):
+        raise SpecError(f"method must be 'reml' or 'ml', not {method!r}.")
+    if baseline not in BASELINE_OPTIONS:
+        raise SpecError(f"baseline must be 'covariate', 'covariate_by_visit' or 'none', not {baseline!r}.")
+    if not 0.0 < float(conf_level) < 1.0:
+        raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
+    if df_method.startswith("kenward") and method != "reml":
+        raise SpecError("Kenward-Roger needs method='reml'.")
+    return df_method, method
+
+
+@dataclass(frozen=True, eq=False)
+class MeanModel:
+    """Rows to analyse and their design.
+
+    ``frame`` has a column ``_v`` (the visit as text) and, with a baseline covariate,
+    ``baseline``; ``visits`` are the analysed visits in order; ``times`` their numeric
+    time (or 0, 1, ... without a time column).
+    """
+
+    frame: pd.DataFrame
+    design: Design
+    X: np.ndarray
+    visits: list[str]
+    times: np.ndarray
+    rhs: str
+    outcome: str
+    reference_arm: str | None
+    reference: dict[str, str]
+    n_subjects_all: int
+    exclusions: ExclusionLog
+
+
+def prepare_mean_model(
+    data: "TrialData | pd.DataFrame",
+    *,
+    stage: str,
+    outcome: str | None,
+    covariates: Sequence[str],
+    baseline: str,
+    mean: str | None,
+    reference_arm: str | None,
+    subject: str,
+    visit: str,
+    arm: str | None,
+    response: str,
+    reference: Mapping[str, str] | None,
+    factors: Mapping[str, Sequence[str]] | None,
+    baseline_visit: str | None,
+    time: str | None = None,
+    require_visit: bool = True,
+    required: Sequence[str] = (),
+) -> MeanModel:
+    """Select, clean and code the rows of a longitudinal model (module docstring).
+
+    ``required`` are further columns (group, weights, coordinates) whose missing values
+    exclude a row; ``time``, when given and present, is checked for missing values too
+    and gives ``MeanModel.times``. Without a visit column (``require_visit=False``) the
+    distinct times are the visits and ``mean`` must be explicit.
+    """
+    frame, trial, outcome_id = _select(data, outcome, response)
+    has_time = time is not None and time in frame.columns
+    has_visit = visit in frame.columns
+    missing = [c for c in (subject, response) + ((visit,) if require_visit else ()) if c not in frame.columns]
+    if missing:
+        raise SpecError(f"The data has no column(s) {', '.join(missing)}; name them with subject=, visit=, response=.")
+    frame = frame.copy()
+    if has_visit:
+        frame["_v"] = frame[visit].astype(str)
+        visits = list(factors[visit]) if factors and visit in factors else _visit_levels(frame, visit)
+    elif has_time:
+        if mean is None:
+            raise SpecError(f"Without a visit column {visit!r}, give the mean model explicitly, e.g. mean={time!r}.")
+        frame["_v"] = frame[time].astype(float).map(repr)
+        visits = [repr(float(t)) for t in sorted(frame[time].dropna().astype(float).unique())]
+    else:
+        raise SpecError(f"The data has neither a visit column {visit!r} nor a time column {time!r}.")
+    n_subjects_all = int(frame[subject].nunique())
+    frame = frame.loc[frame["_v"].isin(visits)]
+    records: list[dict] = []
+
+    def drop(bad: pd.Series, column: str, reason: str) -> None:
+        nonlocal frame
+        if bad.any():
+            records.extend(_records(frame.loc[bad], stage, subject, outcome_id, column, reason))
+            frame = frame.loc[~bad]
+
+    drop(frame[response].isna(), response, "missing response value")
+    if has_time:
+        drop(frame[time].isna(), time, "missing time")
+
+    cov_terms: list[str] = []
+    for cov in covariates:
+        name, _, by = cov.partition(":")
+        if name not in frame.columns:
+            raise SpecError(f"Covariate {name!r} is not a column of the data.")
+        if by and (by != "visit" or not has_visit):
+            raise SpecError(f"Covariate {cov!r}: only 'name:visit' interactions are allowed here.")
+        cov_terms += [name] + ([f"{name}:{visit}"] if by else [])
+
+    if baseline != "none":
+        bv = baseline_visit or (trial.baseline_visit if trial is not None else visits[0])
+        if bv not in visits:
+            raise SpecError(f"The baseline visit {bv!r} is not a visit of the data; pass baseline_visit= or baseline='none'.")
+        if "baseline" in frame.columns:
+            raise SpecError("The data already has a column 'baseline'; rename it or use baseline='none'.")
+        base = frame.loc[frame["_v"] == bv].drop_duplicates(subject).set_index(subject)[response]
+        frame = frame.loc[frame["_v"] != bv]
+        visits = [v for v in visits if v != bv]
+        frame["baseline"] = frame[subject].map(base).astype(float)
+        drop(frame["baseline"].isna(), "baseline", f"no baseline value ({bv})")
+
+    has_arm = arm is not None and arm in frame.columns
+    if mean is None:
+        head = f"{arm} * {visit}" if has_arm else visit
+        extra = {"covariate": ["baseline"], "covariate_by_visit": ["baseline", f"baseline:{visit}"], "none": []}
+        rhs = " + ".join([head, *cov_terms, *extra[baseline]])
+    else:
+        rhs = mean
+    _, terms = parse_rhs(rhs, known=[c for c in frame.columns if c not in (response, subject, "_v")])
+    used = sorted({v for t in terms for v in t})
+    for col in [*used, *required]:
+        if col not in frame.columns:
+            raise SpecError(f"The column {col!r} is not in the data.")
+        drop(frame[col].isna(), col, f"missing {col}")
+    if frame.empty:
+        raise ModelError("No rows are left to analyse after excluding missing values.")
+    present = set(pd.unique(frame["_v"]))
+    visits = [v for v in visits if v in present]
+
+    fac: dict[str, list[str]] = {visit: visits} if has_visit else {}
+    if has_arm:
+        arm_levels = list(factors[arm]) if factors and arm in factors else factor_levels(frame[arm])
+        present_arms = set(pd.unique(frame[arm].astype(str)))
+        arm_levels = [a for a in arm_levels if a in present_arms]
+        fac[arm] = arm_levels
+        if reference_arm is None:
+            reference_arm = arm_levels[-1]
+        elif reference_arm not in arm_levels:
+            raise SpecError(f"Reference arm {reference_arm!r} is not an arm of the data; arms: {', '.join(arm_levels)}.")
+    fac.update({k: list(v) for k, v in (factors or {}).items() if k != visit})
+    ref = dict(reference or {})
+    if has_arm and arm in used:
+        ref.setdefault(arm, reference_arm)
+    fac = {k: v for k, v in fac.items() if k in used}
+    frame = frame.reset_index(drop=True)
+    design, X = build_design(frame, rhs, factors=fac, reference=ref, subject=subject)
+
+    times = np.arange(len(visits), dtype=float)
+    if has_time:
+        per_visit = frame.groupby("_v", sort=False)[time].agg(["min", "max"]).astype(float)
+        times = per_visit.loc[visits, "min"].to_numpy()
+    exclusions = (trial.exclusions if trial is not None else ExclusionLog()).extend(ExclusionLog.from_records(records))
+    return MeanModel(frame=frame, design=design, X=X, visits=visits, times=times, rhs=rhs, outcome=str(outcome_id),
+                     reference_arm=reference_arm if has_arm else None, reference=ref,
+                     n_subjects_all=n_subjects_all, exclusions=exclusions)
+
+
+def provenance(frame: pd.DataFrame) -> dict[str, Any]:
+    """Versions and the sha256 of the analysed rows."""
+    import scipy
+
+    from .. import __version__
+
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+    return {"data_sha256": digest,
+            "versions": {"retrostudy": __version__, "python": platform.python_version(), "numpy": np.__version__,
+                         "pandas": pd.__version__, "scipy": scipy.__version__}}
+
+
+def factor_levels(col: pd.Series) -> list[str]:
+    """Levels present in ``col``: category order for a categorical, else sorted text."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        present = set(col.cat.remove_unused_categories().cat.categories.astype(str))
+        return [str(c) for c in col.cat.categories if str(c) in present]
+    return sorted(str(x) for x in pd.unique(col.dropna().astype(str)))
+
+
+def _select(data, outcome, response):
+    """The rows of one outcome, the TrialData (or None) and the outcome id."""
+    if isinstance(data, TrialData) or (isinstance(data, pd.DataFrame) and outcome is not None):
+        trial = as_trial(data)
+        frame = trial.data
+        outs = trial.outcomes
+        if outcome is None:
+            if len(outs) != 1:
+                raise SpecError(f"Name the outcome to analyse: outcome= one of {', '.join(outs)}.")
+            outcome = outs[0]
+        if outcome not in outs:
+            raise SpecError(f"Outcome {outcome!r} is not in the data; available outcomes: {', '.join(outs)}.")
+        return frame.loc[frame["outcome"].astype(str) == outcome], trial, outcome
+    if not isinstance(data, pd.DataFrame):
+        raise SpecError(f"Expected TrialData or a pandas DataFrame, got {type(data).__name__}.")
+    if "outcome" in data.columns and response == "value":
+        outs = sorted(str(x) for x in pd.unique(data["outcome"].dropna().astype(str)))
+        if len(outs) > 1:
+            raise SpecError(f"The data holds several outcomes; name one with outcome= ({', '.join(outs)}).")
+    return data, None, response
+
+
+def _visit_levels(frame: pd.DataFrame, visit: str) -> list[str]:
+    col = frame[visit]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return factor_levels(col)
+    if "week" in frame.columns:
+        return [str(v) for v in frame.groupby(col.astype(str))["week"].min().sort_values().index]
+    return factor_levels(col)
+
+
+def _records(rows: pd.DataFrame, stage: str, subject: str, outcome, column: str, reason: str) -> list[dict]:
+    value = rows[column] if column in rows.columns else pd.Series([None] * len(rows), index=rows.index)
+    src_file = rows["source_file"] if "source_file" in rows.columns else [None] * len(rows)
+    src_row = rows["source_row"] if "source_row" in rows.columns else [None] * len(rows)
+    return [
+        {"stage": stage, "file": f, "row": r, "subject_id": str(s), "visit": str(v), "outcome": str(outcome),
+         "column": column, "value": None if pd.isna(x) else x, "cells": 1, "reason": reason}
+        for s, v, x, f, r in zip(rows[subject], rows["_v"], value, src_file, src_row)
+    ]
