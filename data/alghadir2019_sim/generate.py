@@ -31,6 +31,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 STUDY = "alghadir2019_sim"
+#: Date of this version of the synthetic data (reports take their fixed timestamp from it).
+DATA_DATE = "2026-11-24"
 ARMS = ("retro", "forward", "control")
 PREFIX = {"retro": "R", "forward": "F", "control": "C"}
 VISITS = (("baseline", 0), ("week6", 6))
@@ -234,6 +236,7 @@ def render_json(par: Params, sim: dict, csv_text: str) -> str:
         "parameters": "data/alghadir2019_sim/parameters.csv",
         "provenance": "data/alghadir2019_sim/PROVENANCE.md",
         "seed": int(par.get("seed")),
+        "date": DATA_DATE,
         "file": f"{STUDY}.csv",
         "sha256": hashlib.sha256(csv_text.encode()).hexdigest(),
         "layout": "long",

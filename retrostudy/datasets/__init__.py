@@ -88,7 +88,7 @@ def load_dataset(name: str) -> TrialData:
     if trial.meta.get("file") != fname:  # a zipped install extracts to a temporary name
         data = data.assign(source_file=pd.array([fname] * len(data), dtype="string"))
     extra = {k: meta[k] for k in ("title", "synthetic", "synthetic_statement", "citation", "doi", "licence",
-                                  "description", "seed", "generator", "provenance") if k in meta}
+                                  "description", "seed", "date", "generator", "provenance") if k in meta}
     merged = {**trial.meta, **extra, "file": fname, "dataset": name, "study": meta.get("id", name),
               "synthetic": bool(meta.get("synthetic", False))}
     return TrialData(data, trial.exclusions, merged)
