@@ -113,8 +113,16 @@ def summary_paragraphs(meta: Mapping, outcomes: Sequence, infos: Mapping[str, Ou
     if meta.get("synthetic"):
         paras.append("These results come from a SYNTHETIC data set: they show what the analysis does, not "
                      "what retro walking does for real patients.")
+    used = sorted({int(r.primary.fit.fit_stats["n_subjects"]) for r in outcomes
+                   if r.primary.status == "ok" and r.primary.fit is not None and "n_subjects" in r.primary.fit.fit_stats})
+    if used and used != [n_total]:
+        span = f"{used[0]}" if len(used) == 1 else f"{used[0]} to {used[-1]}"
+        analysed = (f"{n_total} participants are in the data; the primary analysis of each outcome used the "
+                    f"{span} with the values it needs (see the tables and the participant flow).")
+    else:
+        analysed = f"{n_total} participants were analysed."
     paras.append(
-        f"{n_total} participants were analysed. In a trial this small, estimates are imprecise: read the "
+        f"{analysed} In a trial this small, estimates are imprecise: read the "
         "confidence intervals (the range of differences compatible with the data), not only the p-values, and do "
         "not read a p-value above 0.05 as proof that two arms are equal.")
     for res in outcomes:
