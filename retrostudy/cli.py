@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outcomes", nargs="+", help="outcome ids (default: all)")
     p.add_argument("--primary", choices=["ancova", "mmrm"], default=None, help="primary analysis (default mmrm)")
     p.add_argument("--adjust", default="holm", choices=["none", "holm", "bonferroni", "dunnett", "tukey"])
+    p.add_argument("--settings", metavar="YAML",
+                   help="analysis settings (covariance, df_method, covariates, conf_level, ...)")
     p.add_argument("--out", default="report.pdf", help="output PDF (default report.pdf)")
     p.add_argument("--keep-source", metavar="DIR", help="also write the typst source, its JSON data and figures")
     return parser
@@ -160,6 +162,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         outcomes=args.outcomes,
         primary=args.primary,
         adjust=args.adjust,
+        settings=args.settings,
         keep_source=args.keep_source,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True),
     )

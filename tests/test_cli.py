@@ -66,3 +66,20 @@ def test_fit_prints_the_same_contrasts_as_the_api(capsys):
 @pytest.mark.parametrize("argv", [["fit"], ["fit", "--model", "nope", "--outcome", "x"], ["report", "--adjust", "x"]])
 def test_usage_errors_exit_2(argv):
     assert main(argv) == 2
+
+
+def test_report_settings_file_reaches_the_methods(tmp_path, capsys):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("covariance: cs\ncovariates: [age]\n")
+    out = tmp_path / "r.pdf"
+    assert main(["report", "alghadir2019_sim", "--outcomes", "pain_nrs", "--settings", str(settings),
+                 "--out", str(out)]) == 0
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(out).pages).split())
+    assert "compound symmetry (CS)" in text and "(age)" in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("colour: red\n")
+    assert main(["report", "alghadir2019_sim", "--settings", str(bad), "--out", str(tmp_path / "b.pdf")]) == 3
+    assert not (tmp_path / "b.pdf").exists()
+    assert "colour" in capsys.readouterr().err

@@ -25,7 +25,7 @@ from .manifest import ReportManifest, package_versions, sha256_bytes
 
 __all__ = ["build_report", "ReportManifest", "report_main", "DEFAULTS"]
 
-#: Report settings a ``config`` (dict or YAML file) may override.
+#: Report settings that ``settings`` (dict or YAML file; CLI ``--settings``) may override.
 DEFAULTS: dict[str, Any] = {
     "covariance": "us", "df_method": "satterthwaite", "weights": "equal", "conf_level": 0.95,
     "covariates": [], "reference_arm": None, "standardizer": "baseline_sd", "title": None, "final_visit": None,
@@ -34,20 +34,20 @@ DEFAULTS: dict[str, Any] = {
 _ADJUST = ("none", "holm", "bonferroni", "dunnett", "tukey")
 
 
-def _load_config(config: Mapping | str | os.PathLike | None) -> dict:
-    if config is None:
+def _load_settings(settings: Mapping | str | os.PathLike | None) -> dict:
+    if settings is None:
         return {}
-    if isinstance(config, Mapping):
-        cfg = dict(config)
+    if isinstance(settings, Mapping):
+        cfg = dict(settings)
     else:
         import yaml
 
-        path = Path(config)
+        path = Path(settings)
         if not path.is_file():
-            raise SpecError(f"The report configuration file {path.name} does not exist; check the path.")
+            raise SpecError(f"The report settings file {path.name} does not exist; check the path.")
         cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(cfg, dict):
-            raise SpecError(f"The report configuration {path.name} must be a mapping of setting: value.")
+            raise SpecError(f"The report settings file {path.name} must be a mapping of setting: value.")
         cfg = dict(cfg.get("report", cfg))
     unknown = sorted(set(cfg) - set(DEFAULTS) - {"outcomes", "primary", "adjust", "model"})
     if unknown:
@@ -144,7 +144,7 @@ def _spec(trial: TrialData, outcomes, model, primary, adjust, cfg) -> dict:
 
 def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str | os.PathLike,
                  outcomes: Sequence[str] | None = None, model: str = "mmrm", primary: str | None = None,
-                 adjust: str | None = "holm", config: Mapping | str | os.PathLike | None = None,
+                 adjust: str | None = "holm", settings: Mapping | str | os.PathLike | None = None,
                  keep_source: str | os.PathLike | None = None,
                  progress: Callable[[str], None] | None = None) -> ReportManifest:
     """Write the six-week comparison report as a PDF (and its manifest as JSON next to it).
@@ -162,8 +162,11 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str
         The other model is shown as a sensitivity analysis.
     adjust
         Multiplicity adjustment over the three pairwise contrasts of each outcome.
-    config
-        Dict or YAML file of further settings (see :data:`DEFAULTS`).
+    settings
+        Dict or YAML file of further analysis settings (see :data:`DEFAULTS`), e.g.
+        ``{"covariance": "cs", "df_method": "kenward-roger", "covariates": ["age"]}``.
+        (How to read a file -- column roles, labels -- is the loader's mapping: pass
+        ``rs.read_trial(path, config=...)`` as ``data``.)
     keep_source
         Folder to also write the typst source, its JSON data and the figures to.
     progress
@@ -183,12 +186,12 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str
     gc.freeze()
     try:
         return _build(data, out=out, outcomes=outcomes, model=model, primary=primary, adjust=adjust,
-                      config=config, keep_source=keep_source, progress=progress)
+                      settings=settings, keep_source=keep_source, progress=progress)
     finally:
         gc.unfreeze()
 
 
-def _build(data, *, out, outcomes, model, primary, adjust, config, keep_source, progress) -> ReportManifest:
+def _build(data, *, out, outcomes, model, primary, adjust, settings, keep_source, progress) -> ReportManifest:
     from .analysis import analyse_outcome
     from .content import build_content, manifest_block
     from .render import compile_pdf, fixed_timestamp, write_sources
@@ -197,7 +200,7 @@ def _build(data, *, out, outcomes, model, primary, adjust, config, keep_source, 
     out = Path(out)
     if out.suffix.lower() != ".pdf":
         raise SpecError(f"The report is a PDF; give --out a name ending in .pdf, not {out.name!r}.")
-    cfg = _load_config(config)
+    cfg = _load_settings(settings)
     say("reading data")
     trial, input_info = _resolve(data)
     trial = _sorted(trial)

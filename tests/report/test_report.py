@@ -180,10 +180,10 @@ def test_bundled_synthetic_data_get_the_boxed_statement(tmp_path):
     assert "missing value" in text  # the dropouts' empty week-6 cells, from the exclusion log
 
 
-def test_config_file_reaches_the_models_and_the_methods(tmp_path):
+def test_settings_file_reaches_the_models_and_the_methods(tmp_path):
     cfg = tmp_path / "report.yaml"
     cfg.write_text("report:\n  covariance: cs\n  df_method: kenward-roger\n  conf_level: 0.9\n")
-    m = build_report(make_trial(n_per_arm=8), out=tmp_path / "c.pdf", outcomes=["pain_nrs"], config=cfg)
+    m = build_report(make_trial(n_per_arm=8), out=tmp_path / "c.pdf", outcomes=["pain_nrs"], settings=cfg)
     assert m.spec["covariance"] == "cs" and m.spec["df_method"] == "kenward-roger"
     text = " ".join(_text(tmp_path / "c.pdf").split())
     assert "compound symmetry (CS)" in text and "Kenward-Roger denominator degrees of freedom" in text
@@ -197,5 +197,5 @@ def test_config_file_reaches_the_models_and_the_methods(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("covariance: us\ncolour: red\n")
     with pytest.raises(SpecError, match="colour"):
-        build_report(make_trial(n_per_arm=8), out=tmp_path / "d.pdf", config=bad)
+        build_report(make_trial(n_per_arm=8), out=tmp_path / "d.pdf", settings=bad)
     assert not (tmp_path / "d.pdf").exists()
