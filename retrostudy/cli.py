@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="ancova", choices=["ancova", "mmrm", "lmm"])
     p.add_argument("--adjust", default="none", choices=["none", "holm", "bonferroni", "dunnett", "tukey"])
     p.add_argument("--contrasts", default="pairwise", choices=["pairwise", "trt_vs_ref"])
+    p.add_argument("--covariates", nargs="+", default=[], metavar="COLUMN", help="subject-level covariates, e.g. age sex")
     p.add_argument("--covariance", default="us", help="MMRM covariance structure (us, cs, ar1, ...)")
     p.add_argument("--df-method", default=None, help="satterthwaite, kenward-roger, ...")
 
@@ -126,7 +127,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from .emmeans import emmeans
 
     trial = _load(args.source, args.config)
-    kwargs = {"outcome": args.outcome}
+    kwargs = {"outcome": args.outcome, "covariates": list(args.covariates)}
     if args.model == "ancova":
         from .models.ancova import fit_ancova
 
@@ -207,6 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("retrostudy: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover
