@@ -221,10 +221,7 @@ def fit_lmm(
     problem = prepare(frame[response].to_numpy(float), X, frame[subject].astype(str).to_numpy(), vidx, len(visits))
     eng = fit_reml(problem, structure, method=method, n_subjects_ic=mm.n_subjects_all)
 
-    if df_method.startswith("kenward"):
-        inference = _kenward_roger_inference(eng, information)
-    else:
-        inference = _inference(df_method, "model", eng, design, X, frame[subject].to_numpy())
+    inference = _inference(df_method, "model", eng, design, X, frame[subject].to_numpy(), information=information)
     columns = list(design.columns)
     se_theta = np.sqrt(np.clip(np.diag(eng.theta_cov), 0.0, None))
     components = pd.DataFrame({"estimate": eng.theta, "std_error": se_theta}, index=list(structure.param_names))
@@ -253,21 +250,6 @@ def fit_lmm(
                "vcov_model": pd.DataFrame(eng.vcov_beta, index=columns, columns=columns),
                **{k: v for k, v in inference.items() if k not in ("vcov", "dof", "ftest")}},
     )
-
-
-def _kenward_roger_inference(eng, information: str) -> dict:
-    """Kenward-Roger with W from the engine (observed) or the expected information."""
-    from .kenward_roger import KRPieces, kenward_roger
-
-    pats = eng.problem.patterns
-    pieces = KRPieces(
-        X_blocks=[p.X for p in pats], obs_index=[p.visits for p in pats], structure=eng.structure,
-        theta=eng.theta, beta=eng.beta, residuals=[p.y - p.X @ eng.beta for p in pats],
-        theta_cov=eng.theta_cov if information == "observed" else None,
-    )
-    kr = kenward_roger(pieces, linear=True, information=information)
-    return {"vcov": kr.vcov, "kr": kr, "dof": lambda L: np.asarray(kr.dof(L), float),
-            "ftest": lambda L: tuple(float(x) for x in kr.ftest(L)[:3])}
 
 
 def _check_one_time_per_visit(frame: pd.DataFrame, time: str) -> None:

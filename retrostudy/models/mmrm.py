@@ -175,7 +175,9 @@ def fit_mmrm(
     )
 
 
-def _inference(df_method: str, vcov_kind: str, eng, design, X, subject) -> dict[str, Any]:
+def _inference(df_method: str, vcov_kind: str, eng, design, X, subject,
+               information: str = "observed") -> dict[str, Any]:
+    """vcov, ``dof(L)`` and ``ftest(L)`` of a fit by its df method (shared by fit_mmrm and fit_lmm)."""
     b, C = eng.beta, eng.vcov_beta
     V = empirical_vcov(eng) if vcov_kind == "empirical" else C
     out: dict[str, Any] = {"vcov": V}
@@ -183,7 +185,7 @@ def _inference(df_method: str, vcov_kind: str, eng, design, X, subject) -> dict[
         out["dof"] = lambda L: satterthwaite_dof(L, C, eng.Q, eng.theta_cov)
         out["ftest"] = lambda L: satterthwaite_ftest(L, b, C, eng.Q, eng.theta_cov)
     elif df_method.startswith("kenward"):
-        kr = _kenward_roger(eng, linear=df_method.endswith("linear"))
+        kr = _kenward_roger(eng, linear=df_method.endswith("linear"), information=information)
         out.update(vcov=kr.vcov, kr=kr)
         out["dof"] = lambda L: np.asarray(kr.dof(L), float)
         out["ftest"] = lambda L: tuple(float(x) for x in kr.ftest(L)[:3])
@@ -207,11 +209,10 @@ def _inference(df_method: str, vcov_kind: str, eng, design, X, subject) -> dict[
     return out
 
 
-def _kenward_roger(eng, *, linear: bool):
-    try:
-        from .kenward_roger import KRPieces, kenward_roger
-    except ImportError as exc:  # pragma: no cover - depends on the KR module being present
-        raise SpecError("df_method='kenward-roger' is not available yet in this installation.") from exc
+def _kenward_roger(eng, *, linear: bool, information: str = "observed"):
+    """Kenward-Roger (retrostudy.models.kenward_roger) on the engine's patterns."""
+    from .kenward_roger import KRPieces, kenward_roger
+
     st = eng.structure
     if isinstance(st, SpatialStructure):  # parameters shared by all subjects' matrices
         return _kr_from_blocks(eng, linear=linear)
@@ -220,9 +221,10 @@ def _kenward_roger(eng, *, linear: bool):
     pieces = KRPieces(
         X_blocks=[p.X for p in pats], obs_index=[p.visits for p in pats], structure=structs, theta=eng.theta,
         beta=eng.beta, residuals=[p.y - p.X @ eng.beta for p in pats], weights=None,
-        groups=[p.group for p in pats], theta_cov=eng.theta_cov,
+        groups=[p.group for p in pats], theta_cov=eng.theta_cov if information == "observed" else None,
+        XX_blocks=[p.XX for p in pats],
     )
-    return kenward_roger(pieces, linear=linear)
+    return kenward_roger(pieces, linear=linear, information=information)
 
 
 def _kr_from_blocks(eng, *, linear: bool):
