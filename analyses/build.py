@@ -173,28 +173,40 @@ def normalise(text: str) -> str:
 
 
 def text_outputs(nb) -> list[list[str]]:
-    """Per code cell, its normalised text outputs (stdout and ``text/plain`` results).
+    """Per code cell, its normalised text outputs (stdout and ``text/plain`` results), as lines.
 
     Images, HTML and stderr (library warnings differ between versions) are left out.
-    Errors are kept, so a failing cell differs from a passing one.
+    Errors are kept, so a failing cell differs from a passing one. The kernel splits
+    stdout into chunks at arbitrary points, so consecutive stdout chunks are glued
+    back together before the text is split into lines.
     """
     cells = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        texts = []
+        texts: list[str] = []
+        glue = False  # the previous kept output was stdout
         for out in cell.get("outputs", []):
             kind = out.get("output_type")
-            if kind == "stream" and out.get("name") == "stdout":
-                texts.append(normalise(out.get("text", "")))
-            elif kind in ("execute_result", "display_data"):
+            if kind == "stream":
+                if out.get("name") != "stdout":
+                    continue  # stderr: ignored, and it does not split stdout
+                text = out.get("text", "")
+                text = text if isinstance(text, str) else "".join(text)
+                if glue:
+                    texts[-1] += text
+                else:
+                    texts.append(text)
+                glue = True
+                continue
+            glue = False
+            if kind in ("execute_result", "display_data"):
                 plain = out.get("data", {}).get("text/plain")
                 if plain is not None:
-                    texts.append(normalise(plain if isinstance(plain, str) else "".join(plain)))
+                    texts.append(plain if isinstance(plain, str) else "".join(plain))
             elif kind == "error":
-                texts.append(f"ERROR {out.get('ename')}: {normalise(str(out.get('evalue')))}")
-        # consecutive stdout chunks may be split differently from run to run
-        cells.append([t for t in "\n".join(texts).split("\n")])
+                texts.append(f"ERROR {out.get('ename')}: {out.get('evalue')}")
+        cells.append("\n".join(normalise(t) for t in texts).split("\n"))
     return cells
 
 

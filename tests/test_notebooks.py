@@ -142,3 +142,18 @@ def test_notebook_runs_in_a_fresh_kernel_and_matches_its_committed_outputs(name)
             diff = "\n".join(difflib.unified_diff(w, h, "committed", "fresh run", lineterm="", n=2))
             pytest.fail(f"{name}.ipynb code cell {i + 1}: committed output differs from a fresh run "
                         f"(run python analyses/build.py and commit):\n{diff[:3000]}")
+
+
+def test_stdout_chunks_split_mid_line_compare_equal():
+    import nbformat
+
+    def nb(chunks):
+        cell = nbformat.v4.new_code_cell("print('-', msg)")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=c) for c in chunks]
+        cell.outputs.insert(1, nbformat.v4.new_output("stream", name="stderr", text="warning\n"))
+        return nbformat.v4.new_notebook(cells=[cell])
+
+    one = build.text_outputs(nb(["- a.csv, row 3\n- b\n"]))
+    two = build.text_outputs(nb(["-", " a.csv, row 3\n- b\n"]))
+    assert one == two == [["- a.csv, row 3", "- b"]]
+    assert build.text_outputs(nb(["- a.csv, row 4\n"])) != one
