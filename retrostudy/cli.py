@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Sequence
 
 __all__ = ["main", "build_parser"]
@@ -69,17 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(source: str, config: str | None = None, layout: str = "auto"):
     """A bundled dataset id or a file path -> TrialData."""
-    from .datasets import list_datasets, load_dataset
-    from .errors import SpecError
+    from .datasets import load_source
 
-    if not Path(source).exists() and source in set(list_datasets()["id"]):
-        if config:
-            raise SpecError("--config applies to files, not to a bundled dataset.")
-        return load_dataset(source)
-    from .io import read_trial
-
-    return read_trial(source, config=config, layout=layout)
-
+    return load_source(source, config=config, layout=layout)
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from .datasets import list_datasets

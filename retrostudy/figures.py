@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import Outcome, get_outcome
+from .trial import factor_levels
 
 __all__ = ["style", "to_svg", "arm_palette", "trajectory_plot", "forest_plot", "diagnostics_plot"]
 
@@ -53,13 +54,6 @@ def arm_palette(arms: Sequence[str]) -> dict[str, str]:
     return {str(a): ARM_COLOURS[i % len(ARM_COLOURS)] for i, a in enumerate(arms)}
 
 
-def _levels(col: pd.Series) -> list[str]:
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        present = set(col.dropna().astype(str).unique())
-        return [str(c) for c in col.cat.categories if str(c) in present]
-    return sorted(col.dropna().astype(str).unique())
-
-
 def trajectory_plot(
     data: pd.DataFrame,
     outcome: str,
@@ -90,8 +84,8 @@ def trajectory_plot(
 
     info = info or get_outcome(outcome)
     rows = data.loc[data["outcome"].astype(str) == outcome]
-    arms = _levels(rows["arm"]) if len(rows) else []
-    colours = arm_palette(_levels(data["arm"]))
+    arms = factor_levels(rows["arm"]) if len(rows) else []
+    colours = arm_palette(factor_levels(data["arm"]))
     weeks = sorted(rows["week"].unique())
     span = (max(weeks) - min(weeks)) if len(weeks) > 1 else 1.0
     dodge = {a: (i - (len(arms) - 1) / 2) * 0.012 * span for i, a in enumerate(arms)}

@@ -20,7 +20,7 @@ from scipy import stats
 from .design import Design
 from .exclusions import ExclusionLog
 
-__all__ = ["TidyResult", "ModelFit", "TIDY_COLUMNS", "infer_linear"]
+__all__ = ["TidyResult", "ModelFit", "TIDY_COLUMNS", "infer_linear", "fit_provenance"]
 
 #: Columns every tidy inference table has (DESIGN.md section 5).
 TIDY_COLUMNS = ("term", "estimate", "std_error", "df", "statistic", "p_value", "conf_low", "conf_high")
@@ -101,6 +101,26 @@ class TidyResult:
             + self.table.to_html(index=False, float_format=lambda x: f"{x:.4g}")
             + note_html
         )
+
+
+def fit_provenance(frame: pd.DataFrame, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``ModelFit.provenance``: package versions, the sha256 of ``frame`` and the source file's identity."""
+    import hashlib
+    import platform
+    from importlib.metadata import version
+
+    from . import __version__
+
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+    prov: dict[str, Any] = {
+        "data_sha256": digest,
+        "versions": {"retrostudy": __version__, "python": platform.python_version(),
+                     **{name: version(name) for name in ("numpy", "pandas", "scipy", "statsmodels")}},
+    }
+    for key in ("sha256", "file", "study"):
+        if meta and meta.get(key):
+            prov[f"source_{key}"] = meta[key]
+    return prov
 
 
 def infer_linear(

@@ -10,7 +10,7 @@ from .errors import SpecError
 from .exclusions import ExclusionLog
 from .schema import CANONICAL_COLUMNS
 
-__all__ = ["TrialData", "as_trial"]
+__all__ = ["TrialData", "as_trial", "factor_levels"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,15 +34,15 @@ class TrialData:
 
     @property
     def outcomes(self) -> list[str]:
-        return [str(x) for x in _levels(self.data["outcome"])]
+        return factor_levels(self.data["outcome"])
 
     @property
     def arms(self) -> list[str]:
-        return [str(x) for x in _levels(self.data["arm"])]
+        return factor_levels(self.data["arm"])
 
     @property
     def visits(self) -> list[str]:
-        return [str(x) for x in _levels(self.data["visit"])]
+        return factor_levels(self.data["visit"])
 
     @property
     def covariates(self) -> list[str]:
@@ -73,11 +73,12 @@ class TrialData:
         )
 
 
-def _levels(col: pd.Series) -> list:
+def factor_levels(col: pd.Series) -> list[str]:
+    """Levels present in ``col`` as text: category order for a categorical, else sorted."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        present = set(col.dropna().unique())
-        return [c for c in col.cat.categories if c in present]
-    return sorted(col.dropna().unique())
+        present = set(col.dropna().astype(str).unique())
+        return [str(c) for c in col.cat.categories if str(c) in present]
+    return sorted(str(x) for x in col.dropna().astype(str).unique())
 
 
 def as_trial(obj: "TrialData | pd.DataFrame") -> TrialData:

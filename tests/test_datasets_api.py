@@ -78,3 +78,24 @@ def test_the_bundled_trial():
     assert got["outcome"].astype(str).tolist() == present["outcome"].tolist()
     assert len(trial.data) + trial.exclusions.n_cells == len(raw) == 68 * 2 * 4
     assert trial.exclusions.frame["row"].tolist() == raw.loc[raw["value"].isna(), "row"].tolist()
+
+
+def test_load_source_resolves_files_and_bundled_names(tmp_path):
+    import hashlib
+
+    import pytest
+
+    from retrostudy.datasets import load_source
+    from retrostudy.errors import DataError, SpecError
+
+    path = tmp_path / "t.csv"
+    path.write_text("patient,group,time,pain\n1,RW,0,7\n1,RW,6,4\n2,UC,0,6\n2,UC,6,6\n")
+    trial = load_source(path)
+    assert trial.meta["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()  # the loader hashes the bytes
+    assert load_source("alghadir2019_sim").meta["synthetic"] is True
+    with pytest.raises(SpecError, match="alghadir2019_sim"):  # a mistyped name lists the datasets
+        load_source("alghadir2019")
+    with pytest.raises(DataError, match="does not exist"):  # a missing file gets the loader's sentence
+        load_source(tmp_path / "nope.csv")
+    with pytest.raises(SpecError, match="bundled dataset"):
+        load_source("alghadir2019_sim", config={"layout": "long"})

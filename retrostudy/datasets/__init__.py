@@ -9,6 +9,7 @@ bundled dataset passes the same checks as a user's file.
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 from ..errors import SpecError
 from ..trial import TrialData
 
-__all__ = ["list_datasets", "load_dataset"]
+__all__ = ["list_datasets", "load_dataset", "load_source"]
 
 _OUTCOME_KEYS = ("label", "unit", "low", "high", "low_inclusive", "high_inclusive", "direction", "version")
 
@@ -92,3 +93,23 @@ def load_dataset(name: str) -> TrialData:
     merged = {**trial.meta, **extra, "file": fname, "dataset": name, "study": meta.get("id", name),
               "synthetic": bool(meta.get("synthetic", False))}
     return TrialData(data, trial.exclusions, merged)
+
+
+def load_source(source: "str | os.PathLike", *, config: Any = None, layout: str = "auto") -> TrialData:
+    """A data file or a bundled dataset id -> TrialData (what the CLI and reports accept).
+
+    An existing path is read with :func:`retrostudy.read_trial`; a bare name (no folder,
+    no file extension) that is not a file is a bundled dataset (an unknown one raises
+    SpecError listing the available ids); anything else is read as a file, so a missing
+    file gets the loader's sentence.
+    """
+    from pathlib import Path
+
+    from ..io import read_trial
+
+    path = Path(source)
+    if not path.exists() and path.name == str(source) and not path.suffix:
+        if config is not None:
+            raise SpecError("A mapping (--config) applies to files, not to a bundled dataset.")
+        return load_dataset(str(source))
+    return read_trial(path, config=config, layout=layout)

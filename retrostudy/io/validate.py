@@ -1,6 +1,7 @@
 """read_trial and validate_trial: file -> raw tables -> cells -> canonical TrialData."""
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -81,6 +82,9 @@ def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping
         "mapping": m.to_dict(),
         "input_cells": int(cells.input_cells), "analysis_cells": int(len(data)), "excluded_cells": log.n_cells,
     }
+    if fmt != "dataframe":
+        with open(path, "rb") as fh:
+            meta["sha256"] = hashlib.sha256(fh.read()).hexdigest()
     return TrialData(data, log, meta)
 
 

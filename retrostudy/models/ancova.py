@@ -11,8 +11,6 @@ the :class:`~retrostudy.exclusions.ExclusionLog` (stage ``"ancova"``) with its r
 """
 from __future__ import annotations
 
-import hashlib
-import platform
 from typing import Sequence
 
 import numpy as np
@@ -20,7 +18,7 @@ import pandas as pd
 
 from ..design import build_design
 from ..errors import DataError, ModelError, SpecError
-from ..results import ModelFit
+from ..results import ModelFit, fit_provenance
 from ..trial import TrialData, as_trial
 
 __all__ = ["fit_ancova"]
@@ -160,7 +158,7 @@ def fit_ancova(
         },
         converged=True,
         exclusions=exclusions,
-        provenance=_provenance(trial),
+        provenance=fit_provenance(trial.data, trial.meta),
         data=wide_out.reset_index(drop=True),
         spec={
             "model": "ancova", "outcome": outcome, "visit": visit, "baseline_visit": base_visit,
@@ -241,21 +239,3 @@ def _subject_table(
         else:
             wide[cov] = wide[cov].astype(float)
     return wide, records
-
-
-def _provenance(trial: TrialData) -> dict:
-    import scipy
-    import statsmodels
-
-    from .. import __version__
-
-    payload = trial.data.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    prov = {
-        "data_sha256": hashlib.sha256(payload).hexdigest(),
-        "versions": {"retrostudy": __version__, "python": platform.python_version(), "numpy": np.__version__,
-                     "pandas": pd.__version__, "scipy": scipy.__version__, "statsmodels": statsmodels.__version__},
-    }
-    for key in ("sha256", "source_sha256", "file", "study"):
-        if trial.meta.get(key):
-            prov[f"source_{key}" if not key.startswith("source") else key] = trial.meta[key]
-    return prov

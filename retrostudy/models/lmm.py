@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecError
-from ..results import ModelFit
+from ..results import ModelFit, fit_provenance
 from .covariance import LinearStructure
-from .longitudinal import check_options, prepare_mean_model, provenance
+from .longitudinal import check_options, prepare_mean_model
 from .reml import fit_reml, prepare
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -242,7 +242,7 @@ def fit_lmm(
         dof=inference["dof"], ftest=inference["ftest"], grid_factors=grid,
         reference_arm=str(mm.reference_arm or ""), df_method=df_method, conf_level=float(conf_level),
         residual_covariance=components, fit_stats=stats, converged=eng.converged,
-        exclusions=mm.exclusions, provenance=provenance(frame), data=frame.drop(columns=["_v"]),
+        exclusions=mm.exclusions, provenance=fit_provenance(frame, mm.meta), data=frame.drop(columns=["_v"]),
         spec=spec,
         extra={"engine": eng, "G": pd.DataFrame(structure.g_matrix(eng.theta), index=G_names, columns=G_names),
                "sigma": sigma, "times": pd.Series(times, index=visits, name=time),

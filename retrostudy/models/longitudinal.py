@@ -9,10 +9,8 @@ an ExclusionLog entry with its reason.
 """
 from __future__ import annotations
 
-import hashlib
-import platform
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,10 +18,9 @@ import pandas as pd
 from ..design import Design, build_design, parse_rhs
 from ..errors import ModelError, SpecError
 from ..exclusions import ExclusionLog
-from ..trial import TrialData, as_trial
+from ..trial import TrialData, as_trial, factor_levels
 
-__all__ = ["DF_METHODS", "BASELINE_OPTIONS", "check_options", "MeanModel", "prepare_mean_model", "provenance",
-           "factor_levels"]
+__all__ = ["DF_METHODS", "BASELINE_OPTIONS", "check_options", "MeanModel", "prepare_mean_model"]
 
 DF_METHODS = ("satterthwaite", "kenward-roger", "kenward-roger-linear", "between-within", "residual")
 BASELINE_OPTIONS = ("covariate", "covariate_by_visit", "none")
@@ -66,6 +63,7 @@ class MeanModel:
     reference: dict[str, str]
     n_subjects_all: int
     exclusions: ExclusionLog
+    meta: Mapping = field(default_factory=dict)  # the TrialData's meta (source file, study), if any
 
 
 def prepare_mean_model(
@@ -190,27 +188,8 @@ def prepare_mean_model(
     exclusions = (trial.exclusions if trial is not None else ExclusionLog()).extend(ExclusionLog.from_records(records))
     return MeanModel(frame=frame, design=design, X=X, visits=visits, times=times, rhs=rhs, outcome=str(outcome_id),
                      reference_arm=reference_arm if has_arm else None, reference=ref,
-                     n_subjects_all=n_subjects_all, exclusions=exclusions)
-
-
-def provenance(frame: pd.DataFrame) -> dict[str, Any]:
-    """Versions and the sha256 of the analysed rows."""
-    import scipy
-
-    from .. import __version__
-
-    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
-    return {"data_sha256": digest,
-            "versions": {"retrostudy": __version__, "python": platform.python_version(), "numpy": np.__version__,
-                         "pandas": pd.__version__, "scipy": scipy.__version__}}
-
-
-def factor_levels(col: pd.Series) -> list[str]:
-    """Levels present in ``col``: category order for a categorical, else sorted text."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        present = set(col.cat.remove_unused_categories().cat.categories.astype(str))
-        return [str(c) for c in col.cat.categories if str(c) in present]
-    return sorted(str(x) for x in pd.unique(col.dropna().astype(str)))
+                     n_subjects_all=n_subjects_all, exclusions=exclusions,
+                     meta=dict(trial.meta) if trial is not None else {})
 
 
 def _select(data, outcome, response):

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecError
-from ..results import ModelFit
+from ..results import ModelFit, fit_provenance
 from ..trial import TrialData
 from .covariance import STRUCTURES, make_structure
-from .longitudinal import DF_METHODS, factor_levels, check_options, prepare_mean_model, provenance
+from ..trial import factor_levels
+from .longitudinal import DF_METHODS, check_options, prepare_mean_model
 from .dof import (between_within_df, bw_dof, satterthwaite_dof, satterthwaite_ftest, type3_hypotheses,
                   wald_f)
 from .reml import fit_reml, prepare, second_order_blocks
@@ -165,7 +166,7 @@ def fit_mmrm(
         reference_arm=str(reference_arm) if reference_arm is not None else "",
         df_method=df_method, conf_level=float(conf_level), response="value",
         residual_covariance=sigma, fit_stats=stats, converged=eng.converged, exclusions=exclusions,
-        provenance=provenance(frame), data=frame.drop(columns=["_v"]), spec=spec,
+        provenance=fit_provenance(frame, mm.meta), data=frame.drop(columns=["_v"]), spec=spec,
         extra={"engine": eng, "theta": pd.Series(eng.theta, index=theta_index),
                "theta_cov": pd.DataFrame(eng.theta_cov, index=theta_index, columns=theta_index),
                "vcov_model": pd.DataFrame(C, index=columns, columns=columns),

@@ -58,16 +58,12 @@ def _load_settings(settings: Mapping | str | os.PathLike | None) -> dict:
 def _resolve(data: Any) -> tuple[TrialData, dict]:
     """TrialData plus a description of the input (name, kind, sha256)."""
     if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        if path.exists():
-            from ..io import read_trial
+        from ..datasets import load_source
 
-            trial = read_trial(path)  # raises DataError before anything is written
-            return trial, {"name": path.name, "kind": "file", "sha256": sha256_bytes(path.read_bytes())}
-        from ..datasets import load_dataset
-
-        trial = load_dataset(str(data))
-        return trial, _describe(trial, kind="dataset", name=str(data))
+        trial = load_source(data)  # raises DataError / SpecError before anything is written
+        if trial.meta.get("dataset"):
+            return trial, _describe(trial, kind="dataset", name=str(data))
+        return trial, _describe(trial, kind="file", name=Path(data).name)
     trial = as_trial(data)
     return trial, _describe(trial, kind="TrialData" if isinstance(data, TrialData) else "DataFrame")
 
@@ -83,13 +79,7 @@ def _describe(trial: TrialData, kind: str, name: str | None = None) -> dict:
     meta = trial.meta
     digest = next((str(meta[k]) for k in ("sha256", "file_sha256", "data_sha256", "source_sha256")
                    if meta.get(k)), None)
-    basis = "source file"
-    if digest is None and meta.get("dataset") and meta.get("file"):
-        from importlib import resources
-
-        res = resources.files("retrostudy.datasets").joinpath(str(meta["file"]))
-        if res.is_file():
-            digest, basis = sha256_bytes(res.read_bytes()), f"bundled file {meta['file']}"
+    basis = f"bundled file {meta['file']}" if meta.get("dataset") and meta.get("file") else "source file"
     if digest is None:
         frame = trial.data.sort_values(["subject_id", "outcome", "week"], kind="mergesort")
         digest = hashlib.sha256(frame.to_csv(index=False).encode("utf-8")).hexdigest()
