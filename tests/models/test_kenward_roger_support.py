@@ -17,6 +17,14 @@ from scipy import linalg, optimize
 
 
 # --------------------------------------------------------------------------- structures
+def _lag_power(d, rho, e):
+    """rho ** (d - e) where the lag d >= e, else 0 (the e-th derivative's power term of rho ** d)."""
+    out = np.zeros_like(d)
+    ok = d >= e
+    out[ok] = rho ** (d[ok] - e)
+    return out
+
+
 class _Base:
     linear = False
 
@@ -113,10 +121,7 @@ class AR1(_Base):
         self.d = np.abs(i - j).astype(float)
 
     def _pow(self, rho, e):
-        out = np.zeros_like(self.d)
-        ok = self.d >= e
-        out[ok] = rho ** (self.d[ok] - e)
-        return out
+        return _lag_power(self.d, rho, e)
 
     def matrix(self, th):
         return th[1] * self._pow(th[0], 0)
@@ -211,10 +216,7 @@ class ARH1(_Hetero):
         self.d = np.abs(i - j).astype(float)
 
     def _pow(self, rho, e):
-        out = np.zeros_like(self.d)
-        ok = self.d >= e
-        out[ok] = rho ** (self.d[ok] - e)
-        return out
+        return _lag_power(self.d, rho, e)
 
     def C(self, r):
         return self._pow(r[0], 0)
