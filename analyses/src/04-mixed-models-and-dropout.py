@@ -104,7 +104,7 @@ for structure in ("us", "csh", "ar1h", "cs", "ar1", "toep", "ad"):
     effect = fit.to_frame().set_index("term").loc[term]
     structures[structure] = {"parameters": fit.fit_stats["n_cov_params"], "-2 REML logL": fit.fit_stats["minus2_loglik"],
                              "AIC": fit.fit_stats["aic"], "effect": effect["estimate"], "SE": effect["std_error"]}
-pd.DataFrame(structures).T.sort_values("AIC").round(4)
+pd.DataFrame(structures).T.round(4).sort_values(["AIC", "parameters"], kind="stable")
 
 # %% [markdown]
 # ## Degrees of freedom
