@@ -10,8 +10,6 @@ Importing the package is cheap: the public names below are loaded on first use, 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -33,10 +31,10 @@ _EXPORTS: dict[str, str] = {
     "fit_mmrm": "retrostudy.models.mmrm",
     "ModelFit": "retrostudy.results",
     # inference
-    "emmeans": "retrostudy.emmeans",
-    "contrasts": "retrostudy.contrasts",
-    "joint_tests": "retrostudy.contrasts",
-    "effect_sizes": "retrostudy.effects",
+    "emmeans": "retrostudy.inference",
+    "contrasts": "retrostudy.inference",
+    "joint_tests": "retrostudy.inference",
+    "effect_sizes": "retrostudy.inference",
     # reports
     "build_report": "retrostudy.report",
     # errors
@@ -64,31 +62,12 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-class _Package(types.ModuleType):
-    """Keeps ``rs.emmeans`` / ``rs.contrasts`` the functions after their submodules load.
-
-    Importing a submodule binds it as an attribute of the package; where a public
-    function has its submodule's name, bind the function instead (what an eager
-    ``from .emmeans import emmeans`` would leave behind).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == value.__name__:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .contrasts import contrasts, joint_tests
     from .datasets import list_datasets, load_dataset
-    from .effects import effect_sizes
-    from .emmeans import emmeans
     from .errors import (ConvergenceWarning, DataError, ModelError, RetrostudyError, RetrostudyWarning,
                          SpecError)
     from .exclusions import ExclusionLog
+    from .inference import contrasts, effect_sizes, emmeans, joint_tests
     from .io import read_trial, validate_trial
     from .models.ancova import fit_ancova
     from .models.lmm import fit_lmm

@@ -114,8 +114,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from .contrasts import contrasts
-    from .emmeans import emmeans
+    from .inference import contrasts, emmeans
 
     trial = _load(args.source, args.config)
     kwargs = {"outcome": args.outcome, "covariates": list(args.covariates)}

@@ -75,9 +75,7 @@ def inference_text(
         :func:`~retrostudy.effects.effect_sizes` (falls back to ``"residual_sd"``
         when the fit has no baseline values).
     """
-    from .contrasts import contrasts, joint_tests
-    from .effects import effect_sizes
-    from .emmeans import emmeans
+    from .inference import contrasts, effect_sizes, emmeans, joint_tests
     from .errors import SpecError
 
     emm = emmeans(fit, weights=weights)

@@ -29,8 +29,8 @@ def test_contract_names_resolve(name):
 
 
 def test_functions_stay_functions_after_their_submodules_load():
-    import retrostudy.contrasts  # noqa: F401  (binds the submodule on the package)
-    import retrostudy.emmeans  # noqa: F401
+    import retrostudy.inference.contrasts  # noqa: F401  (binds the submodule on the subpackage)
+    import retrostudy.inference.emmeans  # noqa: F401
 
     assert callable(rs.emmeans) and rs.emmeans.__name__ == "emmeans"
     assert callable(rs.contrasts) and rs.contrasts.__name__ == "contrasts"

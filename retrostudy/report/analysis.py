@@ -1,10 +1,9 @@
 """The report's analyses: for each outcome the primary and sensitivity models, EMMs at the final
 visit, the three pairwise contrasts with adjusted p-values and Hedges' g, and a complete-case
-refit when there is dropout. Only public retrostudy functions are called; a model whose module
-has not landed is reported as pending (no number is ever invented)."""
+refit when there is dropout. A model that cannot be fitted is reported as failed, with the reason
+(no number is ever invented)."""
 from __future__ import annotations
 
-import importlib
 import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -16,24 +15,13 @@ import pandas as pd
 from ..errors import RetrostudyError
 from ..trial import TrialData
 
-__all__ = ["ModelResult", "OutcomeResult", "available_models", "analyse_outcome", "complete_case"]
+__all__ = ["ModelResult", "OutcomeResult", "analyse_outcome", "complete_case"]
 
-_MODULES = {"ancova": ("retrostudy.models.ancova", "fit_ancova"), "mmrm": ("retrostudy.models.mmrm", "fit_mmrm")}
+def _fit_function(model: str) -> Callable[..., Any]:
+    from ..models.ancova import fit_ancova
+    from ..models.mmrm import fit_mmrm
 
-
-def _function(module: str, name: str) -> Callable | None:
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
-def available_models() -> dict[str, bool]:
-    """Which model families and the inference layer are importable."""
-    inference = all(_function(m, n) is not None for m, n in (("retrostudy.emmeans", "emmeans"),
-                                                              ("retrostudy.contrasts", "contrasts"),
-                                                              ("retrostudy.effects", "effect_sizes")))
-    return {k: inference and _function(*v) is not None for k, v in _MODULES.items()}
+    return {"ancova": fit_ancova, "mmrm": fit_mmrm}[model]
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +29,7 @@ class ModelResult:
     """One model of one outcome: the fit and its final-visit tables (or why there are none)."""
 
     model: str
-    status: str  # "ok", "pending", "failed"
+    status: str  # "ok" or "failed"
     message: str = ""
     fit: Any = None
     emm: pd.DataFrame | None = None
@@ -74,13 +62,9 @@ def _pairs(arms: list[str]) -> list[tuple[str, str]]:
 
 def fit_one(trial: TrialData, outcome: str, model: str, spec: Mapping[str, Any]) -> ModelResult:
     """Fit ``model`` to ``outcome`` and return the final-visit EMMs, pairwise contrasts and g."""
-    fn = _function(*_MODULES[model])
-    if fn is None or not available_models()[model]:
-        return ModelResult(model, "pending", f"{model.upper()} is not available in this version of retrostudy "
-                                             "(its module has not landed); no numbers are shown for it.")
-    from ..contrasts import contrasts
-    from ..effects import effect_sizes
-    from ..emmeans import emmeans
+    from ..inference import contrasts, effect_sizes, emmeans
+
+    fn = _fit_function(model)
 
     final = spec["final_visit"]
     kwargs: dict[str, Any] = {"outcome": outcome, "covariates": tuple(spec.get("covariates", ())),

@@ -9,7 +9,7 @@ from .. import figures as figs
 from ..schema import Outcome
 from ..tables import table_one
 from ..trial import TrialData
-from .analysis import OutcomeResult, available_models, fitted_and_residuals
+from .analysis import OutcomeResult, fitted_and_residuals
 from .flow import flow_counts, flow_figure
 from .tables_fmt import coef_dict, complete_case_dict, contrast_dict, emm_dict, kv_dict, table_one_dict
 from .text import methods_paragraphs, summary_paragraphs
@@ -163,7 +163,7 @@ def build_content(trial: TrialData, spec: Mapping[str, Any], results: Sequence[O
         "outcomes": out_blocks,
         "forest": forest,
         "forest_missing": "No standardized contrasts are available (the primary model has not been fitted).",
-        "methods": methods_paragraphs(spec, fits, versions, available_models()),
+        "methods": methods_paragraphs(spec, fits, versions),
         "diagnostics": diagnostics,
         "diagnostics_missing": "No model was fitted, so there are no residuals to show.",
         "coefficients": coefficients,

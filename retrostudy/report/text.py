@@ -24,8 +24,7 @@ def _versions(v: Mapping[str, str]) -> str:
     return ", ".join(f"{k} {v[k]}" for k in keys if k in v) + f" on Python {v.get('python', '?')}"
 
 
-def methods_paragraphs(spec: Mapping, fits: Mapping[str, object], versions: Mapping[str, str],
-                       available: Mapping[str, bool]) -> list[str]:
+def methods_paragraphs(spec: Mapping, fits: Mapping[str, object], versions: Mapping[str, str]) -> list[str]:
     """Methods text from the spec and from what the fits report about themselves."""
     final = spec["final_visit"]
     base = spec["baseline_visit"]
@@ -70,10 +69,6 @@ def methods_paragraphs(spec: Mapping, fits: Mapping[str, object], versions: Mapp
         f"Software: {_versions(versions)}. The exact versions of every package, the input's sha256 and the "
         "specification are in the manifest (appendix).",
     ]
-    missing = [k.upper() for k, ok in available.items() if not ok]
-    if missing:
-        paras.append(f"Not available in this build: {', '.join(missing)} (the module has not landed); the "
-                     "corresponding sections say so instead of showing numbers.")
     return paras
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-mt = importlib.import_module("retrostudy.contrasts")
+mt = importlib.import_module("retrostudy.inference.mvt")
 
 
 def _pairwise_corr(k: int) -> np.ndarray:

@@ -30,8 +30,8 @@ import pandas as pd
 from scipy import stats
 
 from .contrasts import ContrastTable
-from .errors import SpecError
-from .results import ModelFit, TidyResult
+from ..errors import SpecError
+from ..results import ModelFit, TidyResult
 
 __all__ = ["effect_sizes", "EffectSizeTable", "hedges_j", "pooled_sd"]
 

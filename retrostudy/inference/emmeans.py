@@ -20,8 +20,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import SpecError
-from .results import ModelFit, TidyResult, infer_linear
+from ..errors import SpecError
+from ..results import ModelFit, TidyResult, infer_linear
 
 __all__ = ["emmeans", "EmmTable", "reference_grid"]
 
