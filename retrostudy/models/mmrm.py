@@ -18,12 +18,12 @@ import pandas as pd
 from ..errors import SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from ..trial import TrialData, factor_levels
-from .covariance import STRUCTURES, make_structure
 from .dof import type3_hypotheses
 from .inference import make_inference
 from .longitudinal import DF_METHODS, EngineInput, LongitudinalDetails, check_options, engine_stats, prepare_mean_model
 from .reml import fit_reml
 from .spatial import SpatialStructure
+from .structures import covariance_key, make_structure
 
 __all__ = ["fit_mmrm", "type3_tests", "DF_METHODS", "MmrmDetails"]
 
@@ -72,7 +72,10 @@ def fit_mmrm(
     outcome
         Outcome id in the canonical table.
     covariance
-        ``us``, ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``, ``toeph``, ``ad``, ``adh``.
+        ``us``, ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``, ``toeph``, ``ad``, ``adh`` (or an
+        alias such as the SAS names ``un``, ``arh(1)``, ``ante(1)``: see
+        :data:`retrostudy.models.structures.ALIASES`); ``sp_exp`` / ``sp_gau`` with
+        ``coordinates``.
     covariates
         Subject-level covariate columns; ``"name:visit"`` adds ``name + name:visit``.
     baseline
@@ -112,12 +115,10 @@ def fit_mmrm(
     df_method, method = check_options(df_method, method, baseline, conf_level)
     if vcov not in ("model", "empirical"):
         raise SpecError(f"vcov must be 'model' or 'empirical', not {vcov!r}.")
-    spatial = str(covariance).lower() in ("sp_exp", "sp_gau")
+    covariance = covariance_key(covariance, spatial=True)
+    spatial = covariance in ("sp_exp", "sp_gau")
     if spatial and (not coordinates or group is not None):
         raise SpecError("Spatial structures need coordinates=[column, ...] and no group=.")
-    if not spatial and str(covariance).lower() not in STRUCTURES and str(covariance).lower() not in (
-            "un", "ar(1)", "arh(1)"):
-        raise SpecError(f"Unknown covariance structure {covariance!r}; use one of {', '.join(STRUCTURES)}.")
     if vcov == "empirical" and df_method in ("satterthwaite", "kenward-roger", "kenward-roger-linear"):
         raise SpecError(
             f"df_method={df_method!r} is not defined with the empirical vcov; use df_method='between-within' "
@@ -142,7 +143,7 @@ def fit_mmrm(
         n_groups = len(subj_levels)
         coords = np.full((n_groups, len(visits), len(coordinates)), np.nan)
         coords[g_codes, vidx] = frame[list(coordinates)].to_numpy(float)
-        structure = SpatialStructure(str(covariance).lower(), coords)
+        structure = SpatialStructure(covariance, coords)
     else:
         structure = make_structure(covariance, len(visits), groups=g_levels)
     inputs = EngineInput(y=frame[response].to_numpy(float), X=X, subject=frame[subject].to_numpy(), visit=vidx,
