@@ -18,6 +18,7 @@ import pandas as pd
 from ..design import Design, build_design, parse_rhs
 from ..errors import ModelError, SpecError
 from ..exclusions import ExclusionLog
+from ..options import BASELINE_OPTIONS, DF_METHODS
 from ..results import FitStats, ModelDetails, check_conf_level
 from ..trial import TrialData, as_trial, factor_levels
 from .patterns import RemlProblem, prepare
@@ -26,8 +27,6 @@ from .reml import RemlFit
 __all__ = ["DF_METHODS", "BASELINE_OPTIONS", "check_options", "MeanModel", "prepare_mean_model", "EngineInput",
            "LongitudinalDetails", "engine_stats"]
 
-DF_METHODS = ("satterthwaite", "kenward-roger", "kenward-roger-linear", "between-within", "residual")
-BASELINE_OPTIONS = ("covariate", "covariate_by_visit", "none")
 
 
 def check_options(df_method: str, method: str, baseline: str, conf_level: float) -> tuple[str, str]:
