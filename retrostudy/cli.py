@@ -138,7 +138,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if trial.meta.get("synthetic"):
         print("NOTE: " + str(trial.meta.get("synthetic_statement", "these data are synthetic.")) + "\n")
     emm = emmeans(fit)
-    con = contrasts(emm, method=args.contrasts, adjust=args.adjust)
+    con = contrasts(emm, family=args.contrasts, adjust=args.adjust)
     print(emm.summary())
     print()
     print(con.summary())

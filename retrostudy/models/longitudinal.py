@@ -157,7 +157,7 @@ def prepare_mean_model(
     has_visit = visit in frame.columns
     missing = [c for c in (subject, response) + ((visit,) if require_visit else ()) if c not in frame.columns]
     if missing:
-        raise SpecError(f"The data has no column(s) {', '.join(missing)}; name them with subject=, visit=, response=.")
+        raise SpecError(f"The data has no column(s) {', '.join(missing)}; name them with columns={{'subject': ..., 'visit': ..., 'response': ...}}.")
     frame = frame.copy()
     if has_visit:
         frame["_v"] = frame[visit].astype(str)
@@ -229,8 +229,12 @@ def prepare_mean_model(
         present_arms = set(pd.unique(frame[arm].astype(str)))
         arm_levels = [a for a in arm_levels if a in present_arms]
         fac[arm] = arm_levels
+        by_levels = (reference or {}).get(arm)
+        if by_levels is not None and reference_arm is not None and str(by_levels) != str(reference_arm):
+            raise SpecError(f"reference_arm={reference_arm!r} and reference_levels={{{arm!r}: {by_levels!r}}} "
+                            "disagree; give the reference arm once.")
         if reference_arm is None:
-            reference_arm = arm_levels[-1]
+            reference_arm = str(by_levels) if by_levels is not None else arm_levels[-1]
         elif reference_arm not in arm_levels:
             raise SpecError(f"Reference arm {reference_arm!r} is not an arm of the data; arms: {', '.join(arm_levels)}.")
     fac.update({k: list(v) for k, v in (factors or {}).items() if k != visit})

@@ -38,8 +38,8 @@ def test_pickle_round_trip_gives_the_same_inference(name):
     again = pickle.loads(pickle.dumps(fit))
     a, b = rs.emmeans(fit).to_frame(), rs.emmeans(again).to_frame()
     pd.testing.assert_frame_equal(a, b)
-    ca = rs.contrasts(rs.emmeans(fit), method="pairwise", adjust="holm").to_frame()
-    cb = rs.contrasts(rs.emmeans(again), method="pairwise", adjust="holm").to_frame()
+    ca = rs.contrasts(rs.emmeans(fit), family="pairwise", adjust="holm").to_frame()
+    cb = rs.contrasts(rs.emmeans(again), family="pairwise", adjust="holm").to_frame()
     pd.testing.assert_frame_equal(ca, cb)
 
 
@@ -99,3 +99,25 @@ def test_summary_counts_subjects_the_model_left_out():
     assert anc.n_excluded() == 68 - 59
     assert anc.settings["excluded_subjects"] == 9
     assert "excluded_subjects: 9" in anc.summary()
+
+
+def test_old_keyword_spellings_still_work_with_a_futurewarning():
+    frame = TRIAL.data.loc[TRIAL.data["outcome"] == "pain_nrs"].rename(
+        columns={"subject_id": "sid", "visit": "vis", "value": "y"})
+    new = rs.fit_mmrm(frame, outcome=None, columns={"subject": "sid", "visit": "vis", "response": "y"},
+                      baseline="none", reference_levels={"arm": "forward"})
+    with pytest.warns(FutureWarning, match=r"columns=\{'subject': 'sid'"):
+        old = rs.fit_mmrm(frame, outcome=None, subject="sid", visit="vis", response="y", baseline="none",
+                          reference={"arm": "forward"})
+    np.testing.assert_array_equal(new.coef.to_numpy(), old.coef.to_numpy())
+    assert new.spec.columns == old.spec.columns and new.reference_arm == "forward"
+    with pytest.warns(FutureWarning, match="use family="):
+        a = rs.contrasts(rs.emmeans(new), method="pairwise").to_frame()
+    pd.testing.assert_frame_equal(a, rs.contrasts(rs.emmeans(new), family="pairwise").to_frame())
+    with pytest.warns(FutureWarning, match="fit_lmm"):
+        rs.fit_lmm(frame, outcome=None, subject="sid", visit="vis", response="y", baseline="none")
+
+
+def test_unknown_columns_key_is_a_sentence():
+    with pytest.raises(rs.SpecError, match="unknown key.*'id'.*subject"):
+        rs.fit_mmrm(TRIAL, outcome="pain_nrs", columns={"id": "subject_id"})
