@@ -126,6 +126,12 @@ def restricted_mle_rd(x1: int, n1: int, x2: int, n2: int, delta: float) -> tuple
     if d == 0.0:
         p = (x1 + x2) / (n1 + n2)
         return p, p
+    # no responders (or only responders) in both arms: the maximum is on the boundary, where the
+    # cubic has a double root that the trigonometric solution finds only to ~1e-8
+    if x1 == 0 and x2 == 0:
+        return (d, 0.0) if d > 0 else (0.0, -d)
+    if x1 == n1 and x2 == n2:
+        return (1.0, 1.0 - d) if d > 0 else (1.0 + d, 1.0)
     th = n2 / n1
     a = 1.0 + th
     b = -(1.0 + th + p1 + th * p2 + d * (th + 2.0))
