@@ -87,6 +87,7 @@ def response_cdf_plot(
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
+    from matplotlib import patheffects
 
     scale = _scale(result, scale)
     crit = result.criterion
@@ -114,10 +115,10 @@ def response_cdf_plot(
                 line.set_xdata(np.where(np.isneginf(xs), left, xs))
             ax.set_xlim(left, float(data["x"].max()) + 0.08 * span)
         if threshold is not None:
-            ax.axvline(threshold, color="#333333", lw=0.9, ls="--", zorder=1)
-            ax.text(threshold, 108, f"threshold {threshold:.4g} {unit} ".rstrip() + " ", rotation=90, ha="right",
-                    va="top", fontsize=7, color="#333333",
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85})
+            ax.axvline(threshold, color="#333333", lw=0.9, ls="--", zorder=2.5)
+            ax.annotate(f"threshold {threshold:.4g} {unit}".rstrip(), (threshold, 108), xytext=(-2, 0),
+                        textcoords="offset points", rotation=90, ha="right", va="top", fontsize=7, color="#333333",
+                        path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")])
             if single:
                 for a in present:
                     ax.plot([threshold], [100.0 * rates.loc[a, "rate"]], "o", ms=4, color=colours[a], zorder=4)
