@@ -90,7 +90,7 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
         if rec.get("citation"):
             print(f"\n{rec['id']} cites: {rec['citation']}")
     if "synthetic" in frame.columns and frame["synthetic"].astype(str).str.lower().isin(["yes", "true"]).any():
-        print("\nSynthetic datasets are simulated reconstructions, not participant data.")
+        print("\nSynthetic datasets are simulated, not participant data.")
     return EXIT_OK
 
 
