@@ -4,7 +4,7 @@ odds ratio and number needed to treat.
 A subject responds when the improvement from baseline to the analysis visit meets the
 outcome's :class:`~retrostudy.inference.response_criteria.ResponseCriterion` (defaults from the
 knee-OA literature with their citations: see that module). For each pair of arms
-(``method="trt_vs_ref"`` or ``"pairwise"``, as :func:`retrostudy.contrasts`):
+(``family="trt_vs_ref"`` or ``"pairwise"``, as :func:`retrostudy.contrasts`):
 
 ============================  =====================================================================
 ``measure``                   estimate, interval and test
@@ -44,7 +44,7 @@ import pandas as pd
 
 from ..errors import DataError, ModelError, SpecError
 from ..exclusions import ExclusionLog
-from ..results import TidyResult, _json_safe
+from ..tidy import TidyResult, json_safe
 from ..schema import OUTCOMES, Outcome
 from ..trial import TrialData, as_trial
 from . import proportions as prop
@@ -113,7 +113,7 @@ class ResponderTable(TidyResult):
 
     def to_dict(self) -> dict:
         base = super().to_dict()
-        base.update(_json_safe({"rates": self.rates, "subjects": self.subjects,
+        base.update(json_safe({"rates": self.rates, "subjects": self.subjects,
                                 "criterion": self.criterion.to_dict(), "exclusions": self.exclusions.to_dict()}))
         return base
 
@@ -131,7 +131,7 @@ class ResponderTable(TidyResult):
         return "\n".join(lines)
 
     def _settings_line(self) -> str:
-        keys = ("missing", "ci_method", "rr_ci_method", "or_method", "conf_level", "method", "reference_arm",
+        keys = ("missing", "ci_method", "rr_ci_method", "or_method", "conf_level", "family", "reference_arm",
                 "adjust")
         return "; ".join(f"{k}: {self.settings[k]}" for k in keys if self.settings.get(k) is not None)
 
@@ -232,7 +232,7 @@ def responders(
     rule: str | None = None,
     direction: str | None = None,
     missing: str = "non-responder",
-    method: str = "trt_vs_ref",
+    family: str = "trt_vs_ref",
     reference_arm: str | None = None,
     ci_method: str = "miettinen-nurminen",
     covariates: Sequence[str] = (),
@@ -263,7 +263,7 @@ def responders(
     missing
         ``"non-responder"`` (default: every randomized subject counts; no baseline or no
         visit value = non-responder) or ``"complete-case"`` (those subjects are left out).
-    method
+    family
         ``"trt_vs_ref"`` (each arm vs the reference arm) or ``"pairwise"`` (every earlier arm
         vs every later arm, in declared order).
     reference_arm
@@ -289,7 +289,7 @@ def responders(
     Raises
     ------
     SpecError
-        An unknown outcome, visit, arm, rule or method; no default threshold for the outcome.
+        An unknown outcome, visit, arm, rule or family; no default threshold for the outcome.
     DataError
         Two values for one subject, visit and outcome; a covariate that varies within a subject.
     ModelError
@@ -309,8 +309,8 @@ def responders(
         raise SpecError(f"missing must be one of {', '.join(MISSING_RULES)}, not {missing!r}.")
     if ci_method not in CI_METHODS:
         raise SpecError(f"ci_method must be one of {', '.join(CI_METHODS)}, not {ci_method!r}.")
-    if method not in ("trt_vs_ref", "pairwise"):
-        raise SpecError(f"method must be 'trt_vs_ref' or 'pairwise', not {method!r}.")
+    if family not in ("trt_vs_ref", "pairwise"):
+        raise SpecError(f"family must be 'trt_vs_ref' or 'pairwise', not {family!r}.")
     if not 0.0 < float(conf_level) < 1.0:
         raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
     conf = float(conf_level)
@@ -390,7 +390,7 @@ def responders(
     rates_frame = pd.DataFrame.from_records(rates, columns=list(RATE_COLUMNS))
     if sum(n > 0 for _, n in counts.values()) < 2:
         raise ModelError(f"Fewer than two arms have subjects with a {outcome} response to compare.")
-    pairs = arm_pairs(arms, method, reference)
+    pairs = arm_pairs(arms, family, reference)
     odds = logistic_odds_ratios(subjects, arms, reference, covariates, pairs, conf, notes)
     records = [row for pair in pairs for row in pair_rows(pair, counts, visit, ci_method, conf, odds)]
     table = pd.DataFrame.from_records(records).reindex(columns=list(RESPONDER_COLUMNS))
@@ -404,7 +404,7 @@ def responders(
         "missing": missing, "ci_method": ci_method, "rr_ci_method": "miettinen-nurminen",
         "or_method": "logistic regression on arm + baseline" + "".join(f" + {c}" for c in covariates)
                      + ", Wald interval",
-        "nnt_method": "1 / RD, interval from the RD interval (Altman 1998)", "conf_level": conf, "method": method,
+        "nnt_method": "1 / RD, interval from the RD interval (Altman 1998)", "conf_level": conf, "family": family,
         "reference_arm": reference, "adjust": "none", "covariates": list(covariates), "notes": notes,
     }
     return ResponderTable(table=table, rates=rates_frame, subjects=subjects.loc[:, list(SUBJECT_COLUMNS)

@@ -64,7 +64,7 @@ def test_hand_counts_non_responder_rule():
 
 
 def test_hand_counts_complete_case_rule():
-    res = rs.responders(_hand_frame(), outcome="pain_nrs", missing="complete-case", method="pairwise")
+    res = rs.responders(_hand_frame(), outcome="pain_nrs", missing="complete-case", family="pairwise")
     r = res.rates.set_index("arm")
     assert r["responders"].tolist() == [3, 1, 1] and r["n"].tolist() == [4, 3, 4]
     assert res.settings["missing"] == "complete-case"
@@ -142,7 +142,7 @@ def test_user_thresholds_replace_the_defaults_and_a_criterion_object_is_accepted
 @pytest.mark.parametrize("kwargs, match", [
     ({"missing": "impute"}, "missing must be one of"),
     ({"ci_method": "wald"}, "ci_method must be one of"),
-    ({"method": "custom"}, "method must be"),
+    ({"family": "custom"}, "family must be"),
     ({"visit": "baseline"}, "is the baseline visit"),
     ({"visit": "week9"}, "not in the data"),
     ({"reference_arm": "placebo"}, "Reference arm"),
@@ -168,7 +168,7 @@ def test_one_arm_only_is_a_model_error():
 
 
 def test_result_object_contract():
-    res = rs.responders(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs", method="pairwise")
+    res = rs.responders(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs", family="pairwise")
     frame = res.to_frame()
     assert list(frame.columns) == ["contrast", "visit", "measure", "estimate", "std_error", "df", "statistic",
                                    "p_value", "conf_low", "conf_high", "ci_method", "first", "second",

@@ -175,7 +175,7 @@ def _call(trial, case, **kw):
     c = TRIAL["cases"][case]
     crit = {"pain_oarsi_high": {"criteria": "omeract-oarsi-high"},
             "womac_oarsi_moderate": {"criteria": "omeract-oarsi-moderate"}}.get(name, {})
-    return rs.responders(trial, outcome=c["outcome"], missing=c["missing"], method="pairwise", **crit, **kw)
+    return rs.responders(trial, outcome=c["outcome"], missing=c["missing"], family="pairwise", **crit, **kw)
 
 
 @pytest.mark.parametrize("case", sorted(TRIAL["cases"]))
@@ -220,7 +220,7 @@ def test_trial_against_r(trial, case):
 
 def test_trial_odds_ratio_with_covariates(trial):
     c = TRIAL["cases"]["pain_mcii:non-responder"]
-    res = rs.responders(trial, outcome="pain_nrs", method="pairwise", covariates=("age", "sex"))
+    res = rs.responders(trial, outcome="pain_nrs", family="pairwise", covariates=("age", "sex"))
     t = res.table.set_index(["contrast", "measure"])
     for pair, r in c["pairs"].items():
         g = r["or_adjusted_age_sex"]
