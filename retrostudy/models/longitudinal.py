@@ -122,7 +122,7 @@ def engine_stats(eng: RemlFit, n_subjects: int, n_subjects_ic: int, **options: s
         minus2_loglik=float(st["minus2_loglik"]), aic=float(st["aic"]), bic=float(st["bic"]),
         converged=bool(st["converged"]), n_cov_params=int(st["n_cov_params"]), iterations=int(st["iterations"]),
         gradient_norm=float(st["gradient_norm"]), hessian_pd=bool(st["hessian_pd"]), optimizer=str(st["optimizer"]),
-        n_subjects_ic=int(n_subjects_ic), **options,
+        n_subjects_ic=int(n_subjects_ic), note=eng.message if "boundary" in eng.message else None, **options,
     )
 
 
