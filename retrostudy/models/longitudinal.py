@@ -230,6 +230,9 @@ def prepare_mean_model(
         arm_levels = list(factors[arm]) if factors and arm in factors else factor_levels(frame[arm])
         present_arms = set(pd.unique(frame[arm].astype(str)))
         arm_levels = [a for a in arm_levels if a in present_arms]
+        if len(arm_levels) < 2 and arm in {v for t in terms for v in t}:
+            raise ModelError(f"Only arm(s) {arm_levels} have analysable values; an arm comparison needs at least two "
+                             f"(name no arm column, columns={{'arm': None}}, to model one group).")
         fac[arm] = arm_levels
         by_levels = (reference or {}).get(arm)
         if by_levels is not None and reference_arm is not None and str(by_levels) != str(reference_arm):
