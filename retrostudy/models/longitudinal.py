@@ -293,10 +293,13 @@ def _subjects_left_out(start: pd.DataFrame, frame: pd.DataFrame, records: list[d
                        response: str, outcome, bv: str | None, baseline: str) -> list[dict]:
     """One record for each subject of the input that the model does not use and whose values
     no row record explains (e.g. only a baseline value when the baseline is a covariate)."""
-    used = set(frame[subject].astype(str))
+    valued = start.loc[start[response].notna(), [subject, "_v"]]
+    lost = pd.Index(pd.unique(valued[subject])).difference(pd.Index(pd.unique(frame[subject])))
+    if lost.empty:
+        return []
+    rows = valued.loc[valued[subject].isin(lost)]
     logged = {(str(r["subject_id"]), str(r["visit"])) for r in records}
     out = []
-    rows = start.loc[~start[subject].astype(str).isin(used) & start[response].notna()]
     for s, grp in rows.groupby(rows[subject].astype(str), sort=True):
         unlogged = [v for v in grp["_v"] if (s, str(v)) not in logged]
         if not unlogged:
