@@ -51,7 +51,7 @@ import numpy as np
 from scipy import linalg
 
 from ..errors import ModelError, SpecError
-from ._linalg import diag_scale
+from ._linalg import diag_scale, sum_xax
 
 __all__ = ["KRPieces", "KRResult", "kenward_roger", "kenward_roger_engine", "kr_df_ftest"]
 
@@ -227,15 +227,15 @@ def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h, XX=None):
     q = Vi.shape[0]
     Bq = np.einsum("iab,jbc->ijac", A, ViVinv)  # V^-1 V_i V^-1 V_j V^-1
     out = {
-        "XVX": (Vinv.reshape(1, m * m) @ M).reshape(k, k),
-        "Pt": (A.reshape(q, m * m) @ M).reshape(q, k, k),
-        "Q": (Bq.reshape(q * q, m * m) @ M).reshape(q, q, k, k),
+        "XVX": sum_xax(Vinv, M, k),
+        "Pt": sum_xax(A, M, k),
+        "Q": sum_xax(Bq, M, k),
         "t1": n * (ViVinv.reshape(q, m * m) @ ViVinv.transpose(0, 2, 1).reshape(q, m * m).T),
     }
     if need_h:
         Vij = H[:, :, idx][:, :, :, idx]
         C = Vinv @ Vij @ Vinv
-        out["R"] = (C.reshape(q * q, m * m) @ M).reshape(q, q, k, k)
+        out["R"] = sum_xax(C, M, k)
         out["t2"] = n * (Vij.reshape(q * q, m * m) @ Vinv.T.reshape(m * m)).reshape(q, q)
     if need_r:
         S = Vinv @ (r.T @ r) @ Vinv  # sum_s e_s e_s', e_s = V^-1 r_s
