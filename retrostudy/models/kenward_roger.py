@@ -156,7 +156,7 @@ class KRResult:
     def ftest(self, L: np.ndarray) -> tuple[float, float, float, float]:
         """KR F test of ``L beta = 0``: ``(F_scaled, num_df, den_df, lambda)``."""
         if self.beta is None:
-            raise SpecError("Kenward-Roger F tests need the fixed-effect estimates; pass beta= in KRPieces.")
+            raise RuntimeError("internal: Kenward-Roger F tests need the fixed-effect estimates (beta= in KRPieces)")
         return kr_df_ftest(L, self.beta, self.vcov, self.vcov_unadjusted, self.P, self.theta_cov)
 
 
@@ -197,7 +197,7 @@ def _structures(pieces: KRPieces, n_groups: int) -> list:
     s = pieces.structure
     if isinstance(s, (list, tuple)):
         if len(s) != n_groups:
-            raise SpecError(f"KRPieces has {len(s)} structures for {n_groups} groups; give one per group.")
+            raise RuntimeError(f"internal: KRPieces has {len(s)} structures for {n_groups} groups")
         return list(s)
     return [s] * n_groups
 
@@ -273,7 +273,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         raise SpecError(f"information must be 'observed' or 'expected', not {information!r}.")
     n_pat = len(pieces.X_blocks)
     if n_pat == 0 or len(pieces.obs_index) != n_pat:
-        raise SpecError("KRPieces needs one obs_index per X block and at least one pattern.")
+        raise RuntimeError("internal: KRPieces needs one obs_index per X block and at least one pattern")
     groups = [0] * n_pat if pieces.groups is None else [int(g) for g in pieces.groups]
     n_groups = max(groups) + 1
     structs = _structures(pieces, n_groups)
@@ -285,11 +285,11 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     theta = np.asarray(pieces.theta, float).reshape(-1)
     nt = int(offs[-1])
     if theta.size != nt:
-        raise SpecError(f"theta has {theta.size} values but the structures have {nt} parameters.")
+        raise RuntimeError(f"internal: theta has {theta.size} values but the structures have {nt} parameters")
     supplied = pieces.theta_cov is not None
     need_r = (not supplied) and information == "observed"
     if need_r and pieces.residuals is None:
-        raise SpecError("The observed information needs residuals in KRPieces (or pass theta_cov, or information='expected').")
+        raise RuntimeError("internal: the observed information needs residuals in KRPieces (or theta_cov)")
     k = np.asarray(pieces.X_blocks[0]).shape[-1]
 
     per_group = []
@@ -313,7 +313,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         Sigma, J, H = per_group[g]
         X = np.asarray(pieces.X_blocks[p], float)
         if X.ndim != 3 or X.shape[-1] != k:
-            raise SpecError(f"X block {p} must have shape (subjects, visits, {k}).")
+            raise RuntimeError(f"internal: X block {p} must have shape (subjects, visits, {k})")
         if X.shape[0] == 0:
             continue
         idx = np.asarray(pieces.obs_index[p], int)

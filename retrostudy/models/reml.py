@@ -239,7 +239,7 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
     if method not in ("reml", "ml"):
         raise SpecError(f"method must be 'reml' or 'ml', not {method!r}.")
     if structure.n_times != problem.n_times:
-        raise SpecError("The covariance structure and the data have different numbers of visits.")
+        raise RuntimeError("internal: the covariance structure and the data have different numbers of visits")
     p = problem.p
     XtX = sum(pat.XX.reshape(pat.m, pat.m, p, p)[np.arange(pat.m), np.arange(pat.m)].sum(0)
               for pat in problem.patterns)
