@@ -52,7 +52,7 @@ from scipy import linalg
 
 from ..errors import ModelError, SpecError
 
-__all__ = ["KRPieces", "KRResult", "kenward_roger", "kr_df_ftest"]
+__all__ = ["KRPieces", "KRResult", "kenward_roger", "kenward_roger_engine", "kr_df_ftest"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -394,3 +394,38 @@ def _inverse_information(info: np.ndarray) -> np.ndarray:
     if ev.size and ev.min() > 1e-10 * max(1.0, abs(ev.max())):
         return linalg.inv(info)
     return np.linalg.pinv(info, hermitian=True)
+
+
+def kenward_roger_engine(eng: Any, *, linear: bool, information: str = "observed") -> KRResult:
+    """Kenward-Roger for a fit of the REML engine (:class:`~retrostudy.models.reml.RemlFit`),
+    from its patterns; ``information="observed"`` uses the engine's own ``theta_cov``."""
+    from .spatial import SpatialStructure
+
+    st = eng.structure
+    if isinstance(st, SpatialStructure):  # parameters shared by all subjects' matrices
+        return _kr_from_blocks(eng, linear=linear)
+    structs = list(st.subs) if getattr(st, "n_groups", 1) > 1 else st
+    pats = eng.problem.patterns
+    pieces = KRPieces(
+        X_blocks=[p.X for p in pats], obs_index=[p.visits for p in pats], structure=structs, theta=eng.theta,
+        beta=eng.beta, residuals=[p.y - p.X @ eng.beta for p in pats], weights=None,
+        groups=[p.group for p in pats], theta_cov=eng.theta_cov if information == "observed" else None,
+        XX_blocks=[p.XX for p in pats],
+    )
+    return kenward_roger(pieces, linear=linear, information=information)
+
+
+def _kr_from_blocks(eng: Any, *, linear: bool) -> KRResult:
+    """Kenward & Roger (1997) adjusted covariance from the engine's own pattern sums
+    (``second_order_blocks``): ``Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi P_j -
+    R_ij / 4)] Phi`` with W the engine's ``theta_cov``."""
+    from .reml import second_order_blocks
+
+    Pk, Qkl, Rkl = second_order_blocks(eng)
+    Phi, W = eng.vcov_beta, eng.theta_cov
+    PPhiP = np.einsum("iab,bc,jcd->ijad", Pk, Phi, Pk)
+    inner = Qkl - PPhiP - (0.0 if linear else 0.25 * Rkl)
+    adj = np.einsum("ij,ijab->ab", W, inner)
+    Phi_A = Phi + 2.0 * Phi @ adj @ Phi
+    return KRResult(vcov=(Phi_A + Phi_A.T) / 2.0, vcov_unadjusted=Phi, theta_cov=W, information=None, P=-Pk,
+                    linear=linear, information_kind="supplied", beta=eng.beta)

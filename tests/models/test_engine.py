@@ -149,7 +149,7 @@ def test_fit_is_row_order_invariant_and_kr_blocks_consistent():
                   mean="arm * vis + age", baseline="none")
     np.testing.assert_allclose(f1.coef.to_numpy(), f2.coef.to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(f1.fit_stats["minus2_loglik"], f2.fit_stats["minus2_loglik"], rtol=1e-12)
-    eng = f1.extra["engine"]
+    eng = f1.details.engine
     Pk, Qkl, Rkl = second_order_blocks(eng)
     np.testing.assert_allclose(Pk, eng.Q, rtol=1e-10)
     assert not np.any(Rkl)  # UN is linear in its parameters
@@ -160,7 +160,7 @@ def test_sandwich_matches_dense():
     d = _toy(50)
     fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none",
                    covariance="cs", vcov="empirical", df_method="between-within")
-    eng = fit.extra["engine"]
+    eng = fit.details.engine
     X = fit.design.matrix(fit.data)
     r = fit.data["y"].to_numpy() - X @ eng.beta
     meat = np.zeros((X.shape[1],) * 2)
@@ -176,7 +176,7 @@ def test_sandwich_matches_dense():
 def test_satterthwaite_single_row_ftest_equals_t():
     d = _toy(60)
     fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none")
-    eng = fit.extra["engine"]
+    eng = fit.details.engine
     L = np.zeros(len(fit.coef))
     L[1] = 1
     df = satterthwaite_dof(L, eng.vcov_beta, eng.Q, eng.theta_cov)[0]
@@ -262,7 +262,7 @@ def test_between_within_df_on_fev_like_data():
     d = _toy(40)
     fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none",
                    df_method="between-within")
-    bw = fit.extra["bw"]
+    bw = fit.inference.summary
     n_sub, n_obs = d["sid"].nunique(), len(d)
     assert bw["between"] == n_sub - 2 and bw["within"] == n_obs - n_sub - 6
     df = fit.linear(np.eye(len(fit.coef)))["df"]
@@ -301,14 +301,14 @@ def test_spatial_structure_derivatives():
 @pytest.mark.parametrize("name", ["adh", "csh", "us"])
 def test_kr_from_engine_blocks_equals_kr_module(name):
     """Two KR implementations: the engine's pattern blocks vs retrostudy.models.kenward_roger."""
-    from retrostudy.models.mmrm import _kenward_roger, _kr_from_blocks
+    from retrostudy.models.kenward_roger import _kr_from_blocks, kenward_roger_engine
 
     d = _toy(60)
     fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none",
                    covariance=name)
-    eng = fit.extra["engine"]
+    eng = fit.details.engine
     for linear in (False, True):
-        a, b = _kr_from_blocks(eng, linear=linear), _kenward_roger(eng, linear=linear)
+        a, b = _kr_from_blocks(eng, linear=linear), kenward_roger_engine(eng, linear=linear)
         np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-8)
         L = np.eye(len(fit.coef))
         np.testing.assert_allclose(a.dof(L), b.dof(L), rtol=1e-8)
