@@ -64,9 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="report.pdf", help="output PDF (default report.pdf)")
     p.add_argument("--keep-source", metavar="DIR", help="also write the typst source, its JSON data and figures")
 
-    from .planning.cli import add_power_parser
+    from .planning.cli import add_power_parser, add_simulate_parser
 
     add_power_parser(sub)
+    add_simulate_parser(sub)
     return parser
 
 
@@ -153,6 +154,12 @@ def _cmd_power(args: argparse.Namespace) -> int:
     return cmd_power(args)
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .planning.cli import cmd_simulate
+
+    return cmd_simulate(args)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
@@ -181,6 +188,7 @@ _COMMANDS = {
     "fit": _cmd_fit,
     "report": _cmd_report,
     "power": _cmd_power,
+    "simulate": _cmd_simulate,
 }
 
 

@@ -2,7 +2,9 @@
 
 ``rs.power_ttest``, ``rs.power_ancova`` and ``rs.power_mmrm`` solve for the size, the effect
 or the power (:mod:`retrostudy.planning.analytic`); ``rs.planning_inputs`` reads SD,
-correlations and dropout from a trial (:mod:`retrostudy.planning.inputs`).
+correlations and dropout from a trial (:mod:`retrostudy.planning.inputs`);
+``rs.simulate_power`` simulates trials from a :class:`TrialModel` and runs the planned
+analysis on each (:mod:`retrostudy.planning.simulate`).
 
 Names load on first use, so the command line's ``--help`` imports nothing heavy.
 """
@@ -22,10 +24,16 @@ _EXPORTS: dict[str, str] = {
     "PlanningInputs": "inputs",
     "power_curve": "curve",
     "power_curve_plot": "curve",
+    "TrialModel": "model",
+    "AnalysisPlan": "simulate",
+    "simulate_power": "simulate",
+    "simulate_power_curve": "simulate",
+    "SimulationResult": "simresult",
 }
 
-__all__ = ["PlanningInputs", "PowerResult", "mmrm_phi", "planning_inputs", "power_ancova", "power_curve",
-           "power_curve_plot", "power_mmrm", "power_ttest", "structured_corr"]
+__all__ = ["AnalysisPlan", "PlanningInputs", "PowerResult", "SimulationResult", "TrialModel", "mmrm_phi",
+           "planning_inputs", "power_ancova", "power_curve", "power_curve_plot", "power_mmrm", "power_ttest",
+           "simulate_power", "simulate_power_curve", "structured_corr"]
 
 
 def __getattr__(name: str) -> Any:
@@ -51,4 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .curve import power_curve, power_curve_plot
     from .inputs import PlanningInputs, planning_inputs
+    from .model import TrialModel
     from .result import PowerResult
+    from .simresult import SimulationResult
+    from .simulate import AnalysisPlan, simulate_power, simulate_power_curve

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["add_power_parser", "cmd_power", "parse_corr", "write_outputs"]
+__all__ = ["add_power_parser", "add_simulate_parser", "cmd_power", "cmd_simulate", "parse_corr", "write_outputs"]
 
 POWER_KEYS = ("design", "source", "outcome", "arm", "baseline", "n_total", "n1", "effect", "power", "sd", "rho",
               "corr", "corr2", "structure", "times", "retention", "retention2", "allocation", "alpha",
@@ -219,4 +219,124 @@ def cmd_power(args: argparse.Namespace) -> int:
         fig = power_curve_plot(frame, target=kw.get("power") or 0.8, title=f"{design}: power by total size")
     write_outputs(frame, payload, fig, args)
     sys.stdout.flush()
+    return 0
+
+
+# ---------------------------------------------------------------------------- retrostudy simulate
+
+SIM_MODEL_KEYS = ("arms", "n_per_arm", "visits", "weeks", "means", "sd", "corr", "retention", "dropout", "mar_slope",
+                  "departure", "reference_arm")
+SIM_KEYS = ("source", "outcome", "effect", "n_total", "n_per_arm", "dropout", "mar_slope", "departure", "analysis",
+            "baseline", "covariance", "df_method", "adjust", "alpha", "engine", "n_sim", "seed", "null", "workers",
+            "scheduler", "max_errors", "checkpoint", "curve")
+
+
+def add_simulate_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "simulate", help="simulate trials and run the planned analysis on each (power, type I error, bias)",
+        description="Simulate trials from a stated model (means by arm and visit, covariance, dropout) and analyse "
+                    "each with the package's own ANCOVA or MMRM; prints power (or type I error with --null), bias, "
+                    "coverage and their Monte Carlo SE. The model comes from --from SOURCE --outcome OUT (the trial's "
+                    "SD, correlation and dropout) or from --settings YAML (keys arms, n_per_arm, visits, means, sd, "
+                    "corr, retention, dropout, mar_slope, departure, and any option below).")
+    p.add_argument("--settings", metavar="YAML", help="model and options as a YAML mapping")
+    p.add_argument("--from", dest="source", metavar="SOURCE", help="data file or bundled dataset to take the model from")
+    p.add_argument("--outcome", help="outcome for --from")
+    p.add_argument("--effect", help="effect of each experimental arm at the final visit, or 'observed' (default)")
+    p.add_argument("--n-total", type=int, help="total subjects (allocation as in the model)")
+    p.add_argument("--n-per-arm", type=int, nargs="+", help="subjects per arm")
+    p.add_argument("--dropout", choices=["mcar", "mar"], help="dropout mechanism (default mar with --from)")
+    p.add_argument("--mar-slope", type=float, help="MAR: log-odds of leaving per SD of the last value (default 0.5)")
+    p.add_argument("--departure", choices=["none", "j2r"], help="after dropout: own arm (none) or jump to reference")
+    p.add_argument("--analysis", choices=["mmrm", "ancova"], help="the planned analysis (default mmrm)")
+    p.add_argument("--baseline", choices=["covariate", "none"], help="MMRM: baseline as covariate (default) or response")
+    p.add_argument("--covariance", help="MMRM covariance structure (default us)")
+    p.add_argument("--df-method", help="MMRM df method (default kenward-roger)")
+    p.add_argument("--adjust", choices=["none", "bonferroni", "dunnett"], help="multiplicity over the comparisons")
+    p.add_argument("--alpha", type=float, help="significance level (default 0.05)")
+    p.add_argument("--engine", choices=["refit", "api"], help="refit the template design (default) or the public API")
+    p.add_argument("--n-sim", type=int, help="simulated trials (default 1000)")
+    p.add_argument("--seed", type=int, help="root seed (default 20190159)")
+    p.add_argument("--null", action="store_true", default=None, help="simulate under no effect (type I error)")
+    p.add_argument("--workers", type=int, help="run on a local Dask cluster of this many workers")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--max-errors", type=int, help="stop after this many failed replicates")
+    p.add_argument("--checkpoint", metavar="DIR", help="save finished chunks here and resume from them")
+    p.add_argument("--curve", type=float, nargs=3, metavar=("FROM", "TO", "STEP"),
+                   help="simulated power at total sizes FROM, FROM+STEP, ..., TO")
+    p.add_argument("--csv", metavar="PATH", help="write the result table (or the curve) as CSV")
+    p.add_argument("--json", metavar="PATH", help="write the result as JSON")
+    p.add_argument("--figure", metavar="PATH", help="write the power curve as a figure")
+    return p
+
+
+def _sim_model(cfg: dict):
+    from ..datasets import load_source
+    from ..errors import SpecError
+    from .inputs import planning_inputs
+    from .model import TrialModel
+
+    effect = cfg.get("effect")
+    if effect is not None and str(effect).lower() != "observed":
+        try:
+            effect = float(effect)
+        except ValueError:
+            raise SpecError(f"--effect must be a number or 'observed', not {effect!r}.") from None
+    else:
+        effect = None
+    if cfg.get("source"):
+        if not cfg.get("outcome"):
+            raise SpecError("--from needs --outcome to say which outcome to simulate.")
+        inputs = planning_inputs(load_source(str(cfg["source"])), outcome=str(cfg["outcome"]))
+        print(inputs.summary())
+        print()
+        model = TrialModel.from_inputs(inputs, effect=effect, n_per_arm=cfg.get("n_per_arm"),
+                                       dropout=cfg.get("dropout") or "mar", mar_slope=float(cfg.get("mar_slope", 0.5)),
+                                       departure=cfg.get("departure") or "none")
+    else:
+        missing = [k for k in ("arms", "n_per_arm", "visits", "means", "sd", "corr", "retention") if cfg.get(k) is None]
+        if missing:
+            raise SpecError("Say what to simulate: --from SOURCE --outcome OUT, or a --settings file with "
+                            f"{', '.join(missing)}.")
+        kw = {k: cfg[k] for k in SIM_MODEL_KEYS if cfg.get(k) is not None}
+        kw["corr"] = parse_corr(kw["corr"])
+        if not isinstance(kw["corr"], (list, tuple)):
+            from .analytic import structured_corr
+
+            kw["corr"] = structured_corr(float(kw["corr"]), len(kw["visits"]), str(cfg.get("structure") or "cs"))
+        model = TrialModel(**kw)
+    if cfg.get("n_total"):
+        model = model.with_n(int(cfg["n_total"]))
+    if cfg.get("null"):
+        model = model.null()
+    return model
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import numpy
+    import pandas as pd
+
+    from .curve import power_curve_plot
+    from .simulate import simulate_power, simulate_power_curve
+
+    cfg = merged(args, SIM_KEYS, SIM_KEYS + SIM_MODEL_KEYS + ("structure",))
+    model = _sim_model(cfg)
+    kw = {k: cfg[k] for k in ("analysis", "baseline", "covariance", "df_method", "adjust", "alpha", "engine",
+                              "seed", "workers", "scheduler", "max_errors", "checkpoint") if cfg.get(k) is not None}
+    kw["n_sim"] = 1000 if cfg.get("n_sim") is None else cfg["n_sim"]
+    curve = cfg.get("curve")
+    fig = None
+    if curve is None:
+        res = simulate_power(model, **kw)
+        print(res.summary())
+        frame, payload = res.to_frame(), res.to_dict()
+    else:
+        lo, hi, step = (float(x) for x in curve)
+        sizes = numpy.arange(lo, hi + step / 2, step)
+        frame = simulate_power_curve(model, sizes, **kw)
+        with pd.option_context("display.width", 120):
+            print(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        payload = {"model": model.describe(), "curve": frame.to_dict(orient="records")}
+        fig = power_curve_plot(frame, title="simulated power by total size")
+    write_outputs(frame, payload, fig, args)
     return 0

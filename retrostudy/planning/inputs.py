@@ -41,6 +41,9 @@ class PlanningInputs(TidyResult):
         Subjects per arm (any row in the trial).
     retention
         Arm -> proportion of randomized subjects with a value at each visit.
+    means
+        Arms x visits estimated means (EMMs of the unstructured MMRM with the baseline as a
+        response).
     effects
         Observed ANCOVA contrasts of each arm against the reference at the final visit
         (``contrast, estimate, std_error, conf_low, conf_high, p_value``).
@@ -62,6 +65,7 @@ class PlanningInputs(TidyResult):
     n_randomized: Mapping[str, int]
     retention: Mapping[str, np.ndarray]
     effects: pd.DataFrame
+    means: pd.DataFrame
     sources: Mapping[str, str] = field(default_factory=dict)
     synthetic: bool = False
     title: str = "Planning inputs"
@@ -274,6 +278,10 @@ def planning_inputs(
         raise SpecError("fit must be an MMRM with the baseline as a response (baseline='none') so that its "
                         f"residual covariance covers every visit ({', '.join(visits)}).")
     cov = pd.DataFrame(cov.to_numpy(float), index=visits, columns=visits)
+    emm = emmeans(fit).to_frame()
+    means = emm.pivot_table(index="arm", columns="visit", values="estimate", observed=True)
+    means = pd.DataFrame(means.to_numpy(float), index=[str(a) for a in means.index],
+                         columns=[str(v) for v in means.columns]).loc[arms, visits]
     planned = fit_mmrm(trial, outcome=outcome, reference_arm=reference)
     cond = planned.residual_covariance
     cond = pd.DataFrame(cond.to_numpy(float), index=[str(v) for v in cond.index], columns=[str(v) for v in cond.index])
@@ -294,9 +302,11 @@ def planning_inputs(
         "corr_conditional": f"residual correlation of the post-baseline visits in the planned MMRM fitted to {study}{tag}",
         "retention": f"subjects with a value of {outcome} at each visit / randomized per arm in {study}{tag} ({counts})"
                      + (" " + " ".join(notes) if notes else ""),
+        "means": f"estimated means by arm and visit (EMMs) of {how}",
         "effect": f"ANCOVA of {outcome} at {final} on arm + baseline in {study}{tag} (observed contrast with its 95 % CI)",
     }
     return PlanningInputs(
         outcome=outcome, study=study, arms=tuple(arms), reference_arm=reference, visits=tuple(visits),
         baseline_visit=baseline, final_visit=final, covariance=cov, conditional_covariance=cond,
-        n_randomized=n_rand, retention=retention, effects=effects, sources=sources, synthetic=synthetic)
+        n_randomized=n_rand, retention=retention, effects=effects, means=means, sources=sources,
+        synthetic=synthetic)

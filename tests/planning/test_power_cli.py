@@ -91,3 +91,48 @@ def test_errors_in_a_subprocess_have_no_traceback():
     usage = subprocess.run([sys.executable, "-m", "retrostudy", "power", "--power", "x"], capture_output=True,
                            text=True, check=False)
     assert usage.returncode == 2
+
+
+# ------------------------------------------------------------------------------- retrostudy simulate
+
+def test_simulate_from_a_dataset_matches_the_api(capsys, tmp_path):
+    out_csv = tmp_path / "sim.csv"
+    assert main(["simulate", "--from", "alghadir2019_sim", "--outcome", "pain_nrs", "--n-sim", "8", "--seed", "3",
+                 "--analysis", "ancova", "--csv", str(out_csv)]) == 0
+    out = capsys.readouterr().out
+    assert "8 simulated trials of 68 subjects" in out and "sd: " not in out.split("Simulation")[1]
+    inputs = rs.planning_inputs(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+    model = rs.TrialModel.from_inputs(inputs)
+    api = rs.simulate_power(model, n_sim=8, seed=3, analysis="ancova", progress=False).to_frame()
+    saved = pd.read_csv(out_csv)
+    assert saved["rejection_rate"].tolist() == pytest.approx(api["rejection_rate"].tolist())
+    assert saved["mean_estimate"].iloc[0] == pytest.approx(api["mean_estimate"].iloc[0], rel=1e-12)
+
+
+def test_simulate_from_settings_under_the_null(tmp_path, capsys):
+    plan = tmp_path / "sim.yaml"
+    plan.write_text("arms: [new, control]\nn_per_arm: [10, 10]\nvisits: [baseline, w4, w8]\n"
+                    "means: [[0, 0.5, 1], [0, 0, 0]]\nsd: 1\ncorr: 0.5\nretention: [1, 0.9, 0.8]\n"
+                    "dropout: mcar\nn_sim: 6\nanalysis: mmrm\n")
+    assert main(["simulate", "--settings", str(plan), "--null", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "type I error" in out and "6 simulated trials of 20 subjects" in out
+
+
+@pytest.mark.parametrize("extra,sentence", [
+    (["--workers", "2"], "leave them out to run serially"),
+    (["--n-sim", "0"], "n_sim must be"),
+    (["--effect", "big"], "--effect must be a number"),
+])
+def test_simulate_bad_input_exits_3(capsys, monkeypatch, extra, sentence):
+    from retrostudy.planning import runner
+
+    monkeypatch.setattr(runner, "_replicates_runner", lambda: None)  # the stand-in runner's refusal
+    assert main(["simulate", "--from", "alghadir2019_sim", "--outcome", "pain_nrs"] + extra) == 3
+    err = capsys.readouterr().err
+    assert sentence in err and len(err.strip().splitlines()) == 1
+
+
+def test_simulate_needs_a_model(tmp_path, capsys):
+    assert main(["simulate", "--n-sim", "5"]) == 3
+    assert "--from SOURCE --outcome OUT, or a --settings file" in capsys.readouterr().err
