@@ -150,6 +150,7 @@ def summarise(run: Any, *, model, plan, truth: Mapping[str, float], truth_se: Ma
                 "analysis": plan.analysis, "adjust": plan.adjust, "alpha": plan.alpha, "engine": plan.engine,
                 "scheduler": getattr(run, "scheduler", "serial"), "workers": int(getattr(run, "workers", 0)),
                 "elapsed": float(getattr(run, "elapsed", float("nan"))),
+                "startup": float(getattr(run, "startup", 0.0)),
                 "notes": [f"{n_failed} replicate(s) failed; see .failures for their seeds."] if n_failed else []}
     return SimulationResult(table=frame, replicates=reps, failures=run.failures, model=model.describe(),
                             plan=plan.describe(), settings=settings)
