@@ -247,13 +247,17 @@ def power_ttest(
 
     lo = 3.0 / (r1 + r2 / allocation) + 1e-9  # df >= 1
     if target == "n1":
-        n1 = _solve_increasing(lambda n: reject(n, effect), power, lo, "n1")
+        e0, p0 = float(effect), float(power)  # type: ignore[arg-type]
+        n1 = _solve_increasing(lambda n: reject(n, e0), p0, lo, "n1")
     elif target == "power":
-        if n1 * r1 + n1 / allocation * r2 - 2 < 1:
-            raise SpecError(f"n1 = {n1:g} leaves fewer than 3 subjects with data; the t-test needs df >= 1.")
-        power = reject(n1, effect)
+        n0, e0 = float(n1), float(effect)  # type: ignore[arg-type]
+        if n0 * r1 + n0 / allocation * r2 - 2 < 1:
+            raise SpecError(f"n1 = {n0:g} leaves fewer than 3 subjects with data; the t-test needs df >= 1.")
+        power = reject(n0, e0)
     else:
-        effect = _solve_increasing(lambda d: reject(n1, d * sd), power, 1e-8, "effect") * sd
+        n0, p0 = float(n1), float(power)  # type: ignore[arg-type]
+        effect = _solve_increasing(lambda d: reject(n0, d * sd), p0, 1e-8, "effect") * sd
+    assert n1 is not None and power is not None and effect is not None
     m1, m2 = n1 * r1, n1 / allocation * r2
     df = m1 + m2 - 2.0
     crit = _crit(alpha, arms, adjust, df, two, rho)
@@ -401,18 +405,22 @@ def power_ancova(
 
     lo = (arms + covariates + 1.0) / ((arms - 1) * r1 + r2 / allocation) + 1e-9  # df >= 1
     if target == "n1":
+        e0, p0 = float(effect), float(power)  # type: ignore[arg-type]
         if method == "z":
             c = _crit(alpha, arms, adjust, np.inf, two, corr)
-            n1 = (phi1 + allocation * phi2) * (c + stats.norm.ppf(power)) ** 2 * sd ** 2 / effect ** 2
+            n1 = (phi1 + allocation * phi2) * (c + stats.norm.ppf(p0)) ** 2 * sd ** 2 / e0 ** 2
         else:
-            n1 = _solve_increasing(lambda n: reject(n, effect), power, lo, "n1")
+            n1 = _solve_increasing(lambda n: reject(n, e0), p0, lo, "n1")
     elif target == "power":
-        if parts(n1)[1] < 1 and method != "z":
-            raise SpecError(f"n1 = {n1:g} leaves no residual df for the ANCOVA; it needs more than "
+        n0, e0 = float(n1), float(effect)  # type: ignore[arg-type]
+        if parts(n0)[1] < 1 and method != "z":
+            raise SpecError(f"n1 = {n0:g} leaves no residual df for the ANCOVA; it needs more than "
                             f"{arms + covariates} subjects with data.")
-        power = reject(n1, effect)
+        power = reject(n0, e0)
     else:
-        effect = _solve_increasing(lambda d: reject(n1, d * sd), power, 1e-8, "effect") * sd
+        n0, p0 = float(n1), float(power)  # type: ignore[arg-type]
+        effect = _solve_increasing(lambda d: reject(n0, d * sd), p0, 1e-8, "effect") * sd
+    assert n1 is not None and power is not None and effect is not None
     _se, df = parts(n1)
     df_used = np.inf if method == "z" else df
     crit = _crit(alpha, arms, adjust, df_used, two, corr)
@@ -554,8 +562,9 @@ def power_mmrm(
 
     def n_from(df: float) -> float:
         c = quantiles(df)
-        zb = stats.norm.ppf(power) if not np.isfinite(df) else stats.t.ppf(power, df)
-        return k * (c + zb) ** 2 * sd ** 2 / effect ** 2
+        p0, e0 = float(power), float(effect)  # type: ignore[arg-type]  # both given when solving for n
+        zb = stats.norm.ppf(p0) if not np.isfinite(df) else stats.t.ppf(p0, df)
+        return k * (c + zb) ** 2 * sd ** 2 / e0 ** 2
 
     notes: list[str] = []
     if target == "n_total":
@@ -569,10 +578,11 @@ def power_mmrm(
             notes.append(f"t: one-step correction, df = N_z - {arms} = {df:.4f} from the normal-approximation N "
                          "(Lu, Luo & Chen 2008).")
     else:
-        n1, _ = _split(n_total, allocation, arms)
-        df = np.inf if test == "z" else n_total - arms
+        total = float(n_total)  # type: ignore[arg-type]  # given when not solving for it
+        n1, _ = _split(total, allocation, arms)
+        df = np.inf if test == "z" else total - arms
         if test == "t" and df < 1:
-            raise SpecError(f"n_total = {n_total:g} leaves no df for the t test (needs more than {arms} subjects).")
+            raise SpecError(f"n_total = {total:g} leaves no df for the t test (needs more than {arms} subjects).")
         c = quantiles(df)
         se_unit = np.sqrt(k / n1) * sd  # SE of the estimate
         if target == "power":

@@ -187,7 +187,8 @@ def cmd_power(args: argparse.Namespace) -> int:
 
     cfg = merged(args, POWER_KEYS)
     design, kw = planner_kwargs(cfg)
-    func = {"ttest": power_ttest, "ancova": power_ancova, "mmrm": power_mmrm}[design]
+    funcs: dict[str, Any] = {"ttest": power_ttest, "ancova": power_ancova, "mmrm": power_mmrm}
+    func = funcs[design]
     curve = cfg.get("curve")
     result = None
     if sum(kw.get(k) is None for k in ("n_total" if design == "mmrm" else "n1", "effect", "power")) == 1:

@@ -14,7 +14,7 @@ __all__ = ["power_curve", "power_curve_plot"]
 CURVE_COLUMNS = ("design", "n_total", "n1", "n2", "power", "effect")
 
 
-def power_curve(design: str | Callable[..., Any], n_total: Sequence[float], **kwargs: Any) -> pd.DataFrame:
+def power_curve(design: str | Callable[..., Any], n_total: Sequence[float] | np.ndarray, **kwargs: Any) -> pd.DataFrame:
     """Power at each total sample size for one analytic design.
 
     Parameters
@@ -39,7 +39,7 @@ def power_curve(design: str | Callable[..., Any], n_total: Sequence[float], **kw
     """
     from .analytic import power_ancova, power_mmrm, power_ttest
 
-    funcs = {"ttest": power_ttest, "ancova": power_ancova, "mmrm": power_mmrm}
+    funcs: dict[str, Callable[..., Any]] = {"ttest": power_ttest, "ancova": power_ancova, "mmrm": power_mmrm}
     func = funcs.get(design) if isinstance(design, str) else design
     if func is None:
         raise SpecError(f"design must be one of {', '.join(funcs)}, not {design!r}.")

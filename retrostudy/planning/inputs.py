@@ -283,8 +283,11 @@ def planning_inputs(
     means = pd.DataFrame(means.to_numpy(float), index=[str(a) for a in means.index],
                          columns=[str(v) for v in means.columns]).loc[arms, visits]
     planned = fit_mmrm(trial, outcome=outcome, reference_arm=reference)
-    cond = planned.residual_covariance
-    cond = pd.DataFrame(cond.to_numpy(float), index=[str(v) for v in cond.index], columns=[str(v) for v in cond.index])
+    resid = planned.residual_covariance
+    if resid is None:
+        raise SpecError(f"The planned MMRM of {outcome} has no residual covariance; check the data.")
+    labels = [str(v) for v in resid.index]
+    cond = pd.DataFrame(resid.to_numpy(float), index=labels, columns=labels)
 
     anc = fit_ancova(trial, outcome=outcome, reference_arm=reference)
     con = contrasts(emmeans(anc), method="trt_vs_ref").to_frame()

@@ -184,6 +184,7 @@ def build_payload(model: TrialModel, plan: AnalysisPlan, *, truth: np.ndarray | 
     _, L = _final_contrasts(fit, model, "none")
     refitter = Refitter(fit)
     data = fit.data
+    assert data is not None  # a fitted MMRM keeps its analysis rows
     row_subject = data["subject_id"].astype(str).str[1:].astype(int).to_numpy()
     row_visit = pd.Index([str(v) for v in model.visits]).get_indexer(data["visit"].astype(str))
     base_cols = tuple(int(j) for term, cols in fit.design.term_index.items() if "baseline" in term for j in cols)
@@ -207,7 +208,8 @@ def _adjusted(t: np.ndarray, df: np.ndarray, p: np.ndarray, corr: np.ndarray, ad
 
 def _analyse_refit(payload: _Payload, y: np.ndarray, observed: np.ndarray) -> dict[str, np.ndarray]:
     model = payload.model
-    rs_, rv = payload.row_subject, payload.row_visit
+    rs_, rv, L = payload.row_subject, payload.row_visit, payload.L
+    assert rs_ is not None and rv is not None and L is not None  # built by build_payload(engine="refit")
     response = y[rs_, rv]
     if payload.plan.analysis == "mmrm":
         keep = observed[rs_, rv]
@@ -218,8 +220,8 @@ def _analyse_refit(payload: _Payload, y: np.ndarray, observed: np.ndarray) -> di
         X = payload.refitter.inputs.X.copy()
         X[:, list(payload.base_cols)] = payload.base_unit * y[rs_, 0][:, None]
     refit = payload.refitter.fit(response=response, X=X, keep=keep)
-    res = refit.linear(payload.L, conf_level=payload.plan.conf_level)
-    V = payload.L @ refit.vcov @ payload.L.T
+    res = refit.linear(L, conf_level=payload.plan.conf_level)
+    V = L @ refit.vcov @ L.T
     sd = np.sqrt(np.diag(V))
     corr = V / np.outer(sd, sd)
     res["p_adjusted"] = _adjusted(res["statistic"], res["df"], res["p_value"], corr, payload.plan.adjust)
@@ -242,7 +244,7 @@ def _analyse_api(payload: _Payload, y: np.ndarray, observed: np.ndarray) -> dict
     return out
 
 
-def simulate_replicate(payload: _Payload, index: int, seed_sequence: np.random.SeedSequence) -> dict[str, list]:
+def simulate_replicate(payload: _Payload, index: int, seed_sequence: np.random.SeedSequence) -> dict[str, Any]:
     """One simulated trial, analysed as planned: a small dict of per-contrast numbers.
 
     Parameters
@@ -264,7 +266,7 @@ def simulate_replicate(payload: _Payload, index: int, seed_sequence: np.random.S
     rng = np.random.default_rng(seed_sequence)
     y, observed, _ = generate(payload.model, rng)
     res = (_analyse_refit if payload.plan.engine == "refit" else _analyse_api)(payload, y, observed)
-    out = {k: [float(v) for v in np.asarray(res[k], float)] for k in
+    out: dict[str, Any] = {k: [float(v) for v in np.asarray(res[k], float)] for k in
            ("estimate", "std_error", "df", "statistic", "p_value", "p_adjusted", "conf_low", "conf_high")}
     out["converged"] = bool(np.asarray(res["converged"]).all())
     out["n_subjects"] = int(np.asarray(res["n_subjects"])[0])
