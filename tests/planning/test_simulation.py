@@ -148,3 +148,16 @@ def test_bad_plans_are_one_sentence(model):
         AnalysisPlan(engine="fast")
     with pytest.raises(SpecError, match="n_sim must be"):
         simulate_power(model, n_sim=0)
+
+
+def test_two_workers_give_the_serial_result_and_a_silent_scheduler_is_one_sentence(model):
+    from retrostudy.planning.runner import _replicates_runner
+
+    if _replicates_runner() is None:
+        pytest.skip("retrostudy.replicates (the shared Dask runner) is not installed on this branch")
+    serial = simulate_power(model, n_sim=16, seed=5, progress=False)
+    parallel = simulate_power(model, n_sim=16, seed=5, progress=False, workers=2)
+    assert parallel.replicates.equals(serial.replicates)
+    assert parallel.settings["workers"] == 2
+    with pytest.raises(SpecError, match="tcp://127.0.0.1:9"):
+        simulate_power(model, n_sim=2, scheduler="tcp://127.0.0.1:9", progress=False)
