@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "contrasts": "retrostudy.inference",
     "joint_tests": "retrostudy.inference",
     "effect_sizes": "retrostudy.inference",
+    "responders": "retrostudy.inference",
     # planning (power and sample size, simulation of the planned analysis)
     "power_ttest": "retrostudy.planning",
     "power_ancova": "retrostudy.planning",
@@ -76,7 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .errors import (ConvergenceWarning, DataError, ModelError, RetrostudyError, RetrostudyWarning,
                          SpecError)
     from .exclusions import ExclusionLog
-    from .inference import contrasts, effect_sizes, emmeans, joint_tests
+    from .inference import contrasts, effect_sizes, emmeans, joint_tests, responders
     from .io import read_trial, validate_trial
     from .models.ancova import fit_ancova
     from .models.lmm import fit_lmm

@@ -44,13 +44,14 @@ into one small matrix product, so cost grows with the number of subjects only th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 from scipy import linalg
 
 from ..errors import ModelError, SpecError
+from ._linalg import diag_scale, sum_xax
 
 __all__ = ["KRPieces", "KRResult", "kenward_roger", "kenward_roger_engine", "kr_df_ftest"]
 
@@ -92,6 +93,10 @@ class KRPieces:
         Optional precomputed moments, one per pattern, shape ``(m_p*m_p, k*k)``:
         ``XX[(a, b), (k, l)] = sum_s X_s[a, k] X_s[b, l]`` of the weight-scaled rows (the
         engine's ``Pattern.XX``). Saves the one O(n m^2 k^2) step per pattern.
+    shared_theta
+        All groups' matrices depend on the *same* parameters (``theta`` is one structure's
+        vector; SAS spatial SP(EXP)/SP(GAU), where every subject has its own matrix) instead
+        of each group having its own.
     """
 
     X_blocks: Sequence[np.ndarray]
@@ -104,6 +109,7 @@ class KRPieces:
     groups: Sequence[int] | None = None
     theta_cov: np.ndarray | None = None
     XX_blocks: Sequence[np.ndarray] | None = None
+    shared_theta: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,17 +145,13 @@ class KRResult:
     linear: bool
     information_kind: str
     beta: np.ndarray | None = None
-    extra: dict = field(default_factory=dict)
 
     def dof(self, L: np.ndarray) -> np.ndarray:
         """Kenward-Roger df of each row of ``L`` (k or r x k): the t-test df."""
-        L = np.atleast_2d(np.asarray(L, float))
-        Phi = self.vcov_unadjusted
-        g = np.einsum("rk,ikl,rl->ri", L @ Phi, self.P, L @ Phi)  # c' Phi P_i Phi c
-        var = np.einsum("rk,kl,rl->r", L, Phi, L)
-        denom = np.einsum("ri,ij,rj->r", g, self.theta_cov, g)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return 2.0 * var**2 / denom
+        from .dof import satterthwaite_dof
+
+        # for one contrast the KR df are Satterthwaite's with W as the covariance of theta
+        return satterthwaite_dof(L, self.vcov_unadjusted, self.P, self.theta_cov)
 
     def ftest(self, L: np.ndarray) -> tuple[float, float, float, float]:
         """KR F test of ``L beta = 0``: ``(F_scaled, num_df, den_df, lambda)``."""
@@ -225,15 +227,15 @@ def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h, XX=None):
     q = Vi.shape[0]
     Bq = np.einsum("iab,jbc->ijac", A, ViVinv)  # V^-1 V_i V^-1 V_j V^-1
     out = {
-        "XVX": (Vinv.reshape(1, m * m) @ M).reshape(k, k),
-        "Pt": (A.reshape(q, m * m) @ M).reshape(q, k, k),
-        "Q": (Bq.reshape(q * q, m * m) @ M).reshape(q, q, k, k),
+        "XVX": sum_xax(Vinv, M, k),
+        "Pt": sum_xax(A, M, k),
+        "Q": sum_xax(Bq, M, k),
         "t1": n * (ViVinv.reshape(q, m * m) @ ViVinv.transpose(0, 2, 1).reshape(q, m * m).T),
     }
     if need_h:
         Vij = H[:, :, idx][:, :, :, idx]
         C = Vinv @ Vij @ Vinv
-        out["R"] = (C.reshape(q * q, m * m) @ M).reshape(q, q, k, k)
+        out["R"] = sum_xax(C, M, k)
         out["t2"] = n * (Vij.reshape(q * q, m * m) @ Vinv.T.reshape(m * m)).reshape(q, q)
     if need_r:
         S = Vinv @ (r.T @ r) @ Vinv  # sum_s e_s e_s', e_s = V^-1 r_s
@@ -275,8 +277,11 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     groups = [0] * n_pat if pieces.groups is None else [int(g) for g in pieces.groups]
     n_groups = max(groups) + 1
     structs = _structures(pieces, n_groups)
-    sizes = [int(s.n_params) for s in structs]
+    shared = bool(pieces.shared_theta)
+    # parameter blocks: one per group, or one for all groups when they share theta
+    sizes = [int(structs[0].n_params)] if shared else [int(s.n_params) for s in structs]
     offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    block = [0] * n_groups if shared else list(range(n_groups))
     theta = np.asarray(pieces.theta, float).reshape(-1)
     nt = int(offs[-1])
     if theta.size != nt:
@@ -289,7 +294,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
 
     per_group = []
     for g, s in enumerate(structs):
-        th = theta[offs[g] : offs[g + 1]]
+        th = theta[offs[block[g]] : offs[block[g] + 1]]
         lin = bool(getattr(s, "linear", False))
         H = None if lin else np.asarray(s.hessian(th), float)
         per_group.append((np.asarray(s.matrix(th), float), np.asarray(s.jacobian(th), float), H))
@@ -301,7 +306,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     rr = np.zeros((nt, nt))
     r2 = np.zeros((nt, nt))
     u = np.zeros((nt, k))
-    Q = [np.zeros((q, q, k, k)) for q in sizes]
+    Q = [np.zeros((q, q, k, k)) for q in sizes]  # second-order sums within each parameter block
     R = [np.zeros((q, q, k, k)) for q in sizes]
     for p in range(n_pat):
         g = groups[p]
@@ -316,13 +321,14 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         w = None if pieces.weights is None else pieces.weights[p]
         XX = None if pieces.XX_blocks is None else pieces.XX_blocks[p]
         terms = _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, H is not None, XX)
-        sl = slice(offs[g], offs[g + 1])
+        b = block[g]
+        sl = slice(offs[b], offs[b + 1])
         XVX += terms["XVX"]
         Pt[sl] += terms["Pt"]
-        Q[g] += terms["Q"]
+        Q[b] += terms["Q"]
         t1[sl, sl] += terms["t1"]
         if H is not None:
-            R[g] += terms["R"]
+            R[b] += terms["R"]
             t2[sl, sl] += terms["t2"]
         if need_r:
             rr[sl, sl] += terms["rr"]
@@ -330,8 +336,9 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
             if H is not None:
                 r2[sl, sl] += terms["r2"]
 
+    D = diag_scale(XVX)  # columns of X may have any unit (a baseline near 3e6 beside the intercept)
     try:
-        Phi = linalg.inv(XVX, check_finite=True)
+        Phi = D[:, None] * linalg.inv(XVX * D[:, None] * D[None, :], check_finite=True) * D[None, :]
     except linalg.LinAlgError as exc:
         raise ModelError("X' V^-1 X is singular: the fixed-effects design is not of full column rank.") from exc
     Phi = (Phi + Phi.T) / 2.0
@@ -339,7 +346,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     # traces tr(Phi Q_ij), tr(Phi R_ij) (within groups) and tr(Phi P_i Phi P_j) (all pairs)
     trQ = np.zeros((nt, nt))
     trR = np.zeros((nt, nt))
-    for g in range(n_groups):
+    for g in range(len(sizes)):
         sl = slice(offs[g], offs[g + 1])
         q = sizes[g]
         trQ[sl, sl] = (Q[g].reshape(q * q, k * k) @ Phi.T.reshape(k * k)).reshape(q, q)
@@ -366,7 +373,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     # Lambda = Phi [sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)] Phi
     WP = np.tensordot(W, Pt, axes=(1, 0))  # sum_j W_ij P_j
     inner = -((Pt @ Phi).transpose(1, 0, 2).reshape(k, nt * k) @ WP.reshape(nt * k, k))
-    for g in range(n_groups):
+    for g in range(len(sizes)):
         sl = slice(offs[g], offs[g + 1])
         Wg = W[sl, sl]
         q = sizes[g]
@@ -398,34 +405,21 @@ def _inverse_information(info: np.ndarray) -> np.ndarray:
 
 def kenward_roger_engine(eng: Any, *, linear: bool, information: str = "observed") -> KRResult:
     """Kenward-Roger for a fit of the REML engine (:class:`~retrostudy.models.reml.RemlFit`),
-    from its patterns; ``information="observed"`` uses the engine's own ``theta_cov``."""
+    from its patterns; ``information="observed"`` uses the engine's own ``theta_cov``
+    (the inverse observed information of its Newton optimizer, as SAS)."""
     from .spatial import SpatialStructure
 
     st = eng.structure
-    if isinstance(st, SpatialStructure):  # parameters shared by all subjects' matrices
-        return _kr_from_blocks(eng, linear=linear)
-    structs = list(st.subs) if getattr(st, "n_groups", 1) > 1 else st
+    shared = isinstance(st, SpatialStructure)  # one parameter vector, a matrix per subject
+    if shared:
+        structs: Any = [st.subject_view(g) for g in range(st.n_groups)]
+    else:
+        structs = list(st.subs) if getattr(st, "n_groups", 1) > 1 else st
     pats = eng.problem.patterns
     pieces = KRPieces(
         X_blocks=[p.X for p in pats], obs_index=[p.visits for p in pats], structure=structs, theta=eng.theta,
         beta=eng.beta, residuals=[p.y - p.X @ eng.beta for p in pats], weights=None,
         groups=[p.group for p in pats], theta_cov=eng.theta_cov if information == "observed" else None,
-        XX_blocks=[p.XX for p in pats],
+        XX_blocks=[p.XX for p in pats], shared_theta=shared,
     )
     return kenward_roger(pieces, linear=linear, information=information)
-
-
-def _kr_from_blocks(eng: Any, *, linear: bool) -> KRResult:
-    """Kenward & Roger (1997) adjusted covariance from the engine's own pattern sums
-    (``second_order_blocks``): ``Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi P_j -
-    R_ij / 4)] Phi`` with W the engine's ``theta_cov``."""
-    from .reml import second_order_blocks
-
-    Pk, Qkl, Rkl = second_order_blocks(eng)
-    Phi, W = eng.vcov_beta, eng.theta_cov
-    PPhiP = np.einsum("iab,bc,jcd->ijad", Pk, Phi, Pk)
-    inner = Qkl - PPhiP - (0.0 if linear else 0.25 * Rkl)
-    adj = np.einsum("ij,ijab->ab", W, inner)
-    Phi_A = Phi + 2.0 * Phi @ adj @ Phi
-    return KRResult(vcov=(Phi_A + Phi_A.T) / 2.0, vcov_unadjusted=Phi, theta_cov=W, information=None, P=-Pk,
-                    linear=linear, information_kind="supplied", beta=eng.beta)

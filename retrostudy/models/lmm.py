@@ -9,16 +9,19 @@ variance components ``theta = (G elements, s2)`` -- the lme4 / SAS PROC MIXED
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ..errors import ModelError, RetrostudyWarning, SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
+from .boundary import boundary_fit, near_boundary
 from .covariance import LinearStructure
 from .inference import make_inference
+from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
 from .longitudinal import EngineInput, LongitudinalDetails, check_options, engine_stats, prepare_mean_model
 from .reml import fit_reml
 
@@ -150,15 +153,17 @@ def fit_lmm(
     method: str = "reml",
     reference_arm: str | None = None,
     conf_level: float = 0.95,
-    subject: str = "subject_id",
-    visit: str = "visit",
-    arm: str | None = "arm",
-    response: str = "value",
-    time: str = "week",
-    reference: Mapping[str, str] | None = None,
+    columns: Mapping[str, str | None] | Columns | None = None,
+    reference_levels: Mapping[str, str] | None = None,
     factors: Mapping[str, Sequence[str]] | None = None,
     baseline_visit: str | None = None,
     information: str = "observed",
+    subject: Any = NOT_GIVEN,
+    visit: Any = NOT_GIVEN,
+    arm: Any = NOT_GIVEN,
+    response: Any = NOT_GIVEN,
+    time: Any = NOT_GIVEN,
+    reference: Any = NOT_GIVEN,
 ) -> ModelFit:
     """Fit a linear mixed model with a random intercept, or intercept and slope in time.
 
@@ -173,13 +178,13 @@ def fit_lmm(
     data
         TrialData or a canonical long DataFrame (``outcome`` selects rows), or any long
         DataFrame with one row per subject and time (``outcome=None``; name its columns
-        with ``subject``, ``response``, ``time`` and, if present, ``visit`` and ``arm``).
+        with ``columns=``).
     outcome
         Outcome id in the canonical table.
     random
         ``"intercept"`` or ``"intercept+slope"`` (slope in ``time``; needs at least 3
         distinct times).
-    covariates, baseline, mean, reference_arm, reference, factors, baseline_visit
+    covariates, baseline, mean, reference_arm, reference_levels, factors, baseline_visit
         As in :func:`~retrostudy.models.mmrm.fit_mmrm`. Without a ``visit`` column the
         distinct times are the visits and ``mean`` must be given (e.g. ``"week"``).
     df_method
@@ -188,11 +193,16 @@ def fit_lmm(
         ``between-within`` or ``residual``.
     method
         ``reml`` or ``ml``.
-    time
-        Numeric time of each visit (constant within a visit), the slope's variable.
+    columns
+        The data's column names: ``subject``, ``visit``, ``arm``, ``response`` as in
+        :func:`~retrostudy.models.mmrm.fit_mmrm`, and ``time`` (default ``"week"``): the
+        numeric time of each visit (constant within a visit), the slope's variable.
     information
         Kenward-Roger only: ``"observed"`` (SAS) or ``"expected"`` (Kenward & Roger 1997,
         pbkrtest) REML information for the covariance of the variance components.
+    subject, visit, arm, response, time, reference
+        Deprecated spellings of ``columns={...}`` and ``reference_levels=`` (they work, with a
+        ``FutureWarning``).
 
     Returns
     -------
@@ -201,17 +211,21 @@ def fit_lmm(
         (``estimate``, ``std_error``); ``details`` is an :class:`LmmDetails` (random-effects
         covariance ``G``, implied visit x visit covariance ``sigma``).
     """
+    cols = resolve_columns("fit_lmm", columns, Columns(time="week"), subject=subject, visit=visit, arm=arm,
+                           response=response, time=time)
+    reference_levels = resolve_renamed("fit_lmm", "reference_levels", reference_levels, "reference", reference)
+    subject, visit, arm, response, time = cols.subject, cols.visit, cols.arm, cols.response, cols.time or "week"
     key = _random_key(random)
     df_method, method = check_options(df_method, method, baseline, conf_level)
     if information not in ("observed", "expected"):
         raise SpecError(f"information must be 'observed' or 'expected', not {information!r}.")
     slope = key != "intercept"
     if slope and isinstance(data, pd.DataFrame) and time not in data.columns:
-        raise SpecError(f"A random slope needs the numeric time column {time!r}; name it with time=.")
+        raise SpecError(f"A random slope needs the numeric time column {time!r}; name it with columns={{'time': ...}}.")
     mm = prepare_mean_model(
         data, stage="lmm", outcome=outcome, covariates=covariates, baseline=baseline, mean=mean,
         reference_arm=reference_arm, subject=subject, visit=visit, arm=arm, response=response,
-        reference=reference, factors=factors, baseline_visit=baseline_visit, time=time, require_visit=False,
+        reference=reference_levels, factors=factors, baseline_visit=baseline_visit, time=time, require_visit=False,
     )
     frame, design, X, visits, times = mm.frame, mm.design, mm.X, mm.visits, mm.times
     if slope:
@@ -221,7 +235,13 @@ def fit_lmm(
     inputs = EngineInput(y=frame[response].to_numpy(float), X=X, subject=frame[subject].astype(str).to_numpy(),
                          visit=np.asarray(vidx, dtype=np.int64), n_times=len(visits))
     problem = inputs.problem()
-    eng = fit_reml(problem, structure, method=method, n_subjects_ic=mm.n_subjects_all)
+    if problem.n_obs == problem.n_subjects:
+        raise ModelError(
+            f"Each of the {problem.n_subjects} analysed subjects has one value, so a random intercept cannot be told "
+            "apart from the residual; use fit_ancova for one post-baseline visit, or baseline='none' to model the "
+            "baseline visit too."
+        )
+    eng = _fit_with_boundary(problem, structure, method, mm.n_subjects_all)
 
     inference = make_inference(df_method, eng, X=X, subject=frame[subject].to_numpy(),
                                column_terms=dict(design.term_index), information=information)
@@ -230,7 +250,6 @@ def fit_lmm(
     components = pd.DataFrame({"estimate": eng.theta, "std_error": se_theta}, index=list(structure.param_names))
     components.index.name = "parameter"
     stats = engine_stats(eng, int(problem.n_subjects), mm.n_subjects_all, random=key, df_method=df_method)
-    cols = Columns(subject=subject, visit=visit, arm=arm, response=response, time=time)
     spec = FitSpec(model="lmm", outcome=str(mm.outcome), mean=mm.rhs, columns=cols, covariates=tuple(covariates),
                    baseline=baseline, baseline_visit=mm.baseline_visit, response="value",
                    reference_arm=mm.reference_arm, reference_levels=dict(mm.reference), conf_level=float(conf_level),
@@ -265,6 +284,23 @@ class LmmDetails(LongitudinalDetails):
     G: pd.DataFrame | None = None
     sigma: pd.DataFrame | None = None
     times: pd.Series | None = None
+
+
+def _fit_with_boundary(problem, structure: "RandomEffectsStructure", method: str, n_ic: int):
+    """The engine fit, or lme4's boundary (singular) fit when the optimum has G singular: the
+    interior optimizer's warnings are kept only when the boundary fit does not replace it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        eng = fit_reml(problem, structure, method=method, n_subjects_ic=n_ic)
+    if not (eng.converged and eng.hessian_pd) and near_boundary(structure, eng.theta):
+        bnd = boundary_fit(eng)
+        if bnd is not None:
+            warnings.warn(f"The {method.upper()} fit is a {bnd.message} (as lme4 reports a singular fit); the "
+                          "estimates are the maximum on that boundary.", RetrostudyWarning, stacklevel=3)
+            return bnd
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return eng
 
 
 def _check_one_time_per_visit(frame: pd.DataFrame, time: str) -> None:

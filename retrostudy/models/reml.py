@@ -31,11 +31,11 @@ from scipy import linalg
 
 from ..errors import ConvergenceWarning, ModelError, SpecError
 from .covariance import CovarianceStructure
+from ._linalg import diag_scale, gram_rank, sum_xax
 from .optimizer import Singular, bfgs, empirical_start, min_eig_ratio, newton
 from .patterns import Pattern, RemlProblem, prepare
 
-__all__ = ["Pattern", "RemlProblem", "RemlFit", "Evaluation", "prepare", "evaluate", "fit_reml",
-           "engine_pieces", "second_order_blocks"]
+__all__ = ["Pattern", "RemlProblem", "RemlFit", "Evaluation", "prepare", "evaluate", "fit_reml"]
 
 _LOG2PI = math.log(2.0 * math.pi)
 
@@ -68,19 +68,17 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
     p = problem.p
     Sig = structure.group_matrices(theta)
     inv = []
-    A = np.zeros(p * p)
+    A = np.zeros((p, p))
     c = np.zeros(p)
     yVy = 0.0
     logdet = 0.0
     for pat in problem.patterns:
         S_sub, S, ld = _pattern_inverse(Sig, pat)
         inv.append(S)
-        s = S.reshape(-1)
-        A += s @ pat.XX
-        c += s @ pat.XY
+        A += sum_xax(S, pat.XX, p)  # X' V^-1 X
+        c += S.reshape(-1) @ pat.XY
         yVy += float(np.sum(S * pat.YY))
         logdet += pat.n * ld - pat.sum_log_w
-    A = A.reshape(p, p)
     A = (A + A.T) / 2.0
     LA = np.linalg.cholesky(A)
     Ainv = linalg.cho_solve((LA, True), np.eye(p))
@@ -118,7 +116,7 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
         SdV = np.einsum("ab,kbc->kac", S, dV)
         D = np.einsum("kab,bc->kac", SdV, S)
         hess -= pat.n * np.einsum("iab,jba->ij", SdV, SdV)
-        Q += D.reshape(P, m * m) @ pat.XX
+        Q += sum_xax(D, pat.XX, p).reshape(P, p * p)
         XR = pat.XY - (pat.XX.reshape(m * m, p, p) @ beta)
         u += D.reshape(P, m * m) @ XR
         F = np.einsum("kab,bc->kac", SdV, E)
@@ -245,7 +243,7 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
     p = problem.p
     XtX = sum(pat.XX.reshape(pat.m, pat.m, p, p)[np.arange(pat.m), np.arange(pat.m)].sum(0)
               for pat in problem.patterns)
-    rank = np.linalg.matrix_rank(XtX) if p else 0
+    rank = gram_rank(XtX) if p else 0
     if rank < p:
         raise ModelError(
             f"The mean model has {p} columns but only rank {rank}: some effects are not estimable from these "
@@ -277,6 +275,8 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
             theta_b, res = bfgs(ev, structure, theta_n if cur is not None else theta)
             theta_n, cur, it2, ok = newton(ev, structure, theta_b, max_iter, tol)
             iters += int(res.nit) + it2
+        if not ok and min_eig_ratio(structure, theta_n, problem) < 1e-6:
+            raise Singular  # stopped on the way to a singular covariance: the likelihood is unbounded
     except Singular:
         raise ModelError(
             f"The {method.upper()} likelihood has no interior maximum for these data: the covariance matrix "
@@ -284,13 +284,15 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
             "a smaller mean model."
         ) from None
     H = cur.hess
+    D = diag_scale(H)  # theta mixes variances and correlations: invert the unit-diagonal form
+    Hs = H * D[:, None] * D[None, :]
     try:
-        np.linalg.cholesky(H)
+        np.linalg.cholesky(Hs)
         hpd = True
-        theta_cov = 2.0 * np.linalg.inv(H)
+        theta_cov = 2.0 * D[:, None] * np.linalg.inv(Hs) * D[None, :]
     except np.linalg.LinAlgError:
         hpd = False
-        theta_cov = 2.0 * np.linalg.pinv(H)
+        theta_cov = 2.0 * D[:, None] * np.linalg.pinv(Hs, hermitian=True) * D[None, :]
     message = "converged" if ok else "the optimizer stopped before meeting the convergence criterion"
     if ok and not hpd:
         message = "converged to a point where the Hessian is not positive definite (boundary?)"
@@ -308,44 +310,3 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
         iterations=int(iters), optimizer=optimizer, hessian_pd=hpd, message=message,
         n_subjects_ic=n_subjects_ic,
     )
-
-
-def engine_pieces(fit: RemlFit) -> list[dict[str, Any]]:
-    """Per pattern, what Kenward-Roger needs: ``X`` (n_k, m, p, weight-scaled rows),
-    ``V`` and ``Vinv`` (m, m), ``dV`` (P, m, m), ``d2V`` (P, P, m, m), ``weights``,
-    ``n`` (subjects), ``visits``, ``group`` and ``XX`` ((m*m, p*p) = sum_i X_i[a,p]X_i[b,q])."""
-    st, theta = fit.structure, fit.theta
-    Sig = st.group_matrices(theta)
-    J = st.group_jacobians(theta)
-    H = st.group_hessians(theta)
-    out = []
-    for pat in fit.problem.patterns:
-        idx = pat.visits
-        V, Vinv, _ = _pattern_inverse(Sig, pat)
-        out.append({
-            "X": pat.X, "V": V, "Vinv": Vinv, "dV": J[pat.group][:, idx][:, :, idx],
-            "d2V": H[pat.group][:, :, idx][:, :, :, idx], "weights": pat.weights, "n": pat.n,
-            "visits": idx, "group": pat.group, "XX": pat.XX,
-        })
-    return out
-
-
-def second_order_blocks(fit: RemlFit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(P_k, Q_kl, R_kl)`` of Kenward & Roger (1997) summed over subjects:
-    ``P_k = X'V^-1 dV_k V^-1 X``, ``Q_kl = X'V^-1 dV_k V^-1 dV_l V^-1 X``,
-    ``R_kl = X'V^-1 d2V_kl V^-1 X``; shapes (P,p,p), (P,P,p,p), (P,P,p,p)."""
-    p = fit.problem.p
-    P = len(fit.theta)
-    Pk = np.zeros((P, p * p))
-    Qkl = np.zeros((P, P, p * p))
-    Rkl = np.zeros((P, P, p * p))
-    for pc in engine_pieces(fit):
-        S, dV, d2V, m = pc["Vinv"], pc["dV"], pc["d2V"], len(pc["visits"])
-        SdV = np.einsum("ab,kbc->kac", S, dV)
-        D = np.einsum("kab,bc->kac", SdV, S)
-        Pk += D.reshape(P, m * m) @ pc["XX"]
-        DD = np.einsum("kab,lbc->klac", SdV, D)
-        Qkl += DD.reshape(P, P, m * m) @ pc["XX"]
-        SHS = np.einsum("ab,klbc,cd->klad", S, d2V, S)
-        Rkl += SHS.reshape(P, P, m * m) @ pc["XX"]
-    return Pk.reshape(P, p, p), Qkl.reshape(P, P, p, p), Rkl.reshape(P, P, p, p)
