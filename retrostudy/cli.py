@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="analysis settings (covariance, df_method, covariates, conf_level, ...)")
     p.add_argument("--out", default="report.pdf", help="output PDF (default report.pdf)")
     p.add_argument("--keep-source", metavar="DIR", help="also write the typst source, its JSON data and figures")
+
+    from .planning.cli import add_power_parser, add_simulate_parser
+
+    add_power_parser(sub)
+    add_simulate_parser(sub)
     return parser
 
 
@@ -148,6 +153,18 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_power(args: argparse.Namespace) -> int:
+    from .planning.cli import cmd_power
+
+    return cmd_power(args)
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .planning.cli import cmd_simulate
+
+    return cmd_simulate(args)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
@@ -175,6 +192,8 @@ _COMMANDS = {
     "show": _cmd_show,
     "fit": _cmd_fit,
     "report": _cmd_report,
+    "power": _cmd_power,
+    "simulate": _cmd_simulate,
 }
 
 
