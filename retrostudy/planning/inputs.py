@@ -290,7 +290,7 @@ def planning_inputs(
     cond = pd.DataFrame(resid.to_numpy(float), index=labels, columns=labels)
 
     anc = fit_ancova(trial, outcome=outcome, reference_arm=reference)
-    con = contrasts(emmeans(anc), method="trt_vs_ref").to_frame()
+    con = contrasts(emmeans(anc), family="trt_vs_ref").to_frame()
     effects = con.loc[:, ["contrast", "estimate", "std_error", "conf_low", "conf_high", "p_value"]].reset_index(drop=True)
 
     counts = "; ".join(

@@ -129,7 +129,7 @@ def _fit_api(frame: pd.DataFrame, model: TrialModel, plan: AnalysisPlan):
 def _final_contrasts(fit, model: TrialModel, adjust: str) -> tuple[pd.DataFrame, np.ndarray]:
     from ..inference import contrasts, emmeans
 
-    con = contrasts(emmeans(fit), method="trt_vs_ref", adjust=adjust)
+    con = contrasts(emmeans(fit), family="trt_vs_ref", adjust=adjust)
     table = con.to_frame()
     final = str(model.visits[-1])
     rows = np.flatnonzero(table["visit"].astype(str).to_numpy() == final) if "visit" in table else np.arange(len(table))
