@@ -24,6 +24,6 @@ rules), :mod:`.validate` (the two entry points and ValidationReport).
 from __future__ import annotations
 
 from .mapping import TrialMapping, load_mapping
-from .validate import ValidationReport, read_trial, validate_trial
+from .read import ValidationReport, read_trial, validate_trial
 
 __all__ = ["read_trial", "validate_trial", "ValidationReport", "load_mapping", "TrialMapping"]

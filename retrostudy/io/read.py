@@ -12,7 +12,7 @@ import pandas as pd
 from ..errors import PROBLEM_COLUMNS, DataError
 from ..exclusions import ExclusionLog
 from ..trial import TrialData
-from .checks import canonicalize
+from .canonicalize import canonicalize
 from .formats import raw_from_frame, read_raw
 from .labels import norm
 from .layouts import reshape
