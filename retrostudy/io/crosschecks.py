@@ -1,4 +1,4 @@
-"""Rules that compare rows: duplicates, a subject in two arms, covariates that change, ADaM BASE/CHG.
+"""Rules that compare rows: duplicates, a subject in two arms, subject ids that collide, covariates, ADaM BASE/CHG.
 
 Each function takes the cell frame built by :mod:`.checks` (columns subject, arm_c,
 week_c, oid, val, row, sheet, column, ...) and an ``add(row, column, value, rule, text)``
@@ -11,14 +11,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cellparse import labels, numbers
-from .labels import visit_name
+from .cellparse import NOT_FINITE, NUMBER, labels, number_hint, number_status, numbers
 from .mapping import TrialMapping
+from .visits import visit_name
 
-__all__ = ["adam_cross_check", "two_arms", "covariates", "duplicates"]
+__all__ = ["adam_cross_check", "two_arms", "id_collisions", "covariates", "duplicates"]
 
 
 def adam_cross_check(f: pd.DataFrame, base_week: float | None, add) -> None:
+    """CHG must equal AVAL - BASE, and BASE the subject's baseline AVAL."""
     val = f["val"]
     base = numbers(f["base"], ())[0] if "base" in f.columns else np.full(len(f), np.nan)
     chg = numbers(f["chg"], ())[0] if "chg" in f.columns else np.full(len(f), np.nan)
@@ -43,6 +44,7 @@ def adam_cross_check(f: pd.DataFrame, base_week: float | None, add) -> None:
 
 
 def two_arms(f: pd.DataFrame, arm_col: str, add) -> None:
+    """A subject with rows in two arms."""
     g = f.dropna(subset=["subject", "arm_c"]).drop_duplicates(["subject", "arm_c"])
     multi = g[g.duplicated("subject", keep=False)]
     for subj, grp in multi.groupby("subject", sort=False):
@@ -52,30 +54,96 @@ def two_arms(f: pd.DataFrame, arm_col: str, add) -> None:
             f"{b['row']}; correct the arm so that each subject has one")
 
 
+def id_collisions(f: pd.DataFrame, subj_col: str, add) -> None:
+    """Subject ids that differ only by case or leading zeros (``r01``/``R01``, ``001``/``1``) are refused.
+
+    Excel strips leading zeros from ids it takes for numbers, and case slips in when ids
+    are typed: reading such ids as different subjects would split one subject in two.
+    """
+    ids = pd.Series(f["subject"].dropna().unique(), dtype=object)
+    if len(ids) < 2:
+        return
+    keys = ids.str.lower().str.replace(r"(?<![0-9])0+(?=[0-9])", "", regex=True)
+    clash = keys.duplicated(keep=False)
+    if not clash.any():
+        return
+    firsts = f.dropna(subset=["subject"]).drop_duplicates("subject").set_index("subject")
+    for _, grp in ids[clash].groupby(keys[clash], sort=False):
+        names = list(grp)
+        rows = [firsts.loc[n] for n in names]
+        listed = " and ".join(f"'{n}' (row {r['row']}" + (f", arm {r['arm_c']}" if r["arm_c"] == r["arm_c"] else "")
+                              + ")" for n, r in zip(names, rows))
+        why = "only by upper and lower case" if len({n.lower() for n in names}) == 1 else \
+            "only by leading zeros (Excel drops them from ids it takes for numbers)"
+        add(rows[1], subj_col, names[1], "subject_id_collision",
+            f"the subject ids {listed} differ {why}, so they may be one subject written two ways; write each "
+            "subject's id the same way on every row (if they are different subjects, give them ids that differ "
+            "by more)")
+
+
 def covariates(f: pd.DataFrame, covs: dict[str, str], add, m: TrialMapping) -> dict[str, pd.Series]:
-    out = {}
+    """Each covariate as one value per subject (float64 numbers or string labels).
+
+    A column that changes within a subject gets one problem (with the number of subjects
+    and the first example) saying which ``covariates: [...]`` to give instead; a column of
+    numbers with a few cells that are not numbers gets one problem per such value.
+    """
+    out: dict[str, pd.Series] = {}
+    changing: list[tuple[str, int, Any, str]] = []
     for name, col in covs.items():
         raw = f["cov:" + name]
-        vals, missing, bad = numbers(raw, m.missing_values)
+        vals, status = number_status(raw, m.missing_values)
+        missing, bad = status == 1, status >= 2
+        n_num = int((status == NUMBER).sum())
         numeric = not bad.any()
+        if bad.any() and n_num >= 2 * int(bad.sum()):  # mostly numbers: the rest are typos, not labels
+            _not_numbers(f, raw, status, col, add)
+            numeric = True
         labs = pd.Series(vals, index=f.index) if numeric else labels(raw).where(~missing, None)
         tmp = pd.DataFrame({"subject": f["subject"], "v": labs, "row": f["row"], "sheet": f["sheet"]})
         tmp = tmp.dropna(subset=["subject", "v"]).drop_duplicates(["subject", "v"])
-        for subj, grp in tmp[tmp.duplicated("subject", keep=False)].groupby("subject", sort=False):
-            a, b = grp.iloc[0], grp.iloc[1]
+        multi = tmp[tmp.duplicated("subject", keep=False)]
+        if len(multi):
+            subj = multi["subject"].iloc[0]
+            a, b = multi[multi["subject"] == subj].iloc[0], multi[multi["subject"] == subj].iloc[1]
             fa = f"{a['v']:g}" if numeric else f"'{a['v']}'"
             fb = f"{b['v']:g}" if numeric else f"'{b['v']}'"
-            add(b, col, b["v"], "covariate_changes",
-                f"the covariate '{col}' changes within subject '{subj}' ({fa} in row {a['row']}, {fb} in row "
-                f"{b['row']}); a subject-level covariate must be the same on every row of the subject, so correct "
-                "it (or, if it is an outcome, declare it under outcomes: in the mapping)")
+            changing.append((col, int(multi["subject"].nunique()), b,
+                             f"({fa} in row {a['row']}, {fb} in row {b['row']})"))
         first = tmp.drop_duplicates("subject").set_index("subject")["v"]
         series = f["subject"].map(first)
         out[name] = series.astype("float64") if numeric else series.astype("string")
+    steady = [c for n, c in covs.items() if c not in {x[0] for x in changing}]
+    for col, n_subj, b, example in changing:
+        who = f"subject '{b['subject']}'" if n_subj == 1 else f"{n_subj} subjects, e.g. subject '{b['subject']}'"
+        fix = ("list the subject-level covariates to keep with covariates: [" + ", ".join(steady) + "]"
+               if steady else "set covariates: [] to use none")
+        add(b, col, b["v"], "covariate_changes",
+            f"the column '{col}' changes within {who} {example}, so it is not a subject-level covariate; if it "
+            f"is not needed, {fix} in the mapping (or --covariates); if it is an outcome, declare it under "
+            "outcomes: in the mapping; if it should not change, correct it")
     return out
 
 
+def _not_numbers(f: pd.DataFrame, raw: pd.Series, status: np.ndarray, col: str, add) -> None:
+    seen: dict[str, int] = {}
+    for i in np.flatnonzero(status >= 2):
+        key = str(raw.iloc[i])
+        if key in seen:
+            continue
+        seen[key] = i
+        r = f.iloc[i]
+        n = int(sum(1 for j in np.flatnonzero(status >= 2) if str(raw.iloc[j]) == key))
+        more = f" ({n} rows)" if n > 1 else ""
+        what = ("is not a finite number (infinite, or too large to store)" if status[i] == NOT_FINITE
+                else f"is not a number, while the column's other values are numbers{more}")
+        add(r, col, raw.iloc[i], "non_numeric",
+            f"the covariate value '{raw.iloc[i]}' {what}; write it as a number{number_hint(raw.iloc[i])}, or leave "
+            "the cell empty (or list the code under missing_values: in the mapping) if it is missing")
+
+
 def duplicates(f: pd.DataFrame, file: str, add) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Identical duplicates are kept once (and logged); different values for one cell are a problem."""
     key = ["subject", "week_c", "oid"]
     dup = f.duplicated(key, keep=False) & f["subject"].notna() & f["oid"].notna() & f["week_c"].notna()
     if not dup.any():

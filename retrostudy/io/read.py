@@ -1,4 +1,10 @@
-"""read_trial and validate_trial: file -> raw tables -> cells -> canonical TrialData."""
+"""The entry: ``read_trial`` and ``validate_trial``.
+
+The pipeline: file -> :mod:`.formats` (raw tables: header, cells, row numbers) ->
+:mod:`.layouts` (cells, one per subject x visit x outcome) -> :mod:`.canonicalize` (the
+canonical table, with the rules of :mod:`.checks` and :mod:`.crosschecks`) ->
+:func:`retrostudy.trial.validate_canonical` -> TrialData.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -9,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import PROBLEM_COLUMNS, DataError
+from ..errors import PROBLEM_COLUMNS, DataError, SpecError
 from ..exclusions import ExclusionLog
-from ..trial import TrialData
+from ..trial import TrialData, validate_canonical
 from .canonicalize import canonicalize
 from .formats import raw_from_frame, read_raw
 from .labels import norm
@@ -55,12 +61,26 @@ def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping
         Every problem found, with file, row, column and how to fix it.
     SpecError
         An invalid keyword option.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"id": ["R1", "C1"], "group": ["retro", "control"],
+    ...                       "pain_0": [7, 6], "pain_6": [4, None]})
+    >>> trial = read_trial(frame)
+    >>> trial.data[["subject_id", "visit", "value"]].to_dict("list")
+    {'subject_id': ['R1', 'R1', 'C1'], 'visit': ['baseline', 'week6', 'baseline'], 'value': [7.0, 4.0, 6.0]}
+    >>> trial.exclusions.n_cells
+    1
     """
     m = load_mapping(config, layout, **mapping)
     if isinstance(path, pd.DataFrame):
+        if m.header_row is not None:
+            raise SpecError("header_row applies to csv, tsv and xlsx files, not to a DataFrame (its column names "
+                            "are already set); remove header_row.")
         tables, fmt = [raw_from_frame(path)], "dataframe"
     else:
-        tables, fmt = read_raw(path, sheet=m.sheet, missing=m.missing_values)
+        tables, fmt = read_raw(path, sheet=m.sheet, header_row=m.header_row)
     file = tables[0].file
     problems = Problems()
     cells = reshape(tables, m, problems)
@@ -83,8 +103,12 @@ def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping
         "input_cells": int(cells.input_cells), "analysis_cells": int(len(data)), "excluded_cells": log.n_cells,
     }
     if fmt != "dataframe":
+        digest = hashlib.sha256()
         with open(path, "rb") as fh:
-            meta["sha256"] = hashlib.sha256(fh.read()).hexdigest()
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(block)
+        meta["sha256"] = digest.hexdigest()
+    validate_canonical(data, where=file)
     return TrialData(data, log, meta)
 
 
