@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..schema import OUTCOMES
-from .cellparse import as_label
+from .cellparse import as_label, strings as _strings
 from .cellparse import labels as _labels
 from .checks import check_arms, check_outcomes, check_subjects, check_values, check_visits, choose_baseline
 from .crosschecks import adam_cross_check, covariates, duplicates, id_collisions, two_arms
@@ -30,7 +31,8 @@ __all__ = ["canonicalize"]
 def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
                  study_default: str) -> tuple[pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:
     """The canonical table, the exclusion records and what was decided (label maps, baseline...)."""
-    f = cells.frame.reset_index(drop=True).copy()
+    f = cells.frame.reset_index(drop=True)
+    cells.frame = f.iloc[:0]  # the cells now live in f only (memory)
     excl: list[dict[str, Any]] = list(cells.exclusions)
     roles = cells.roles
     subj_col, arm_col = roles.get("subject_id", "subject_id"), roles.get("arm", "arm")
@@ -77,26 +79,46 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
                "baseline_visit": visit_name(base_week) if base_week is not None else None}
     if problems:  # the caller raises; no table is built from bad data
         return pd.DataFrame(), excl, decided
-    f["week_c"] = f["week_c"].astype(float)
-    arms_present, weeks_present = set(f["arm_c"].unique()), set(f["week_c"].unique())
-    visits_sorted = sorted(weeks_present)
+    return _table(f, covs, m, arm_order, file, study_default), excl, decided
+
+
+def _table(f: pd.DataFrame, covs: dict[str, pd.Series], m: TrialMapping, arm_order: list[str], file: str,
+           study_default: str) -> pd.DataFrame:
+    """The canonical table, rows by arm, subject (natural order), week and outcome."""
+    week = f["week_c"].to_numpy(dtype=float)
+    visits_sorted = [float(w) for w in np.unique(week)]
+    week_codes = np.searchsorted(np.array(visits_sorted, dtype=float), week)
+    arm = _categorical(f["arm_c"], [a for a in arm_order if a in set(f["arm_c"].dropna().unique())])
+    outcome = _categorical(f["oid"], _outcome_order(f["oid"], m))
+    subject = f["subject"]
+    if not isinstance(subject.dtype, pd.CategoricalDtype):
+        subject = pd.Series(pd.Categorical(subject))
+    subject = subject.cat.remove_unused_categories()
+    s_codes = np.asarray(subject.cat.codes, dtype=np.int64)
+    ids = subject.cat.categories.to_numpy(dtype=object)
+    rank = natural_order(ids)
+    a_codes, o_codes = np.asarray(arm.codes, dtype=np.int64), np.asarray(outcome.codes, dtype=np.int64)
+    sizes = (len(arm.categories), len(ids), len(visits_sorted), len(outcome.categories))
+    if np.prod([max(1, x) for x in sizes], dtype=float) < 2.0 ** 62:
+        key = ((a_codes * sizes[1] + rank[s_codes]) * sizes[2] + week_codes) * sizes[3] + o_codes
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((o_codes, week_codes, rank[s_codes], a_codes))
     data = pd.DataFrame({
-        "study": _study(f, m, study_default),
-        "subject_id": pd.array(f["subject"], dtype="string"),
-        "arm": pd.Categorical(f["arm_c"], categories=[a for a in arm_order if a in arms_present]),
-        "visit": pd.Categorical(f["week_c"].map({w: visit_name(w) for w in weeks_present}),
-                                categories=[visit_name(w) for w in visits_sorted if w in weeks_present],
-                                ordered=True),
-        "week": f["week_c"].astype("float64").to_numpy(),
-        "outcome": pd.Categorical(f["oid"], categories=_outcome_order(f["oid"], m)),
-        "value": f["val"].astype("float64").to_numpy(),
-        "source_file": pd.array([file] * len(f), dtype="string"),
-        "source_row": pd.array(f["row"].astype("int64"), dtype="Int64"),
+        "study": _study(f, m, study_default).take(order),
+        "subject_id": _strings(s_codes[order], ids),
+        "arm": pd.Categorical.from_codes(a_codes[order], dtype=arm.dtype),
+        "visit": pd.Categorical.from_codes(week_codes[order], categories=pd.Index(
+            [visit_name(w) for w in visits_sorted], dtype="str"), ordered=True),
+        "week": week[order],
+        "outcome": pd.Categorical.from_codes(o_codes[order], dtype=outcome.dtype),
+        "value": f["val"].to_numpy(dtype=float)[order],
+        "source_file": _strings(np.zeros(len(f), dtype=np.int64), np.array([file], dtype=object)),
+        "source_row": pd.array(f["row"].to_numpy(dtype=np.int64)[order], dtype="Int64"),
     })
     for name, series in covs.items():
-        data[name] = series.array if str(series.dtype) == "string" else series.to_numpy()
-    data = _sort(data)
-    return data, excl, decided
+        data[name] = series.array.take(order) if str(series.dtype) == "string" else series.to_numpy()[order]
+    return data
 
 
 def _logged(mf: pd.DataFrame, file: str, reason: str, show) -> list[dict[str, Any]]:
@@ -114,15 +136,20 @@ def _vname(r: pd.Series) -> str | None:
     return visit_name(w) if w is not None and w == w else None
 
 
+def _categorical(col: pd.Series, order: list[str]) -> pd.Categorical:
+    """``col`` as a categorical with the categories ``order`` (every value of ``col`` is in it)."""
+    cats = pd.Index(order, dtype="str")
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.set_categories(cats).array
+    return pd.Categorical(col, categories=cats)
+
+
 def _study(f, m: TrialMapping, default: str):
-    if m.study:
-        vals = [m.study] * len(f)
-    elif f["study"].notna().any():
+    if not m.study and f["study"].notna().any():
         labs = _labels(f["study"])
-        vals = labs.fillna(labs.dropna().iloc[0]).tolist()
-    else:
-        vals = [default] * len(f)
-    return pd.Categorical(vals)
+        labs = labs.fillna(labs.dropna().iloc[0])
+        return labs.cat.remove_unused_categories().array
+    return pd.Categorical.from_codes(np.zeros(len(f), dtype=np.int8), pd.Index([m.study or default], dtype="str"))
 
 
 def _outcome_order(oids: pd.Series, m: TrialMapping) -> list[str]:
@@ -136,10 +163,51 @@ def _natural(s: str) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", s) if p)
 
 
-def _sort(data: pd.DataFrame) -> pd.DataFrame:
-    subj = data["subject_id"].astype(str)
-    order = {s: i for i, s in enumerate(sorted(subj.unique(), key=_natural))}
-    keys = pd.DataFrame({"a": data["arm"].cat.codes, "s": subj.map(order), "w": data["week"],
-                         "o": data["outcome"].cat.codes})
-    idx = keys.sort_values(["a", "s", "w", "o"], kind="stable").index
-    return data.loc[idx].reset_index(drop=True)
+_ONE_NUMBER = re.compile(r"(\D*)(\d+)(\D*)\Z")
+
+
+def natural_order(ids: Any) -> np.ndarray:
+    """Rank of each id in natural order (``R2`` before ``R10``), as :func:`_natural` sorts them.
+
+    Ids with at most one run of digits (the usual ``R07``, ``RETRO-0000123``) are ranked
+    by numpy; others fall back to sorting with :func:`_natural`.
+    """
+    fixed = _fixed_layout_rank(ids)
+    if fixed is not None:
+        return fixed
+    ids = list(ids)
+    parts = [_ONE_NUMBER.match(s) for s in ids]
+    if ids and all(parts) and all(len(p.group(2)) <= 18 for p in parts):
+        head = np.array([p.group(1) for p in parts], dtype=object)
+        num = np.array([int(p.group(2)) for p in parts], dtype=np.int64)
+        tail = np.array([p.group(3) for p in parts], dtype=object)
+        lead = np.array([bool(p.group(1)) for p in parts])
+        # _natural compares a leading number before any text (0, n) < (1, text)
+        order = np.lexsort((tail, num, head, lead)) if len(set(head)) > 1 or len(set(tail)) > 1 else \
+            np.lexsort((num, lead))
+    else:
+        order = np.array(sorted(range(len(ids)), key=lambda i: _natural(ids[i])), dtype=np.int64)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids))
+    return rank
+
+
+def _fixed_layout_rank(ids: Any) -> np.ndarray | None:
+    """Ranks by plain string order when every id has its digits in the same places (``R07``, ``R12``).
+
+    Then natural order and string order agree, and numpy sorts the strings in C.
+    """
+    if not len(ids):
+        return None
+    arr = np.array(ids, dtype=str)
+    width = arr.dtype.itemsize // 4
+    if width == 0 or width > 64:
+        return None
+    chars = arr.view(np.uint32).reshape(len(ids), width)
+    digits = (chars >= 48) & (chars <= 57)
+    if not ((chars != 0).all() and (digits == digits[0]).all()):
+        return None
+    order = np.argsort(arr, kind="stable")
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids))
+    return rank

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["NUM", "MISSING_TOKENS", "MissingRule", "missing_rule", "is_missing", "missing_mask", "as_label", "labels",
+__all__ = ["NUM", "MISSING_TOKENS", "MissingRule", "missing_rule", "is_missing", "missing_mask", "as_label", "labels", "lookup", "recode", "strings",
            "number", "numbers", "number_status", "number_hint", "NUMBER", "MISSING", "NOT_A_NUMBER",
            "NOT_FINITE"]
 
@@ -106,16 +106,64 @@ def as_label(x: Any) -> str | None:
     return str(x).strip()
 
 
-def _factorize(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
+def _factorize(col: pd.Series) -> tuple[np.ndarray, Any]:
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    return codes, list(uniques)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+_LONGEST_TOKEN = max(len(t) for t in MISSING_TOKENS)
+
+
+def _text_labels(uniques: Any) -> list[str | None] | None:
+    """:func:`as_label` of every value when all are text (the common case, done without per-cell dispatch)."""
+    if not all(type(u) is str for u in uniques):
+        return None
+    out = [u.strip() for u in uniques.tolist()]
+    return [None if len(t) <= _LONGEST_TOKEN and t.lower() in MISSING_TOKENS else t for t in out]
 
 
 def labels(col: pd.Series) -> pd.Series:
-    """Cells as label strings (``None`` when missing); each distinct cell is converted once."""
+    """Cells as label strings, as a categorical (NaN when missing); each distinct cell is converted once.
+
+    Cells that give the same label (``6``, ``6.0``, ``"6"``) share one category.
+    """
     codes, uniques = _factorize(col)
-    labs = np.array([as_label(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(labs[codes], index=col.index, dtype=object)
+    labs = _text_labels(uniques)
+    if labs is None:
+        labs = [as_label(u) for u in uniques.tolist()]
+    present = [x for x in labs if x is not None]
+    if len(present) == len(labs) and len(set(present)) == len(labs):  # nothing merges: keep the codes
+        cat = pd.Categorical.from_codes(codes, categories=pd.Index(labs, dtype="str"))
+    else:
+        new_codes, cats = pd.factorize(pd.Series(labs, dtype=object), use_na_sentinel=True)
+        remap = np.append(new_codes, -1).astype(np.int64)
+        cat = pd.Categorical.from_codes(remap[codes], categories=pd.Index(list(cats), dtype="str"))
+    return pd.Series(cat, index=col.index)
+
+
+def recode(col: pd.Series, mapping: Any) -> pd.Series:
+    """Like :func:`lookup`, as a categorical Series of the results (None and NaN give NaN)."""
+    codes, uniques = _factorize(col)
+    out = [mapping(u) if callable(mapping) and not isinstance(mapping, dict) else mapping.get(u)
+           for u in uniques.tolist()]
+    new_codes, cats = pd.factorize(pd.Series(out, dtype=object), use_na_sentinel=True)
+    remap = np.append(new_codes, -1).astype(np.int64)
+    cats = list(cats)
+    index = pd.Index(cats, dtype="str" if all(isinstance(c, str) for c in cats) else object)
+    return pd.Series(pd.Categorical.from_codes(remap[codes], categories=index), index=col.index)
+
+
+def lookup(col: pd.Series, mapping: Any, default: Any = None, dtype: Any = object) -> np.ndarray:
+    """``mapping`` (a dict or a function) applied to each distinct value of ``col`` once, as an array.
+
+    Missing cells (and values a dict does not hold) give ``default``.
+    """
+    codes, uniques = _factorize(col)
+    if callable(mapping) and not isinstance(mapping, dict):
+        out = [mapping(u) for u in uniques.tolist()]
+    else:
+        out = [mapping.get(u, default) for u in uniques.tolist()]
+    return np.array(out + [default], dtype=dtype)[codes]
 
 
 def number(x: Any, rule: MissingRule = _DEFAULT) -> tuple[float, int]:
@@ -159,7 +207,7 @@ def number_status(col: pd.Series, extra: "Iterable[Any] | MissingRule" = ()) -> 
         vals = np.where(status == NUMBER, vals, np.nan)
         return vals, status
     codes, uniques = _factorize(col)
-    parsed = [number(u, rule) for u in uniques] + [(math.nan, MISSING)]
+    parsed = [number(u, rule) for u in uniques.tolist()] + [(math.nan, MISSING)]
     vals = np.array([p[0] for p in parsed], dtype=float)[codes]
     status = np.array([p[1] for p in parsed], dtype=np.int8)[codes]
     return vals, status
@@ -209,5 +257,18 @@ def missing_mask(col: pd.Series, extra: "Iterable[Any] | MissingRule" = ()) -> n
             mask |= np.isin(vals, list(rule.codes))
         return mask
     codes, uniques = _factorize(col)
-    flags = np.array([is_missing(u, rule) for u in uniques] + [True], dtype=bool)
+    labs = _text_labels(uniques) if not rule.codes and rule.tokens == MISSING_TOKENS else None
+    if labs is not None:
+        flags = np.array([x is None for x in labs] + [True], dtype=bool)
+    else:
+        flags = np.array([is_missing(u, rule) for u in uniques.tolist()] + [True], dtype=bool)
     return flags[codes]
+
+
+def strings(codes: np.ndarray, values: Any) -> Any:
+    """A pandas string array of ``values[codes]`` (-1: missing), built by pyarrow without a Python string per row."""
+    import pyarrow as pa
+
+    indices = pa.array(np.asarray(codes).astype(np.int32), mask=np.asarray(codes) < 0)
+    dictionary = pa.DictionaryArray.from_arrays(indices, pa.array(list(values), pa.string()))
+    return pd.array(dictionary.cast(pa.string()), dtype=pd.StringDtype("pyarrow"))

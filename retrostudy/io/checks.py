@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import DEFAULT_ARMS, MAX_ABS_VALUE, OUTCOMES
-from .cellparse import NOT_FINITE, NUM, labels, number_hint, number_status
+from .cellparse import NOT_FINITE, NUM, labels, lookup, number_hint, number_status, recode
 from .labels import ARM_SYNONYMS, arm_id, closest, known_list, norm, outcome_id
 from .mapping import TrialMapping
 from .problems import Problems
@@ -70,7 +70,7 @@ def _yaml_note(label: str, m: TrialMapping, key: str) -> str:
 def check_arms(f: pd.DataFrame, m: TrialMapping, arm_col: str, add: Add) -> tuple[dict[str, str], list[str]]:
     """``arm_c``: the canonical arm (filled from the subject's other rows when empty); the label map and order."""
     f["arm"] = labels(f["arm"])
-    labs = list(dict.fromkeys(f["arm"].dropna()))
+    labs = [str(x) for x in f["arm"].dropna().unique()]
     resolved = {lab: arm_id(lab, m.arms) for lab in labs}
     if not m.arms and labs and all(v is None for v in resolved.values()):
         arm_map, order = {lab: lab for lab in labs}, labs  # the trial's own arm names, in order of appearance
@@ -87,10 +87,14 @@ def check_arms(f: pd.DataFrame, m: TrialMapping, arm_col: str, add: Add) -> tupl
                 f"the arm label '{r['arm']}' is not known{rows_text(r['_n'])}; known arms are "
                 f"{known_list(listed)}" + (f"; the closest is '{hint.replace('_', ' ')}' ({target})" if hint else "")
                 + "; use a known label or add it under arms: in the mapping" + _yaml_note(r["arm"], m, "arms"))
-    f["arm_c"] = f["arm"].map(arm_map)
-    known_by_subject = f.dropna(subset=["arm_c", "subject"]).drop_duplicates("subject").set_index("subject")["arm_c"]
-    fill = f["arm"].isna() & f["subject"].notna()
-    f.loc[fill, "arm_c"] = f.loc[fill, "subject"].map(known_by_subject)
+    f["arm_c"] = recode(f["arm"], arm_map)
+    fill = (f["arm"].isna() & f["subject"].notna()).to_numpy()
+    if fill.any():  # an empty arm cell takes the arm of the subject's other rows
+        arm_c = np.asarray(f["arm_c"], dtype=object)
+        known_by_subject = f.dropna(subset=["arm_c", "subject"]).drop_duplicates("subject")
+        known = dict(zip(known_by_subject["subject"], known_by_subject["arm_c"]))
+        arm_c[fill] = lookup(f.loc[fill, "subject"], known)
+        f["arm_c"] = recode(pd.Series(arm_c, index=f.index), lambda x: x)
     for _, r in first_rows(f, f["arm"].isna() & f["arm_c"].isna() & f["subject"].notna(), "subject").iterrows():
         add(r, arm_col, None, "empty_arm", f"the arm of subject '{r['subject']}' is empty{rows_text(r['_n'])}; "
             "fill in the subject's treatment group")
@@ -107,46 +111,53 @@ def check_visits(f: pd.DataFrame, m: TrialMapping, visit_col: str | None, week_c
     """``week_c``: each row's week, from the visit label and/or the week column; the label -> week map."""
     f["visit_l"] = labels(f["visit"])
     f["week_l"] = labels(f["week"])
-    vis_dates = {lab: date_text(lab) for lab in f["visit_l"].dropna().unique()}
+    vis_dates = {lab: date_text(lab) for lab in f["visit_l"].cat.categories}
     lab_weeks = {lab: (None if vis_dates[lab] else visit_week(lab, m.visits)) for lab in vis_dates}
     wk_num: dict[str, float | None] = {}
     wk_dates: dict[str, str | None] = {}
-    for lab in f["week_l"].dropna().unique():
+    for lab in f["week_l"].cat.categories:
         wk_dates[lab] = date_text(lab) if not NUM.match(lab) or len(lab.strip().lstrip("+-")) >= 8 else None
         wk_num[lab] = float(lab) if NUM.match(lab) and not wk_dates[lab] else None
-    lw = f["visit_l"].map(lab_weeks)
-    ww = f["week_l"].map(wk_num)
+    far_weeks = {lab: w for lab, w in list(lab_weeks.items()) + list(wk_num.items())
+                 if w is not None and abs(w) > MAX_WEEK}
+    lw = pd.Series(lookup(f["visit_l"], lab_weeks, np.nan, float), index=f.index)
+    ww = pd.Series(lookup(f["week_l"], wk_num, np.nan, float), index=f.index)
     for key, dates, col, what in (("visit_l", vis_dates, visit_col or "visit", "visit"),
                                   ("week_l", wk_dates, week_col or "week", "week")):
-        bad = f[key].map(lambda x, d=dates: bool(d.get(x)) if x is not None else False).astype(bool)
+        bad = lookup(f[key], lambda x, d=dates: bool(d.get(x)), False, bool)
         for _, r in first_rows(f, bad, key).iterrows():
             add(r, col, r[key], "date_visit",
                 f"the {what} '{r[key]}' is a date{rows_text(r['_n'])}, not a visit; a date is never turned into "
                 f"a week number, so {_HOW_VISITS}")
-    for _, r in first_rows(f, f["week_l"].notna() & ww.isna() & ~f["week_l"].map(
-            lambda x: bool(wk_dates.get(x))).astype(bool), "week_l").iterrows():
+    week_date = lookup(f["week_l"], lambda x: bool(wk_dates.get(x)), False, bool)
+    for _, r in first_rows(f, f["week_l"].notna().to_numpy() & ww.isna().to_numpy() & ~week_date,
+                           "week_l").iterrows():
         add(r, week_col or "week", r["week_l"], "bad_week",
             f"the week '{r['week_l']}' is not a number{rows_text(r['_n'])}; write the visit's week as a number "
             "such as 0 or 6")
-    for key, weeks, col, what in (("week_l", ww, week_col or "week", "week"), ("visit_l", lw, visit_col or "visit",
-                                                                            "visit")):
+    for key, weeks, col, what in (("week_l", ww, week_col or "week", "week"),
+                                  ("visit_l", lw, visit_col or "visit", "visit")):
         far = weeks.notna() & (weeks.abs() > MAX_WEEK)
+        if not far.any():
+            continue
         for _, r in first_rows(f, far, key).iterrows():
             add(r, col, r[key], "bad_week",
-                f"the {what} '{r[key]}' would be week {weeks[_]:g}{rows_text(r['_n'])}, more than {MAX_WEEK:g} weeks "
-                "(19 years) from baseline, so it is not a week (a date or a code stored as a number?); "
-                + _HOW_VISITS)
+                f"the {what} '{r[key]}' would be week {far_weeks[r[key]]:g}{rows_text(r['_n'])}, more than "
+                f"{MAX_WEEK:g} weeks (19 years) from baseline, so it is not a week (a date or a code stored as a "
+                "number?); " + _HOW_VISITS)
         weeks[far] = np.nan
-    both = lw.notna() & ww.notna() & (lw != ww)
-    for _, r in first_rows(f.assign(_pair=f["visit_l"].astype(str) + "|" + f["week_l"].astype(str)), both,
-                           "_pair").iterrows():
-        add(r, week_col, r["week_l"], "visit_week_mismatch",
-            f"the visit '{r['visit_l']}' is week {lab_weeks[r['visit_l']]:g} but the week column says "
-            f"{r['week_l']}{rows_text(r['_n'])}; correct one of them, map the label under visits: in the mapping, "
-            f"or, if '{week_col}' holds visit numbers rather than weeks, set columns: {{week: null}}")
+    both = (lw.notna() & ww.notna() & (lw != ww)).to_numpy()
+    if both.any():
+        sub = f[both]
+        sub = sub.assign(_pair=sub["visit_l"].astype(str) + "|" + sub["week_l"].astype(str))
+        for _, r in first_rows(sub, np.ones(len(sub), bool), "_pair").iterrows():
+            add(r, week_col, r["week_l"], "visit_week_mismatch",
+                f"the visit '{r['visit_l']}' is week {lab_weeks[r['visit_l']]:g} but the week column says "
+                f"{r['week_l']}{rows_text(r['_n'])}; correct one of them, map the label under visits: in the "
+                f"mapping, or, if '{week_col}' holds visit numbers rather than weeks, set columns: {{week: null}}")
     f["week_c"] = ww.where(ww.notna(), lw)
-    unknown = f["visit_l"].notna() & lw.isna() & f["week_l"].isna() & ~f["visit_l"].map(
-        lambda x: bool(vis_dates.get(x))).astype(bool)
+    unknown = (f["visit_l"].notna() & lw.isna() & f["week_l"].isna()).to_numpy() & \
+        ~lookup(f["visit_l"], lambda x: bool(vis_dates.get(x)), False, bool)
     seen = [k for k, v in lab_weeks.items() if v is not None]
     for _, r in first_rows(f, unknown, "visit_l").iterrows():
         add(r, visit_col or "(sheet name)", r["visit_l"], "unknown_visit", _unknown_visit(r, m, visit_col, seen))
@@ -179,7 +190,7 @@ def _unknown_visit(r: pd.Series, m: TrialMapping, visit_col: str | None, seen: l
 
 def choose_baseline(f: pd.DataFrame, m: TrialMapping, problems: Problems, file: str) -> float | None:
     """The baseline week: the mapping's, else week 0 when present, else the smallest week."""
-    present = sorted(set(f["week_c"].dropna().astype(float)))
+    present = [float(w) for w in np.unique(f["week_c"].dropna().to_numpy(dtype=float))]
     if m.baseline is None:
         return 0.0 if 0.0 in present else (present[0] if present else None)
     w = visit_week(m.baseline, m.visits)
@@ -195,13 +206,13 @@ def check_outcomes(f: pd.DataFrame, m: TrialMapping, outcome_col: str | None, ad
     """``oid``: the outcome id of each row; the label -> id map."""
     f["outcome_l"] = labels(f["outcome"])
     oid_map: dict[str, str] = {}
-    for lab in f["outcome_l"].dropna().unique():
+    for lab in f["outcome_l"].cat.categories:
         oid = outcome_id(lab, m.outcome_names) or (lab if lab in m.outcomes else None)
         if oid is None and not m.outcomes and norm(lab):
             oid = norm(lab)
         if oid is not None:
             oid_map[lab] = oid
-    f["oid"] = f["outcome_l"].map(oid_map)
+    f["oid"] = recode(f["outcome_l"], oid_map)
     for _, r in first_rows(f, f["outcome_l"].isna(), "outcome_l").iterrows():
         add(r, outcome_col, None, "empty_outcome",
             "the outcome name is empty; fill in which outcome the value belongs to")

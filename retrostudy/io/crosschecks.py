@@ -6,12 +6,13 @@ callback that records a problem.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .cellparse import NOT_FINITE, NUMBER, labels, number_hint, number_status, numbers
+from .cellparse import NOT_FINITE, NUMBER, labels, number_hint, number_status, numbers, strings
 from .mapping import TrialMapping
 from .visits import visit_name
 
@@ -60,16 +61,21 @@ def id_collisions(f: pd.DataFrame, subj_col: str, add) -> None:
     Excel strips leading zeros from ids it takes for numbers, and case slips in when ids
     are typed: reading such ids as different subjects would split one subject in two.
     """
-    ids = pd.Series(f["subject"].dropna().unique(), dtype=object)
+    subj = f["subject"]
+    ids = pd.Series(subj.cat.categories.to_numpy(dtype=object) if isinstance(subj.dtype, pd.CategoricalDtype)
+                    else np.asarray(subj.dropna().unique(), dtype=object), dtype=object)
     if len(ids) < 2:
         return
-    keys = ids.str.lower().str.replace(r"(?<![0-9])0+(?=[0-9])", "", regex=True)
-    clash = keys.duplicated(keep=False)
+    keys = _id_keys(ids)
+    clash = keys.duplicated(keep=False).to_numpy()
     if not clash.any():
         return
-    firsts = f.dropna(subset=["subject"]).drop_duplicates("subject").set_index("subject")
-    for _, grp in ids[clash].groupby(keys[clash], sort=False):
-        names = list(grp)
+    firsts = f[f["subject"].isin(list(ids[clash]))].drop_duplicates("subject")
+    firsts = firsts.set_index(firsts["subject"].astype(object))
+    for _, grp in ids[clash].groupby(keys[clash].to_numpy(), sort=False):
+        names = [n for n in grp if n in firsts.index]
+        if len(names) < 2:
+            continue
         rows = [firsts.loc[n] for n in names]
         listed = " and ".join(f"'{n}' (row {r['row']}" + (f", arm {r['arm_c']}" if r["arm_c"] == r["arm_c"] else "")
                               + ")" for n, r in zip(names, rows))
@@ -81,6 +87,25 @@ def id_collisions(f: pd.DataFrame, subj_col: str, add) -> None:
             "by more)")
 
 
+_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
+
+
+def _id_keys(ids: pd.Series) -> pd.Series:
+    """Ids in lower case without leading zeros in their numbers: the form two spellings of one id share."""
+    arr = np.array(ids.to_numpy(dtype=object), dtype=str)
+    width = arr.dtype.itemsize // 4
+    if 0 < width <= 64:
+        chars = arr.view(np.uint32).reshape(len(arr), width)
+        digits = (chars >= 48) & (chars <= 57)
+        if (chars != 0).all() and (digits == digits[0]).all():  # one layout: zeros cannot make two ids meet
+            upper = (chars >= 65) & (chars <= 90)
+            if not upper.any() or not ((chars >= 97) & (chars <= 122)).any():
+                return pd.Series(np.arange(len(arr)))  # one case only: lower case cannot make two ids meet
+            lower = np.where(upper, chars + 32, chars).astype(np.uint32)
+            return pd.Series(lower.view(arr.dtype).reshape(len(arr)), dtype=object)
+    return pd.Series([_ZEROS.sub("", s.lower()) if "0" in s else s.lower() for s in ids.tolist()], dtype=object)
+
+
 def covariates(f: pd.DataFrame, covs: dict[str, str], add, m: TrialMapping) -> dict[str, pd.Series]:
     """Each covariate as one value per subject (float64 numbers or string labels).
 
@@ -90,6 +115,7 @@ def covariates(f: pd.DataFrame, covs: dict[str, str], add, m: TrialMapping) -> d
     """
     out: dict[str, pd.Series] = {}
     changing: list[tuple[str, int, Any, str]] = []
+    scodes = _codes(f["subject"])
     for name, col in covs.items():
         raw = f["cov:" + name]
         vals, status = number_status(raw, m.missing_values)
@@ -99,20 +125,40 @@ def covariates(f: pd.DataFrame, covs: dict[str, str], add, m: TrialMapping) -> d
         if bad.any() and n_num >= 2 * int(bad.sum()):  # mostly numbers: the rest are typos, not labels
             _not_numbers(f, raw, status, col, add)
             numeric = True
-        labs = pd.Series(vals, index=f.index) if numeric else labels(raw).where(~missing, None)
-        tmp = pd.DataFrame({"subject": f["subject"], "v": labs, "row": f["row"], "sheet": f["sheet"]})
-        tmp = tmp.dropna(subset=["subject", "v"]).drop_duplicates(["subject", "v"])
-        multi = tmp[tmp.duplicated("subject", keep=False)]
-        if len(multi):
-            subj = multi["subject"].iloc[0]
-            a, b = multi[multi["subject"] == subj].iloc[0], multi[multi["subject"] == subj].iloc[1]
-            fa = f"{a['v']:g}" if numeric else f"'{a['v']}'"
-            fb = f"{b['v']:g}" if numeric else f"'{b['v']}'"
-            changing.append((col, int(multi["subject"].nunique()), b,
+        if numeric:
+            vcodes, vuniq = pd.factorize(np.where(status == NUMBER, vals, np.nan), use_na_sentinel=True)
+        else:
+            labs = labels(raw)
+            vcodes = np.where(missing, -1, _codes(labs))
+            vuniq = np.asarray(labs.cat.categories, dtype=object)
+        valid = (scodes >= 0) & (vcodes >= 0)
+        rows = np.flatnonzero(valid)
+        key = scodes[rows].astype(np.int64) * (len(vuniq) + 1) + vcodes[rows]
+        pair_first = rows[pd.Series(key).drop_duplicates().index.to_numpy()]  # first row of each (subject, value)
+        subj_of_pair = scodes[pair_first]
+        twice = pd.Series(subj_of_pair).duplicated(keep=False).to_numpy()
+        if twice.any():
+            multi_rows = pair_first[twice]
+            first_subject = scodes[multi_rows[0]]
+            a_row, b_row = [r for r in multi_rows if scodes[r] == first_subject][:2]
+            a, b = f.iloc[a_row], f.iloc[b_row].copy()
+            va, vb = vuniq[vcodes[a_row]], vuniq[vcodes[b_row]]
+            fa, fb = (f"{va:g}", f"{vb:g}") if numeric else (f"'{va}'", f"'{vb}'")
+            b["v"] = vb
+            changing.append((col, int(pd.Series(subj_of_pair[twice]).nunique()), b,
                              f"({fa} in row {a['row']}, {fb} in row {b['row']})"))
-        first = tmp.drop_duplicates("subject").set_index("subject")["v"]
-        series = f["subject"].map(first)
-        out[name] = series.astype("float64") if numeric else series.astype("string")
+        # each subject's first value, on all of the subject's rows
+        n_subj = int(scodes.max()) + 1 if len(scodes) else 0
+        first_v = np.full(n_subj + 1, -1, dtype=np.int64)
+        subjects, first_pair = np.unique(subj_of_pair, return_index=True)
+        first_v[subjects] = vcodes[pair_first[first_pair]]
+        per_row = first_v[np.where(scodes >= 0, scodes, n_subj)]
+        if numeric:
+            series = pd.Series(np.where(per_row >= 0, np.asarray(vuniq, dtype=float)[np.maximum(per_row, 0)],
+                                        np.nan) if len(vuniq) else np.full(len(f), np.nan), index=f.index)
+            out[name] = series.astype("float64")
+        else:
+            out[name] = pd.Series(strings(per_row, [str(v) for v in vuniq]), index=f.index)
     steady = [c for n, c in covs.items() if c not in {x[0] for x in changing}]
     for col, n_subj, b, example in changing:
         who = f"subject '{b['subject']}'" if n_subj == 1 else f"{n_subj} subjects, e.g. subject '{b['subject']}'"
@@ -123,6 +169,13 @@ def covariates(f: pd.DataFrame, covs: dict[str, str], add, m: TrialMapping) -> d
             f"is not needed, {fix} in the mapping (or --covariates); if it is an outcome, declare it under "
             "outcomes: in the mapping; if it should not change, correct it")
     return out
+
+
+def _codes(col: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values (-1 for missing)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return np.asarray(col.cat.codes, dtype=np.int64)
+    return pd.factorize(col, use_na_sentinel=True)[0].astype(np.int64)
 
 
 def _not_numbers(f: pd.DataFrame, raw: pd.Series, status: np.ndarray, col: str, add) -> None:

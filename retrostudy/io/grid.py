@@ -183,5 +183,8 @@ def _first_filled(col: pd.Series) -> int:
 def blank_mask(col: pd.Series) -> np.ndarray:
     """Per cell: whether it is blank (see :func:`blank`); each distinct value is looked at once."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    flags = np.array([blank(u) for u in uniques] + [True], dtype=bool)
+    if all(type(u) is str for u in uniques):
+        flags = np.array([not u.strip() for u in uniques] + [True], dtype=bool)
+    else:
+        flags = np.array([blank(u) for u in uniques] + [True], dtype=bool)
     return flags[codes]

@@ -252,17 +252,24 @@ def _base(t: RawTable, roles: dict[str, str], covs: dict[str, str], problems: Pr
     def role(name: str, default: Any) -> Any:
         col = roles.get(name)
         if col is None:
-            return pd.Series([default] * n, dtype=object)
+            return _constant(default, n)
         if col in t.nested:
             _nested_problem(t, col, f"the {_ROLE_WORDS[name]}", problems)
         return _labelled(t, col, d[col], problems, strict=False)
 
     out = {"subject": role("subject_id", None), "arm": role("arm", None), "visit": role("visit", sheet_label),
            "week": role("week", sheet_week), "study": role("study", None), "row": t.rows,
-           "sheet": pd.Series([t.sheet] * n, dtype=object)}
+           "sheet": _constant(t.sheet, n)}
     for name, col in covs.items():
         out["cov:" + name] = _labelled(t, col, d[col], problems, strict=True)
     return out
+
+
+def _constant(value: Any, n: int) -> pd.Series:
+    """A column of ``n`` copies of ``value`` (None: missing), stored as a categorical."""
+    if value is None:
+        return pd.Series(pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object)))
+    return pd.Series(pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype=object)))
 
 
 def _blank_rows(t: RawTable, per_row: int, m: TrialMapping) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -370,7 +377,7 @@ def _long(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Problem
         frame["outcome"] = _labelled(t, roles["outcome"], t.data[roles["outcome"]], problems,
                                      strict=False)[keep].reset_index(drop=True)
         frame["value"] = t.data[roles["value"]][keep].reset_index(drop=True)
-        frame["column"] = roles["value"]
+        frame["column"] = _constant(roles["value"], len(frame))
     for key in ("base", "chg", "dtype", "ablfl"):
         if key in extra_adam:
             frame[key] = t.data[extra_adam[key]][keep].reset_index(drop=True)

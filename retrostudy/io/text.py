@@ -52,33 +52,54 @@ def _head_lines(text: str, n: int) -> str:
     return text[:pos]
 
 
+def _head_bytes(data: bytes, start: int, n: int) -> int:
+    """Byte position after the first ``n`` lines from ``start``."""
+    pos = start
+    for _ in range(n):
+        nxt = data.find(b"\n", pos)
+        if nxt < 0:
+            return len(data)
+        pos = nxt + 1
+    return pos
+
+
 def read_text(path: str, name: str, fmt: str, header_row: tuple[int, ...] | None = None):
     """Read a csv / tsv file into one RawTable (see :mod:`retrostudy.io.formats`)."""
     from .formats import RawTable
 
     with open(path, "rb") as fh:
         data = fh.read()
-    text, enc = decode(data)
-    first = next((ln for ln in _head_lines(text, 200).splitlines() if ln.strip()), "")
+    n_head = _SAMPLE * 2 + max(header_row or (0,)) + 200
+    text = None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: decode all
+        text, enc = decode(data)
+        data, start = text.encode("utf-8"), 0
+    else:
+        start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+        try:
+            data[start:_head_bytes(data, start, n_head)].decode("utf-8")
+            enc = "utf-8-sig"
+        except UnicodeDecodeError:
+            text, enc = decode(data)
+            data, start = text.encode("utf-8"), 0
+    head_text = data[start:_head_bytes(data, start, n_head)].decode("utf-8", errors="replace")
+    first = next((ln for ln in head_text.splitlines() if ln.strip()), "")
     if fmt == "tsv":
         delim = "\t"
     else:
         counts = {d: first.count(d) for d in (",", ";", "\t")}
         delim = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
     kind = "tsv" if delim == "\t" else "csv"
-    n_head = _SAMPLE * 2 + max(header_row or (0,))
-    head, one_line_each = _parse_head(_head_lines(text, n_head), delim)
-    result = None
-    if one_line_each:
-        if enc == "utf-8-sig":
-            body: Any = memoryview(data)[3:] if data.startswith(b"\xef\xbb\xbf") else memoryview(data)
-        else:
-            body = memoryview(text.encode("utf-8"))
-        result = _fast(body, head, delim, name, kind, header_row)
-        del body
-    del data
-    if result is None:
+    head, one_line_each = _parse_head(head_text, delim)
+    result = _fast(data, start, head, delim, name, kind, header_row) if one_line_each else None
+    if result is not None:
+        del data
+    else:
+        if text is None:
+            text, enc = decode(data)
+        del data
         result = _python(text, delim, name, kind, header_row)
+    del text
     header, columns, rows, header_line, problems = result
     problems.raise_if_any()
     frame = pd.DataFrame(dict(zip(range(len(columns)), columns)))
@@ -100,9 +121,12 @@ def _parse_head(head_text: str, delim: str) -> tuple[list[list[str]], bool]:
     return rows, True
 
 
-def _fast(data: memoryview, head: list[list[str]], delim: str, name: str, kind: str,
+def _fast(data: bytes, start: int, head: list[list[str]], delim: str, name: str, kind: str,
           header_row: tuple[int, ...] | None):
-    """pyarrow's parser, or None when a record spans lines or rows differ in length (then the csv module)."""
+    """pyarrow's parser, or None when a record spans lines or rows differ in length (then the csv module).
+
+    ``data`` is UTF-8 from byte ``start`` (after a byte-order mark).
+    """
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -114,16 +138,12 @@ def _fast(data: memoryview, head: list[list[str]], delim: str, name: str, kind: 
     width = len(head[hidx[-1]])
     if width == 0 or any(len(head[i]) != width for i in hidx):
         return None
-    buf = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buf == 10)
     start_line = hidx[-1] + 1  # 0-based line index of the first body line
-    if start_line > len(newlines):
-        return None
-    offset = int(newlines[start_line - 1]) + 1 if start_line > 0 else 0
+    offset = _head_bytes(data, start, start_line)
     names = [f"f{i}" for i in range(width)]
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(data[offset:]),
+            pa.py_buffer(memoryview(data)[offset:]),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delim, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(
@@ -131,37 +151,59 @@ def _fast(data: memoryview, head: list[list[str]], delim: str, name: str, kind: 
                 strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, ValueError):
         return None
-    # line lengths of the body: empty lines (pyarrow skips them) are blank rows of the table
-    ends = newlines[newlines >= offset]
-    starts = np.concatenate([[offset], ends + 1])
-    stops = np.concatenate([ends, [len(buf)]])
-    if starts[-1] >= len(buf):  # the file ends with a newline
-        starts, stops = starts[:-1], stops[:-1]
-    lengths = stops - starts
-    empty = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 13))
-    if int((~empty).sum()) != table.num_rows:
+    take = _line_rows(data, offset, table.num_rows)
+    if take is None:
         return None  # a record spans lines: numbering by lines would be wrong
-    take = np.full(len(lengths), -1, dtype=np.int64)
-    take[~empty] = np.arange(table.num_rows)
-    columns, row_blank = [], np.ones(len(lengths), dtype=bool)
+    n_lines = len(take) if take is not False else table.num_rows
+    columns, row_blank = [], np.ones(n_lines, dtype=bool)
     for i in range(width):
         cat = table.column(i).to_pandas()
-        if not isinstance(cat.dtype, pd.CategoricalDtype):  # no rows
-            cat = pd.Categorical([], categories=pd.Index([], dtype=object))
-        codes = np.asarray(cat.cat.codes if hasattr(cat, "cat") else cat.codes, dtype=np.int64)
-        cats = cat.cat.categories if hasattr(cat, "cat") else cat.categories
-        full = np.where(take >= 0, codes[np.maximum(take, 0)], -1) if len(codes) else np.full(len(take), -1)
-        col = pd.Series(pd.Categorical.from_codes(full, categories=pd.Index(cats.astype(object), dtype=object)))
+        if isinstance(cat.dtype, pd.CategoricalDtype):
+            codes = np.asarray(cat.cat.codes, dtype=np.int64)
+            cats = pd.Index(cat.cat.categories.astype(object), dtype=object)
+        else:  # no rows
+            codes, cats = np.zeros(0, dtype=np.int64), pd.Index([], dtype=object)
+        if take is not False:
+            codes = np.where(take >= 0, codes[np.maximum(take, 0)], -1) if len(codes) else np.full(n_lines, -1)
+        col = pd.Series(pd.Categorical.from_codes(codes, categories=cats))
         row_blank &= blank_mask(col)
         columns.append(col)
+    del table
     filled = np.flatnonzero(~row_blank)
     n = int(filled[-1]) + 1 if len(filled) else 0
-    columns = [c.iloc[:n].reset_index(drop=True) for c in columns]
+    if n < n_lines:
+        columns = [c.iloc[:n] for c in columns]
     rows = np.arange(start_line + 1, start_line + 1 + n, dtype=np.int64)
     header = join_header([head[i] for i in hidx], width)
     used = [bool((~blank_mask(c)).any()) for c in columns]
     kept, cols, problems = build_table(name, kind, None, header, columns, rows, hidx[-1] + 1, used)
     return kept, cols, rows, hidx[-1] + 1, problems
+
+
+def _line_rows(data: bytes, offset: int, n_rows: int):
+    """Which parsed row each line from ``offset`` holds (-1: an empty line, which the parser skips).
+
+    ``False`` when there is no empty line and each line is one row; ``None`` when the
+    rows do not match the lines (a quoted cell over several lines).
+    """
+    n_newlines = data.count(b"\n", offset)
+    last_open = len(data) > offset and not data.endswith(b"\n")
+    if not (data.find(b"\n\n", offset) >= 0 or data.find(b"\n\r\n", offset) >= 0 or
+            data[offset:offset + 1] in (b"\n", b"\r")):
+        return False if n_newlines + last_open == n_rows else None
+    buf = np.frombuffer(data, dtype=np.uint8, offset=offset)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.concatenate([[0], newlines + 1])
+    stops = np.concatenate([newlines, [len(buf)]])
+    if starts[-1] >= len(buf):  # the file ends with a newline
+        starts, stops = starts[:-1], stops[:-1]
+    lengths = stops - starts
+    empty = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 13))
+    if int((~empty).sum()) != n_rows:
+        return None
+    take = np.full(len(lengths), -1, dtype=np.int64)
+    take[~empty] = np.arange(n_rows)
+    return take
 
 
 def _python(text: str, delim: str, name: str, kind: str, header_row: tuple[int, ...] | None):
