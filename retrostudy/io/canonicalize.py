@@ -62,8 +62,7 @@ def canonicalize(cells: Cells, m: TrialMapping, file: str, problems: Problems,
     if base_week is not None:
         before = (f["week_c"] < base_week).to_numpy()
         if before.any():
-            excl += _logged(f[before], file, f"visit before the baseline ({visit_name(base_week)})",
-                            lambda v: as_label(v))
+            excl += _logged(f[before], file, "visit before the baseline", lambda v: as_label(v))
             f = f[~before].reset_index(drop=True)
 
     if "chg" in f.columns or "base" in f.columns:

@@ -41,6 +41,11 @@ def first_rows(f: pd.DataFrame, mask: pd.Series | np.ndarray, key: str) -> pd.Da
     return firsts.assign(_n=firsts[key].map(counts).fillna(1).astype(int).to_numpy())
 
 
+def _more(n: int, before: str, after: str = "") -> str:
+    """``" (and 3 more rows)"`` for n = 4 rows in all; ``""`` for one."""
+    return "" if n <= 1 else f"{before}{n - 1} more row{'s' if n > 2 else ''}{after}"
+
+
 def rows_text(n: int) -> str:
     return "" if n <= 1 else f" ({n} rows)"
 
@@ -81,12 +86,13 @@ def check_arms(f: pd.DataFrame, m: TrialMapping, arm_col: str, add: Add) -> tupl
         listed = list(dict.fromkeys(m.arms.values())) if m.arms else list(DEFAULT_ARMS)
         known = list(m.arms) + listed if m.arms else list(dict.fromkeys(list(DEFAULT_ARMS) + list(ARM_SYNONYMS)))
         for _, r in first_rows(f, f["arm"].notna() & ~f["arm"].isin(list(arm_map)), "arm").iterrows():
-            hint = closest(r["arm"], known)
+            note = _yaml_note(r["arm"], m, "arms")
+            hint = closest(r["arm"], known) if not note else None
             target = arm_id(hint, m.arms) if hint else None
             add(r, arm_col, r["arm"], "unknown_arm",
                 f"the arm label '{r['arm']}' is not known{rows_text(r['_n'])}; known arms are "
                 f"{known_list(listed)}" + (f"; the closest is '{hint.replace('_', ' ')}' ({target})" if hint else "")
-                + "; use a known label or add it under arms: in the mapping" + _yaml_note(r["arm"], m, "arms"))
+                + "; use a known label or add it under arms: in the mapping" + note)
     f["arm_c"] = recode(f["arm"], arm_map)
     fill = (f["arm"].isna() & f["subject"].notna()).to_numpy()
     if fill.any():  # an empty arm cell takes the arm of the subject's other rows
@@ -125,10 +131,12 @@ def check_visits(f: pd.DataFrame, m: TrialMapping, visit_col: str | None, week_c
     for key, dates, col, what in (("visit_l", vis_dates, visit_col or "visit", "visit"),
                                   ("week_l", wk_dates, week_col or "week", "week")):
         bad = lookup(f[key], lambda x, d=dates: bool(d.get(x)), False, bool)
-        for _, r in first_rows(f, bad, key).iterrows():
-            add(r, col, r[key], "date_visit",
-                f"the {what} '{r[key]}' is a date{rows_text(r['_n'])}, not a visit; a date is never turned into "
-                f"a week number, so {_HOW_VISITS}")
+        if bad.any():
+            first = f[bad].iloc[0]
+            n = int(f.loc[bad, ["sheet", "row"]].drop_duplicates().shape[0])
+            add(first, col, first[key], "date_visit",
+                f"the {what} column holds dates ('{dates[first[key]]}' here{_more(n, ', and ')}), not visits; a date is "
+                f"never turned into a week number, so {_HOW_VISITS}")
     week_date = lookup(f["week_l"], lambda x: bool(wk_dates.get(x)), False, bool)
     for _, r in first_rows(f, f["week_l"].notna().to_numpy() & ww.isna().to_numpy() & ~week_date,
                            "week_l").iterrows():
@@ -137,14 +145,15 @@ def check_visits(f: pd.DataFrame, m: TrialMapping, visit_col: str | None, week_c
             "such as 0 or 6")
     for key, weeks, col, what in (("week_l", ww, week_col or "week", "week"),
                                   ("visit_l", lw, visit_col or "visit", "visit")):
-        far = weeks.notna() & (weeks.abs() > MAX_WEEK)
+        far = (weeks.notna() & (weeks.abs() > MAX_WEEK)).to_numpy()
         if not far.any():
             continue
-        for _, r in first_rows(f, far, key).iterrows():
-            add(r, col, r[key], "bad_week",
-                f"the {what} '{r[key]}' would be week {far_weeks[r[key]]:g}{rows_text(r['_n'])}, more than "
-                f"{MAX_WEEK:g} weeks (19 years) from baseline, so it is not a week (a date or a code stored as a "
-                "number?); " + _HOW_VISITS)
+        r = f[far].iloc[0]
+        n = int(f.loc[far, ["sheet", "row"]].drop_duplicates().shape[0])
+        add(r, col, r[key], "bad_week",
+            f"the {what} '{r[key]}' would be week {far_weeks[r[key]]:g}{_more(n, ' (and ', ')')}, more than {MAX_WEEK:g} "
+            "weeks (19 years) from baseline, so it is not a week (a date, or a code, stored as a number?); "
+            + _HOW_VISITS)
         weeks[far] = np.nan
     both = (lw.notna() & ww.notna() & (lw != ww)).to_numpy()
     if both.any():

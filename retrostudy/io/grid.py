@@ -108,12 +108,13 @@ def locate_header(head: list[Sequence[Any]], header_row: tuple[int, ...] | None,
         low = [as_label(head[cand][j]) if j < len(head[cand]) else None for j in range(first_col[0], len(above))]
         example = f"'{as_label(above[first_col[0]])}' above {known_list([x for x in low[:2] if x])}"
         text = (f"the header looks written over two rows (lines {cand} and {cand + 1}: {example}); pass "
-                f"{option}: [{cand}, {cand + 1}] to join them into names such as "
-                f"'{as_label(above[first_col[0]])}_{low[0] or ''}'")
+                f"{option}: [{cand}, {cand + 1}] in the mapping (or --header-row {cand} {cand + 1}) to join them "
+                f"into names such as '{as_label(above[first_col[0]])}_{low[0] or ''}'")
     else:
+        n_title = len([i for i in nonblank if i < cand])
         text = (f"the header looks like it is on line {cand + 1} ({names}), below "
-                f"{'a title' if cand - h == 1 else f'{len([i for i in nonblank if i < cand])} lines of title'}; "
-                f"pass {option}: {cand + 1} (or --header-row {cand + 1})")
+                f"{'a title line' if n_title == 1 else f'{n_title} lines of title'}; "
+                f"pass {option}: {cand + 1} in the mapping (or --header-row {cand + 1})")
     raise _fail(name, sheet, None, "header_row", text)
 
 

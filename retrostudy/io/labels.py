@@ -16,7 +16,7 @@ from .cellparse import as_label, is_missing
 __all__ = [
     "norm", "as_label", "is_missing", "closest", "known_list",
     "ROLE_SYNONYMS", "OUTCOME_SYNONYMS", "ARM_SYNONYMS", "ADAM_COVARIATES",
-    "match_role", "outcome_id", "arm_id",
+    "match_role", "match_columns", "outcome_id", "arm_id",
 ]
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -113,3 +113,29 @@ def arm_id(label: str, arms: Mapping[str, str] | None = None) -> str | None:
         if n == norm(lab) or n == norm(canon):
             return canon
     return ARM_SYNONYMS.get(n)
+
+
+def match_columns(names: Iterable[str], columns: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Names matched to columns exactly, else after :func:`norm` (``"body mass index"`` -> ``body_mass_index``).
+
+    A ``name:visit`` interaction keeps its ``:visit`` part. Returns the matched names
+    (in the order given) and those that match no column.
+
+    Examples
+    --------
+    >>> match_columns(["Body Mass Index", "age:visit", "site"], ["age", "body_mass_index"])
+    (['body_mass_index', 'age:visit'], ['site'])
+    """
+    columns = list(columns)
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        by_norm.setdefault(norm(c), c)
+    found, unknown = [], []
+    for name in names:
+        base, sep, rest = str(name).partition(":")
+        col = base if base in columns else by_norm.get(norm(base))
+        if col is None:
+            unknown.append(str(name))
+        else:
+            found.append(col + sep + rest)
+    return found, unknown

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..schema import CANONICAL_COLUMNS
-from .cellparse import missing_mask, missing_rule
+from .cellparse import is_missing, missing_mask, missing_rule
 from .formats import RawTable
 from .labels import ADAM_COVARIATES, ROLE_SYNONYMS, known_list, match_role, norm, outcome_id
 from .mapping import ROLES, TrialMapping
@@ -220,7 +220,8 @@ def _nested_problem(t: RawTable, col: str, what: str, problems: Problems) -> Non
                  "number or label per cell (flatten the column before saving the file)", sheet=t.sheet)
 
 
-def _labelled(t: RawTable, col: str, series: pd.Series, problems: Problems, strict: bool) -> pd.Series:
+def _labelled(t: RawTable, col: str, series: pd.Series, problems: Problems, strict: bool,
+              missing: Any = ()) -> pd.Series:
     """SPSS / Stata value labels applied (each distinct code once).
 
     With ``strict`` (covariates), labels are applied only when every value has one (a
@@ -231,10 +232,11 @@ def _labelled(t: RawTable, col: str, series: pd.Series, problems: Problems, stri
     if not labels:
         return series
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    found = [u in labels for u in uniques]
+    rule = missing_rule(missing)
+    found = [u in labels or is_missing(u, rule) for u in uniques]
     if strict and not all(found):
         for u, hit in zip(uniques, found):
-            if hit:
+            if hit and not is_missing(u, rule):
                 problems.add(t.file, None, col, u, "partly_labelled",
                              f"the value {u:g} is labelled '{labels[u]}' in the file while other values of this "
                              "column have no label, so it is not clear whether it is a number or a code; declare it "
@@ -246,7 +248,7 @@ def _labelled(t: RawTable, col: str, series: pd.Series, problems: Problems, stri
 
 
 def _base(t: RawTable, roles: dict[str, str], covs: dict[str, str], problems: Problems, sheet_label: Any = None,
-          sheet_week: Any = None) -> dict[str, Any]:
+          sheet_week: Any = None, missing: Any = ()) -> dict[str, Any]:
     d, n = t.data, len(t.data)
 
     def role(name: str, default: Any) -> Any:
@@ -261,7 +263,7 @@ def _base(t: RawTable, roles: dict[str, str], covs: dict[str, str], problems: Pr
            "week": role("week", sheet_week), "study": role("study", None), "row": t.rows,
            "sheet": _constant(t.sheet, n)}
     for name, col in covs.items():
-        out["cov:" + name] = _labelled(t, col, d[col], problems, strict=True)
+        out["cov:" + name] = _labelled(t, col, d[col], problems, strict=True, missing=missing)
     return out
 
 
@@ -329,7 +331,7 @@ def _by_visit(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Pro
             _nested_problem(t, c, "an outcome", problems)
     covs, ignored = _covariates(t, others, m, problems)
     sheet_week = m.sheets.get(t.sheet) if (sheet_visit and m.sheets) else None
-    base = _base(t, roles, covs, problems, t.sheet if sheet_visit else None, sheet_week)
+    base = _base(t, roles, covs, problems, t.sheet if sheet_visit else None, sheet_week, m.missing_values)
     blank, logs = _blank_rows(t, len(ocols), m)
     frame = _stack(t, base, [(c, oid, None, None) for oid, c in ocols.items()], blank)
     return Cells(frame, "by_visit", roles, {oid: c for oid, c in ocols.items()}, covs, ignored,
@@ -354,7 +356,7 @@ def _wide(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Problem
     taken = {w.column for w in found}
     others = [c for c in t.columns if c not in roles.values() and c not in taken]
     covs, ignored = _covariates(t, others, m, problems)
-    base = _base(t, roles, covs, problems)
+    base = _base(t, roles, covs, problems, missing=m.missing_values)
     blank, logs = _blank_rows(t, len(ocols), m)
     frame = _stack(t, base, ocols, blank)
     return Cells(frame, "wide", roles, {c: f"{oid} @ {v}" for c, oid, v, _ in ocols}, covs, ignored,
@@ -366,7 +368,7 @@ def _long(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Problem
     extra_adam = {norm(c): c for c in t.columns if norm(c) in ("base", "chg", "dtype", "ablfl")} if adam else {}
     rest = [c for c in t.columns if c not in roles.values() and c not in extra_adam.values()]
     covs, ignored = _covariates(t, rest, m, problems, adam=adam)
-    base = _base(t, roles, covs, problems)
+    base = _base(t, roles, covs, problems, missing=m.missing_values)
     blank, logs = _blank_rows(t, 1, m)
     keep = ~blank
     frame = pd.DataFrame(base)[keep].reset_index(drop=True)

@@ -232,7 +232,7 @@ def _python(text: str, delim: str, name: str, kind: str, header_row: tuple[int, 
     width = max([len(grid[i]) for i in hidx] + [len(r) for r in body])
     header = join_header([grid[i] for i in hidx], width)
     problems = Problems()
-    _stray_quotes(grid, spans, h, header, delim, name, problems)
+    _stray_quotes(grid, spans, h, header, len(grid[h]), delim, name, problems)
     if problems:
         return header, [], np.zeros(0, dtype=np.int64), h + 1, problems
     columns = [pd.Series([r[i] if i < len(r) else None for r in body], dtype=object) for i in range(width)]
@@ -242,10 +242,9 @@ def _python(text: str, delim: str, name: str, kind: str, header_row: tuple[int, 
     return kept, cols, rows, h + 1, more
 
 
-def _stray_quotes(grid: list[list[str]], spans: list[tuple[int, int]], h: int, header: list[str], delim: str,
-                  name: str, problems: Problems) -> None:
+def _stray_quotes(grid: list[list[str]], spans: list[tuple[int, int]], h: int, header: list[str], width: int,
+                  delim: str, name: str, problems: Problems) -> None:
     """A quote mark that opens a cell running over lines that look like records (or to the end of the file)."""
-    width = len(header)
     for k, (row, (a, b)) in enumerate(zip(grid, spans)):
         if b == a:
             continue

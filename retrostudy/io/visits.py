@@ -104,7 +104,9 @@ def date_text(x: Any) -> str | None:
     if not isinstance(x, str):
         return None
     t = x.strip().lower()
-    if _ISO.match(t) or _DMY.match(t) or _MDY.match(t) or _COMPACT.match(t):
+    if _ISO.match(t):
+        return x.strip()[:10] if t.endswith(("00:00:00", "00:00")) else x.strip()
+    if _DMY.match(t) or _MDY.match(t) or _COMPACT.match(t):
         return x.strip()
     return None
 
