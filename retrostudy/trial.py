@@ -178,7 +178,7 @@ def _coerce(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def as_trial(obj: "TrialData | pd.DataFrame") -> TrialData:
+def as_trial(obj: TrialData | pd.DataFrame) -> TrialData:
     """Accept a TrialData or a canonical long DataFrame (DESIGN.md section 4), checked by :func:`validate_canonical`.
 
     A DataFrame's columns are converted to the canonical dtypes where nothing is lost

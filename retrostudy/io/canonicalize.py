@@ -16,10 +16,24 @@ import numpy as np
 import pandas as pd
 
 from ..schema import OUTCOMES
-from .cellparse import as_label, strings as _strings
+from .cellparse import as_label
 from .cellparse import labels as _labels
-from .checks import check_arms, check_outcomes, check_subjects, check_values, check_visits, choose_baseline
-from .crosschecks import adam_cross_check, covariates, duplicates, id_collisions, two_arms
+from .cellparse import strings as _strings
+from .checks import (
+    check_arms,
+    check_outcomes,
+    check_subjects,
+    check_values,
+    check_visits,
+    choose_baseline,
+)
+from .crosschecks import (
+    adam_cross_check,
+    covariates,
+    duplicates,
+    id_collisions,
+    two_arms,
+)
 from .layouts import Cells
 from .mapping import TrialMapping
 from .problems import Problems
@@ -175,11 +189,12 @@ def natural_order(ids: Any) -> np.ndarray:
     if fixed is not None:
         return fixed
     ids = list(ids)
-    parts = [_ONE_NUMBER.match(s) for s in ids]
-    if ids and all(parts) and all(len(p.group(2)) <= 18 for p in parts):
-        head = np.array([p.group(1) for p in parts], dtype=object)
+    found = [_ONE_NUMBER.match(s) for s in ids]
+    parts = [p for p in found if p is not None]
+    if ids and len(parts) == len(ids) and all(len(p.group(2)) <= 18 for p in parts):
+        head: Any = np.array([p.group(1) for p in parts], dtype=object)
         num = np.array([int(p.group(2)) for p in parts], dtype=np.int64)
-        tail = np.array([p.group(3) for p in parts], dtype=object)
+        tail: Any = np.array([p.group(3) for p in parts], dtype=object)
         lead = np.array([bool(p.group(1)) for p in parts])
         # _natural compares a leading number before any text (0, n) < (1, text)
         order = np.lexsort((tail, num, head, lead)) if len(set(head)) > 1 or len(set(tail)) > 1 else \

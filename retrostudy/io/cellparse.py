@@ -19,15 +19,34 @@ from __future__ import annotations
 import decimal
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["NUM", "MISSING_TOKENS", "MissingRule", "missing_rule", "is_missing", "missing_mask", "as_label", "labels", "lookup", "recode", "strings",
-           "number", "numbers", "number_status", "number_hint", "NUMBER", "MISSING", "NOT_A_NUMBER",
-           "NOT_FINITE"]
+__all__ = [
+    "MISSING",
+    "MISSING_TOKENS",
+    "NOT_A_NUMBER",
+    "NOT_FINITE",
+    "NUM",
+    "NUMBER",
+    "MissingRule",
+    "as_label",
+    "is_missing",
+    "labels",
+    "lookup",
+    "missing_mask",
+    "missing_rule",
+    "number",
+    "number_hint",
+    "number_status",
+    "numbers",
+    "recode",
+    "strings",
+]
 
 #: A number as text: optional sign, digits with optional decimal point, optional exponent.
 NUM = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z")
@@ -48,7 +67,7 @@ class MissingRule:
         return is_missing(x, self)
 
 
-def missing_rule(extra: "Iterable[Any] | MissingRule" = ()) -> MissingRule:
+def missing_rule(extra: Iterable[Any] | MissingRule = ()) -> MissingRule:
     """The rule for the mapping's ``missing_values`` (texts and/or numbers)."""
     if isinstance(extra, MissingRule):
         return extra
@@ -66,7 +85,7 @@ def missing_rule(extra: "Iterable[Any] | MissingRule" = ()) -> MissingRule:
 _DEFAULT = MissingRule()
 
 
-def is_missing(x: Any, rule: "Iterable[Any] | MissingRule" = ()) -> bool:
+def is_missing(x: Any, rule: Iterable[Any] | MissingRule = ()) -> bool:
     """Whether one cell is a missing value under ``rule`` (see the module docstring)."""
     if x is None:
         return True
@@ -194,7 +213,7 @@ def number(x: Any, rule: MissingRule = _DEFAULT) -> tuple[float, int]:
     return math.nan, NOT_A_NUMBER
 
 
-def number_status(col: pd.Series, extra: "Iterable[Any] | MissingRule" = ()) -> tuple[np.ndarray, np.ndarray]:
+def number_status(col: pd.Series, extra: Iterable[Any] | MissingRule = ()) -> tuple[np.ndarray, np.ndarray]:
     """``(values, status)`` of a column (status per cell as in :func:`number`)."""
     rule = missing_rule(extra)
     dtype = col.dtype
@@ -213,7 +232,7 @@ def number_status(col: pd.Series, extra: "Iterable[Any] | MissingRule" = ()) -> 
     return vals, status
 
 
-def numbers(col: pd.Series, extra: "Iterable[Any] | MissingRule" = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def numbers(col: pd.Series, extra: Iterable[Any] | MissingRule = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(values, missing mask, not-a-number mask)`` of a column; non-finite numbers count as not a number."""
     vals, status = number_status(col, extra)
     return vals, status == MISSING, status >= NOT_A_NUMBER
@@ -245,7 +264,7 @@ def number_hint(x: Any) -> str:
     return ""
 
 
-def missing_mask(col: pd.Series, extra: "Iterable[Any] | MissingRule" = ()) -> np.ndarray:
+def missing_mask(col: pd.Series, extra: Iterable[Any] | MissingRule = ()) -> np.ndarray:
     """Per cell: whether it is missing under the rule (each distinct value looked at once)."""
     rule = missing_rule(extra)
     dtype = col.dtype

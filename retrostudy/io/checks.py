@@ -13,20 +13,36 @@ Rules (the ``rule`` column of :attr:`DataError.problems`): ``empty_subject_id``,
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from ..schema import DEFAULT_ARMS, MAX_ABS_VALUE, OUTCOMES
-from .cellparse import NOT_FINITE, NUM, labels, lookup, number_hint, number_status, recode
+from .cellparse import (
+    NOT_FINITE,
+    NUM,
+    labels,
+    lookup,
+    number_hint,
+    number_status,
+    recode,
+)
 from .labels import ARM_SYNONYMS, arm_id, closest, known_list, norm, outcome_id
 from .mapping import TrialMapping
 from .problems import Problems
 from .visits import MAX_WEEK, date_text, visit_name, visit_week
 
-__all__ = ["first_rows", "rows_text", "check_subjects", "check_arms", "check_visits", "choose_baseline",
-           "check_outcomes", "check_values"]
+__all__ = [
+    "check_arms",
+    "check_outcomes",
+    "check_subjects",
+    "check_values",
+    "check_visits",
+    "choose_baseline",
+    "first_rows",
+    "rows_text",
+]
 
 Add = Callable[..., None]
 
@@ -98,8 +114,8 @@ def check_arms(f: pd.DataFrame, m: TrialMapping, arm_col: str, add: Add) -> tupl
     if fill.any():  # an empty arm cell takes the arm of the subject's other rows
         arm_c = np.asarray(f["arm_c"], dtype=object)
         known_by_subject = f.dropna(subset=["arm_c", "subject"]).drop_duplicates("subject")
-        known = dict(zip(known_by_subject["subject"], known_by_subject["arm_c"]))
-        arm_c[fill] = lookup(f.loc[fill, "subject"], known)
+        by_subject = dict(zip(known_by_subject["subject"], known_by_subject["arm_c"]))
+        arm_c[fill] = lookup(f.loc[fill, "subject"], by_subject)
         f["arm_c"] = recode(pd.Series(arm_c, index=f.index), lambda x: x)
     for _, r in first_rows(f, f["arm"].isna() & f["arm_c"].isna() & f["subject"].notna(), "subject").iterrows():
         add(r, arm_col, None, "empty_arm", f"the arm of subject '{r['subject']}' is empty{rows_text(r['_n'])}; "

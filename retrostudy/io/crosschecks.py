@@ -7,16 +7,25 @@ callback that records a problem.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .cellparse import NOT_FINITE, NUMBER, labels, number_hint, number_status, numbers, strings
+from .cellparse import (
+    NOT_FINITE,
+    NUMBER,
+    labels,
+    number_hint,
+    number_status,
+    numbers,
+    strings,
+)
 from .mapping import TrialMapping
 from .visits import visit_name
 
-__all__ = ["adam_cross_check", "two_arms", "id_collisions", "covariates", "duplicates"]
+__all__ = ["adam_cross_check", "covariates", "duplicates", "id_collisions", "two_arms"]
 
 
 def adam_cross_check(f: pd.DataFrame, base_week: float | None, add) -> None:
@@ -148,7 +157,7 @@ def covariates(f: pd.DataFrame, covs: dict[str, str], add, m: TrialMapping) -> d
             changing.append((col, int(pd.Series(subj_of_pair[twice]).nunique()), b,
                              f"({fa} in row {a['row']}, {fb} in row {b['row']})"))
         # each subject's first value, on all of the subject's rows
-        n_subj = int(scodes.max()) + 1 if len(scodes) else 0
+        n_subj: int = int(scodes.max()) + 1 if len(scodes) else 0
         first_v = np.full(n_subj + 1, -1, dtype=np.int64)
         subjects, first_pair = np.unique(subj_of_pair, return_index=True)
         first_v[subjects] = vcodes[pair_first[first_pair]]
@@ -179,14 +188,16 @@ def _codes(col: pd.Series) -> np.ndarray:
 
 
 def _not_numbers(f: pd.DataFrame, raw: pd.Series, status: np.ndarray, col: str, add) -> None:
-    seen: dict[str, int] = {}
-    for i in np.flatnonzero(status >= 2):
-        key = str(raw.iloc[i])
+    bad = np.flatnonzero(status >= 2)
+    keys = [str(raw.iloc[i]) for i in bad]
+    counts = Counter(keys)
+    seen: set[str] = set()
+    for i, key in zip(bad, keys):
         if key in seen:
             continue
-        seen[key] = i
+        seen.add(key)
         r = f.iloc[i]
-        n = int(sum(1 for j in np.flatnonzero(status >= 2) if str(raw.iloc[j]) == key))
+        n = counts[key]
         more = f" ({n} rows)" if n > 1 else ""
         what = ("is not a finite number (infinite, or too large to store)" if status[i] == NOT_FINITE
                 else f"is not a number, while the column's other values are numbers{more}")

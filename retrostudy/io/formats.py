@@ -25,7 +25,7 @@ from .cellparse import as_label
 from .labels import norm
 from .problems import Problems
 
-__all__ = ["RawTable", "read_raw", "raw_from_frame", "sniff", "FORMATS"]
+__all__ = ["FORMATS", "RawTable", "raw_from_frame", "read_raw", "sniff"]
 
 #: Formats read, with what the user would call them.
 FORMATS = {"csv": "a CSV table", "tsv": "a tab-separated table", "xlsx": "an Excel workbook (.xlsx)",

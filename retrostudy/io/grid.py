@@ -10,7 +10,8 @@ with a title as column names.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from .labels import known_list, norm
 from .problems import Problems
 from .visits import visit_like
 
-__all__ = ["blank", "locate_header", "join_header", "build_table", "col_letter"]
+__all__ = ["blank", "build_table", "col_letter", "join_header", "locate_header"]
 
 _SAMPLE = 40  # rows looked at to find the header
 
@@ -70,7 +71,7 @@ def _fail(name: str, sheet: str | None, row: int | None, rule: str, text: str) -
                        "message": f"{_where(name, sheet)}{f', row {row}' if row else ''}: {text}."}])
 
 
-def locate_header(head: list[Sequence[Any]], header_row: tuple[int, ...] | None, name: str,
+def locate_header(head: Sequence[Sequence[Any]], header_row: tuple[int, ...] | None, name: str,
                   sheet: str | None = None, option: str = "header_row") -> tuple[int, ...]:
     """0-based indexes of the header row(s) among the first rows ``head`` of a table.
 
@@ -103,7 +104,7 @@ def locate_header(head: list[Sequence[Any]], header_row: tuple[int, ...] | None,
         return (h,)
     above = head[cand - 1] if cand - 1 >= 0 else []
     first_col = [j for j, c in enumerate(above) if not blank(c)]
-    names = known_list([as_label(c) for c in head[cand] if not blank(c)], limit=4)
+    names = known_list([str(as_label(c)) for c in head[cand] if not blank(c)], limit=4)
     if cand - 1 >= h and _filled(above) >= 2 and first_col and first_col[0] > 0 and _texty(above):
         low = [as_label(head[cand][j]) if j < len(head[cand]) else None for j in range(first_col[0], len(above))]
         example = f"'{as_label(above[first_col[0]])}' above {known_list([x for x in low[:2] if x])}"
@@ -118,14 +119,14 @@ def locate_header(head: list[Sequence[Any]], header_row: tuple[int, ...] | None,
     raise _fail(name, sheet, None, "header_row", text)
 
 
-def join_header(rows: list[Sequence[Any]], width: int) -> list[str]:
+def join_header(rows: Sequence[Sequence[Any]], width: int) -> list[str]:
     """Column names from one header row, or from two joined (``Pain`` above ``pre`` -> ``Pain_pre``).
 
     In a two-row header a blank upper cell takes the label to its left (as a merged
     cell does) when the lower cell names a visit; otherwise the lower name is kept.
     """
     def cells(r: Sequence[Any]) -> list[str]:
-        out = [as_label(c) or "" for c in r][:width]
+        out = [str(as_label(c) or "") for c in r][:width]
         return out + [""] * (width - len(out))
 
     if len(rows) == 1:

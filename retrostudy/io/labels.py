@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .cellparse import as_label, is_missing
 
 __all__ = [
-    "norm", "as_label", "is_missing", "closest", "known_list",
-    "ROLE_SYNONYMS", "OUTCOME_SYNONYMS", "ARM_SYNONYMS", "ADAM_COVARIATES",
-    "match_role", "match_columns", "outcome_id", "arm_id",
+    "ADAM_COVARIATES",
+    "ARM_SYNONYMS",
+    "OUTCOME_SYNONYMS",
+    "ROLE_SYNONYMS",
+    "arm_id",
+    "as_label",
+    "closest",
+    "is_missing",
+    "known_list",
+    "match_columns",
+    "match_role",
+    "norm",
+    "outcome_id",
 ]
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")

@@ -25,20 +25,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 from ..errors import DataError
 from ..schema import CANONICAL_COLUMNS
 from .cellparse import is_missing, missing_mask, missing_rule
 from .formats import RawTable
-from .labels import ADAM_COVARIATES, ROLE_SYNONYMS, known_list, match_role, norm, outcome_id
+from .labels import (
+    ADAM_COVARIATES,
+    ROLE_SYNONYMS,
+    known_list,
+    match_role,
+    norm,
+    outcome_id,
+)
 from .mapping import ROLES, TrialMapping
 from .problems import Problems
 from .visits import WideColumn, wide_columns
 
-__all__ = ["Cells", "reshape", "detect_layout"]
+__all__ = ["Cells", "detect_layout", "reshape"]
 
 _ROLE_WORDS = {"subject_id": "subject id", "arm": "arm (treatment group)", "visit": "visit", "week": "week",
                "outcome": "outcome name", "value": "value", "study": "study"}

@@ -50,15 +50,16 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import DataError, SpecError
 from ..schema import OUTCOMES, Outcome, make_outcome
 from .labels import as_label, closest, known_list, norm
 from .safeyaml import read_yaml
 
-__all__ = ["TrialMapping", "load_mapping", "MAPPING_KEYS", "LAYOUTS"]
+__all__ = ["LAYOUTS", "MAPPING_KEYS", "TrialMapping", "load_mapping"]
 
 MAPPING_KEYS = ("layout", "study", "columns", "arms", "visits", "baseline", "outcomes", "covariates",
                 "sheet", "sheets", "missing_values", "header_row")
@@ -107,7 +108,8 @@ class _Collector:
     """Problems of a mapping, each naming where the key came from (file and line, or the option)."""
 
     def __init__(self, file: str | None, lines: Mapping[tuple, int], keywords: frozenset[str] = frozenset()):
-        self.file, self.lines, self.keywords, self.problems = file, lines, keywords, []
+        self.file, self.lines, self.keywords = file, lines, keywords
+        self.problems: list[dict[str, Any]] = []
 
     def add(self, path: tuple, text: str, value: Any = None) -> None:
         key = ".".join(str(p) for p in path)
@@ -175,7 +177,9 @@ def load_mapping(config: Any = None, layout: str = "auto", **options: Any) -> Tr
     {'pre': 0.0, 'post': 6.0}
     """
     content: dict = {}
-    file, lines, written = None, {}, {}
+    file: str | None = None
+    lines: dict[tuple, int] = {}
+    written: dict[tuple, str] = {}
     if isinstance(config, (str, os.PathLike)):
         content, file, lines, written = read_mapping_file(config)
     elif isinstance(config, Mapping):
@@ -194,7 +198,7 @@ def load_mapping(config: Any = None, layout: str = "auto", **options: Any) -> Tr
         merged["layout"] = layout
     result = _validate(merged, col)
     if col.problems:
-        keyword_only = all([p.pop("keyword") for p in col.problems])
+        keyword_only = all([p.pop("keyword") for p in col.problems])  # a list: every record loses the key
         if keyword_only:
             first = col.problems[0]["message"]
             rest = len(col.problems) - 1
@@ -206,7 +210,7 @@ def load_mapping(config: Any = None, layout: str = "auto", **options: Any) -> Tr
     return replace(result, key_text=key_text)
 
 
-def _validate(m: dict, col: _Collector) -> TrialMapping:  # noqa: C901 - one check per key
+def _validate(m: dict, col: _Collector) -> TrialMapping:
     kw: dict[str, Any] = {"source": col.file}
     for key in m:
         if key not in MAPPING_KEYS:
@@ -294,7 +298,7 @@ def _validate(m: dict, col: _Collector) -> TrialMapping:  # noqa: C901 - one che
             col.add(("missing_values",), "missing_values must list the codes that mean missing, e.g. [-99, 999, "
                     "'not done']", mv)
         else:
-            kw["missing_values"] = tuple(as_label(x).lower() for x in mv if as_label(x))
+            kw["missing_values"] = tuple(str(as_label(x)).lower() for x in mv if as_label(x))
     hr = m.get("header_row")
     if hr is not None:
         rows = list(hr) if isinstance(hr, (list, tuple)) else [hr]

@@ -25,7 +25,7 @@ from .layouts import reshape
 from .mapping import load_mapping
 from .problems import Problems
 
-__all__ = ["read_trial", "validate_trial", "ValidationReport"]
+__all__ = ["ValidationReport", "read_trial", "validate_trial"]
 
 
 def _source_name(source: Any) -> str:
@@ -100,7 +100,7 @@ def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping
         "baseline_visit": decided["baseline_visit"], "outcomes": outcomes,
         "study": str(data["study"].iloc[0]) if len(data) else (m.study or stem),
         "mapping": m.to_dict(),
-        "input_cells": int(cells.input_cells), "analysis_cells": int(len(data)), "excluded_cells": log.n_cells,
+        "input_cells": int(cells.input_cells), "analysis_cells": len(data), "excluded_cells": log.n_cells,
     }
     if fmt != "dataframe":
         digest = hashlib.sha256()
@@ -119,7 +119,7 @@ def _raise(problems: Problems) -> None:
 
 
 def validate_trial(path_or_frame: Any, *, config: Any = None, layout: str = "auto",
-                   **mapping: Any) -> "ValidationReport":
+                   **mapping: Any) -> ValidationReport:
     """Check a trial file (or DataFrame) and report every problem; never raises on bad data.
 
     Takes the same arguments as :func:`read_trial`. Invalid keyword options still raise

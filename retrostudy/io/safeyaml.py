@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import DataError
 
-__all__ = ["YamlDoc", "read_yaml", "MAX_YAML_BYTES", "MAX_YAML_DEPTH"]
+__all__ = ["MAX_YAML_BYTES", "MAX_YAML_DEPTH", "YamlDoc", "read_yaml"]
 
 MAX_YAML_BYTES = 1_000_000
 MAX_YAML_DEPTH = 16
@@ -105,7 +105,7 @@ def _walk(loader: Any, root: Any, file: str) -> tuple[dict[tuple, int], dict[tup
     lines: dict[tuple, int] = {}
     written: dict[tuple, str] = {}
     dups: list[dict] = []
-    stack = [(root, ())]
+    stack: list[tuple[Any, tuple]] = [(root, ())]
     while stack:
         node, path = stack.pop()
         if isinstance(node, yaml.MappingNode):

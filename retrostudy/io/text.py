@@ -23,7 +23,7 @@ from ..errors import DataError
 from .grid import _SAMPLE, blank, blank_mask, build_table, join_header, locate_header
 from .problems import Problems
 
-__all__ = ["read_text", "decode"]
+__all__ = ["decode", "read_text"]
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -88,7 +88,7 @@ def read_text(path: str, name: str, fmt: str, header_row: tuple[int, ...] | None
         delim = "\t"
     else:
         counts = {d: first.count(d) for d in (",", ";", "\t")}
-        delim = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
+        delim = max(counts, key=lambda d: counts[d]) if max(counts.values()) > 0 else ","
     kind = "tsv" if delim == "\t" else "csv"
     head, one_line_each = _parse_head(head_text, delim)
     result = _fast(data, start, head, delim, name, kind, header_row) if one_line_each else None
@@ -100,7 +100,7 @@ def read_text(path: str, name: str, fmt: str, header_row: tuple[int, ...] | None
         del data
         result = _python(text, delim, name, kind, header_row)
     del text
-    header, columns, rows, header_line, problems = result
+    header, columns, rows, _header_line, problems = result
     problems.raise_if_any()
     frame = pd.DataFrame(dict(zip(range(len(columns)), columns)))
     frame.columns = header
@@ -109,7 +109,8 @@ def read_text(path: str, name: str, fmt: str, header_row: tuple[int, ...] | None
 
 def _parse_head(head_text: str, delim: str) -> tuple[list[list[str]], bool]:
     reader = csv.reader(io.StringIO(head_text, newline=""), delimiter=delim)
-    rows, last = [], 0
+    rows: list[list[str]] = []
+    last = 0
     try:
         for row in reader:
             if reader.line_num != last + 1:

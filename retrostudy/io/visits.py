@@ -16,12 +16,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .labels import OUTCOME_SYNONYMS, norm
 
-__all__ = ["visit_week", "visit_name", "date_text", "visit_like", "split_wide", "wide_columns", "WideColumn",
-           "MAX_WEEK"]
+__all__ = [
+    "MAX_WEEK",
+    "WideColumn",
+    "date_text",
+    "split_wide",
+    "visit_like",
+    "visit_name",
+    "visit_week",
+    "wide_columns",
+]
 
 _BASELINE = {"baseline", "bl", "base", "week_0", "week0", "wk0", "wk_0", "w0", "pre", "pretest",
              "pre_treatment", "pretreatment", "day_0", "day0", "v0", "visit_0"}
@@ -60,7 +69,8 @@ def visit_week(label: Any, visits: Mapping[str, float] | None = None) -> float |
     if unit and rest[:1] == "-":  # "week-6": a hyphen straight after the word separates
         rest = rest[1:]
     else:
-        rest = rest[_SEP.match(rest).end():]
+        sep = _SEP.match(rest)
+        rest = rest[sep.end():] if sep else rest
         if rest[:1] and rest[0] in _MINUS:
             sign, rest = -1.0, rest[1:].lstrip()
     m = _NUMBER.match(rest)

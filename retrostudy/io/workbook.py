@@ -16,7 +16,7 @@ from ..errors import DataError
 from .grid import _SAMPLE, blank, build_table, join_header, locate_header
 from .problems import Problems
 
-__all__ = ["read_xlsx", "MAX_XLSX_INFLATED"]
+__all__ = ["MAX_XLSX_INFLATED", "read_xlsx"]
 
 #: Most a workbook may inflate to (the sum of its parts' uncompressed sizes).
 MAX_XLSX_INFLATED = 300_000_000

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import DataError, SpecError
 
-__all__ = ["load_settings", "SETTING_KEYS"]
+__all__ = ["SETTING_KEYS", "load_settings"]
 
 _TEXT = ("covariance", "df_method", "weights", "reference_arm", "standardizer", "title", "final_visit",
          "primary", "model", "adjust")
@@ -89,7 +90,9 @@ def load_settings(settings: Mapping | str | os.PathLike | None, known: tuple[str
     """
     if settings is None:
         return {}
-    file, lines, prefix = None, {}, ()
+    file: str | None = None
+    lines: dict[tuple, int] = {}
+    prefix: tuple = ()
     if isinstance(settings, Mapping):
         cfg = dict(settings)
     elif isinstance(settings, (str, os.PathLike)):

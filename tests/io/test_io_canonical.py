@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import _io_minitrial as M
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +12,6 @@ import pytest
 import retrostudy as rs
 from retrostudy.schema import CANONICAL_DTYPES
 from retrostudy.trial import as_trial, validate_canonical
-
-import _io_minitrial as M
 
 ROOT = Path(__file__).resolve().parents[2] / "retrostudy"
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from test_io_bad_input import assert_names, fails, one
 
 import retrostudy as rs
 from retrostudy.cli import main
-
-from test_io_bad_input import assert_names, fails, one
 
 TITLED = ("Retro walking trial export,,,\nExported 2019-05-01,,,\n,,,\nsubject,arm,visit,pain\n"
           "R1,retro,baseline,7\nR1,retro,week 6,5\nC1,control,baseline,6\n")

@@ -6,10 +6,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from test_io_bad_input import assert_names, fails, one
 
 import retrostudy as rs
-
-from test_io_bad_input import assert_names, fails, one
 
 
 def sav(frame: pd.DataFrame, path, **kw):

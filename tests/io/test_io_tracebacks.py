@@ -6,12 +6,11 @@ import zipfile
 
 import pandas as pd
 import pytest
+from test_io_bad_input import fails, one
 
 import retrostudy as rs
 from retrostudy.cli import main
 from retrostudy.errors import SpecError
-
-from test_io_bad_input import fails, one
 
 REPORT_DATA = "alghadir2019_sim"
 
@@ -34,7 +33,7 @@ def test_parquet_decimal_columns_are_numbers(tmp_path):
 
     # before: refused as "not a number"
     path = _parquet(tmp_path, pain=pa.array([decimal.Decimal("7.5"), decimal.Decimal("5.00")], pa.decimal128(5, 2)),
-                    age=pa.array([decimal.Decimal("61"), decimal.Decimal("61")], pa.decimal128(4, 0)))
+                    age=pa.array([decimal.Decimal(61), decimal.Decimal(61)], pa.decimal128(4, 0)))
     trial = rs.read_trial(path)
     assert trial.data["value"].tolist() == [7.5, 5.0] and trial.data["age"].tolist() == [61.0, 61.0]
 
