@@ -54,7 +54,7 @@ def first_rows(f: pd.DataFrame, mask: pd.Series | np.ndarray, key: str) -> pd.Da
         return sub
     counts = sub.drop_duplicates([key, "sheet", "row"]).groupby(key, sort=False, dropna=False).size()
     firsts = sub.drop_duplicates(key)
-    return firsts.assign(_n=firsts[key].map(counts).fillna(1).astype(int).to_numpy())
+    return firsts.assign(_n=firsts[key].astype(object).map(counts).fillna(1).astype(int).to_numpy())
 
 
 def _more(n: int, before: str, after: str = "") -> str:

@@ -40,7 +40,7 @@ def adam_cross_check(f: pd.DataFrame, base_week: float | None, add) -> None:
         add(r, "CHG", float(chg[i]), "adam_chg",
             f"CHG is {chg[i]:g} but AVAL - BASE is {r['val'] - base[i]:g}; correct CHG, BASE or AVAL")
     if "ablfl" in f.columns:
-        is_base = labels(f["ablfl"]).fillna("").str.upper().eq("Y").to_numpy()
+        is_base = labels(f["ablfl"]).astype(object).fillna("").str.upper().eq("Y").to_numpy()
     else:
         is_base = (f["week_c"] == base_week).to_numpy()
     bl = f[is_base].drop_duplicates(["subject", "oid"]).set_index(["subject", "oid"])["val"]

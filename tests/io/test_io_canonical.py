@@ -115,3 +115,19 @@ def test_natural_subject_order_matches_the_reference_sort():
                 [f"RW-{i:04d}" for i in rng.permutation(500)], [f"P{i}" for i in rng.permutation(300)]):
         rank = natural_order(np.array(ids, dtype=object))
         assert [ids[i] for i in np.argsort(rank)] == sorted(ids, key=_natural)
+
+
+def test_adam_baseline_flag_marks_the_baseline_record(tmp_path):
+    path = tmp_path / "adqs.csv"
+    path.write_text("USUBJID,TRT01P,AVISIT,AVISITN,PARAMCD,AVAL,BASE,CHG,ABLFL\nS1,RW,Baseline,0,PAIN,7,7,0,Y\n"
+                    "S1,RW,Week 6,6,PAIN,4,7,-3,\nS2,UC,Baseline,0,PAIN,6,6,0,Y\nS2,UC,Week 6,6,PAIN,5,6,-1,\n")
+    assert rs.read_trial(path).data["value"].tolist() == [7.0, 4.0, 6.0, 5.0]
+    path.write_text(path.read_text().replace("S2,UC,Week 6,6,PAIN,5,6,-1", "S2,UC,Week 6,6,PAIN,5,5,0"))
+    p = fails_rule(path, "adam_base")
+    assert "BASE is 5 but the subject's baseline AVAL for pain_nrs is 6" in p
+
+
+def fails_rule(path, rule):
+    with pytest.raises(rs.DataError) as info:
+        rs.read_trial(path)
+    return info.value.problems.set_index("rule").loc[rule, "message"]
