@@ -101,7 +101,10 @@ def is_missing(x: Any, rule: Iterable[Any] | MissingRule = ()) -> bool:
     if isinstance(x, (float, int, decimal.Decimal)):
         if x != x:
             return True
-        return bool(rule.codes) and float(x) in rule.codes
+        try:
+            return bool(rule.codes) and float(x) in rule.codes
+        except OverflowError:  # an int too large for a float is no missing-value code
+            return False
     if hasattr(x, "item") and not isinstance(x, (list, dict, np.ndarray)):  # numpy scalar
         return is_missing(x.item(), rule)
     try:

@@ -93,7 +93,7 @@ def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping
     meta = {
         "file": file, "format": fmt, "layout": cells.layout,
         "sheets": [t.sheet for t in tables if t.sheet is not None] or None,
-        "encoding": tables[0].encoding,
+        "encoding": tables[0].encoding, "header_row": list(m.header_row) if m.header_row else None,
         "columns": dict(cells.roles), "outcome_columns": dict(cells.outcome_columns),
         "covariates": dict(cells.covariates), "ignored_columns": list(cells.ignored),
         "arm_map": decided["arm_map"], "visit_map": decided["visit_map"], "outcome_map": decided["outcome_map"],
@@ -191,7 +191,9 @@ class ValidationReport:
             head = f"{self.meta.get('file', 'The data')}: {n} problem{'s' if n != 1 else ''} found."
             return "\n".join([head] + [f"  {i}. {msg}" for i, msg in enumerate(self.problems["message"], 1)])
         t, m = self.trial, self.meta
-        lines = [f"{m['file']}: read as {m['format']}, layout '{m['layout']}'; study '{m['study']}'.",
+        header = (f" with the header on line {' and '.join(str(r) for r in m['header_row'])}"
+                  if m.get("header_row") else "")
+        lines = [f"{m['file']}: read as {m['format']}{header}, layout '{m['layout']}'; study '{m['study']}'.",
                  f"{t.n_subjects} subjects in arms {', '.join(t.arms)}; visits {', '.join(t.visits)} "
                  f"(baseline: {m['baseline_visit']}); outcomes {', '.join(t.outcomes)}.",
                  "Column roles: " + ", ".join(f"{k} <- '{v}'" for k, v in m["columns"].items()) + "."]
