@@ -39,11 +39,15 @@ def check_inflated_size(path: str, name: str) -> None:
                     "spreadsheet program and save it again as .xlsx") from None
     inflated = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
-    if inflated > MAX_XLSX_INFLATED or (inflated > 20_000_000 and inflated / packed > _MAX_RATIO):
+    if inflated > MAX_XLSX_INFLATED:
         raise _fail(name, "too_large", f"the workbook would inflate to {inflated / 1e6:,.0f} MB when opened "
                     f"({inflated / packed:,.0f} times its size on disk), more than retrostudy opens from a workbook "
                     f"({MAX_XLSX_INFLATED / 1e6:,.0f} MB); save the data as .csv or .parquet instead, or check "
                     "that this is the right file")
+    if inflated > 20_000_000 and inflated / packed > _MAX_RATIO:
+        raise _fail(name, "too_large", f"the workbook would inflate {inflated / packed:,.0f} times when opened (to "
+                    f"{inflated / 1e6:,.0f} MB), as a zip bomb does and no spreadsheet of data does; check that this "
+                    "is the right file, or save the data as .csv or .parquet")
 
 
 def read_xlsx(path: str, name: str, sheet: str | int | None, header_row: tuple[int, ...] | None = None) -> list:
