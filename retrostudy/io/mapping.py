@@ -21,7 +21,7 @@ keyword arguments override the file. Keys (all optional)::
     visits:                   # label -> week (canonical names: baseline for week 0, else weekN)
       pre: 0
       post: 6
-    baseline: pre             # the baseline visit (label or canonical name; default: smallest week)
+    baseline_visit: pre       # the baseline visit (label or canonical name; default: week 0, else smallest)
     outcomes:                 # outcome id -> definition; overrides the registry's defaults
       pain_nrs: {column: pain_vas, low: 0, high: 100, unit: mm}
       womac: {paramcd: WOMTOT, version: "WOMAC 3.1 VA", high: 2400}
@@ -61,7 +61,7 @@ from .safeyaml import read_yaml
 
 __all__ = ["LAYOUTS", "MAPPING_KEYS", "TrialMapping", "load_mapping"]
 
-MAPPING_KEYS = ("layout", "study", "columns", "arms", "visits", "baseline", "outcomes", "covariates",
+MAPPING_KEYS = ("layout", "study", "columns", "arms", "visits", "baseline_visit", "baseline", "outcomes", "covariates",
                 "sheet", "sheets", "missing_values", "header_row")
 ROLES = ("subject_id", "arm", "visit", "week", "outcome", "value", "study")
 OUTCOME_KEYS = ("column", "paramcd", "label", "unit", "low", "high", "low_inclusive", "high_inclusive",
@@ -96,7 +96,7 @@ class TrialMapping:
     def to_dict(self) -> dict:
         return {
             "layout": self.layout, "study": self.study, "columns": dict(self.columns), "arms": dict(self.arms),
-            "visits": dict(self.visits), "baseline": self.baseline,
+            "visits": dict(self.visits), "baseline_visit": self.baseline,
             "outcomes": {k: v.to_dict() for k, v in self.outcomes.items()},
             "covariates": list(self.covariates) if self.covariates is not None else None,
             "sheet": self.sheet, "sheets": self.sheets, "missing_values": list(self.missing_values),
@@ -194,6 +194,15 @@ def load_mapping(config: Any = None, layout: str = "auto", **options: Any) -> Tr
     col = _Collector(file, lines, frozenset(options) | ({"layout"} if layout not in (None, "auto") else set()))
     merged = dict(content)
     merged.update(options)
+    if "baseline" in merged:  # the old key: ``baseline`` names how a model uses the baseline visit
+        import warnings
+
+        warnings.warn("The mapping key 'baseline' (the baseline visit's label) is now 'baseline_visit'; the old "
+                      "key still works.", FutureWarning, stacklevel=3)
+        if "baseline_visit" in merged and merged["baseline_visit"] != merged["baseline"]:
+            raise SpecError("The mapping gives both 'baseline_visit' and its old spelling 'baseline'; keep "
+                            "'baseline_visit' only.")
+        merged["baseline_visit"] = merged.pop("baseline")
     if layout not in (None, "auto"):
         merged["layout"] = layout
     result = _validate(merged, col)
@@ -264,8 +273,8 @@ def _validate(m: dict, col: _Collector) -> TrialMapping:
                 else:
                     out[str(lab)] = float(target)
         kw[key] = out
-    if m.get("baseline") is not None:
-        kw["baseline"] = str(m["baseline"])
+    if m.get("baseline_visit") is not None:
+        kw["baseline"] = str(m["baseline_visit"])
     if m.get("outcomes") is not None:
         _outcomes(m["outcomes"], col, kw)
     cov = m.get("covariates")

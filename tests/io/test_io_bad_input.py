@@ -302,6 +302,6 @@ def test_unknown_outcome_when_the_mapping_declares_outcomes(tmp_path):
 
 def test_declared_baseline_must_be_a_visit(tmp_path):
     path = csv(tmp_path, GOOD)
-    err = fails(path, baseline="week 2")
+    err = fails(path, baseline_visit="week 2")
     p = one(err, "unknown_baseline")
     assert "'week 2' is not a visit of trial.csv" in p["message"] and "'baseline' and 'week6'" in p["message"]
