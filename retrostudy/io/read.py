@@ -48,7 +48,7 @@ def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping
         ``"auto"`` (recognise), ``"long"``, ``"by_visit"``, ``"wide"``, ``"adam"`` or ``"sheets"``.
     **mapping
         The mapping's keys as keyword arguments (``columns=``, ``arms=``, ``visits=``,
-        ``outcomes=``, ``covariates=``, ``baseline=``, ``study=``, ``sheet=``...).
+        ``outcomes=``, ``covariates=``, ``baseline_visit=``, ``study=``, ``sheet=``...).
 
     Returns
     -------
