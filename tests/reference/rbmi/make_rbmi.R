@@ -76,25 +76,51 @@ vars_ana <- set_vars(
 # stops: |gradient| up to ~1e-2, -2 REML log-lik ~1e-5 above the optimum, estimates off by ~1e-5
 # relative. An engine that finds the exact optimum cannot match those numbers to 1e-6, so every
 # deterministic case is computed twice: "rbmi" (rbmi exactly as it is) and "rbmi_exact_optimum"
-# (the same rbmi code with every MMRM fit run by nlminb with its analytic Hessian to rel.tol 1e-14,
-# which ends at |gradient| ~1e-10). The switch wraps mmrm::mmrm in mmrm's namespace; rbmi's code
-# is not changed. Every fit's final max |gradient| is recorded.
+# (the same rbmi code with every MMRM fit run to the exact REML optimum: nlminb with mmrm's
+# analytic (TMB) gradient and Hessian at its default tolerances, then Newton steps with step
+# halving until max |gradient| < 1e-11; nlminb alone at rel.tol 1e-14 stops with "singular
+# convergence" on some jackknife samples). The switch wraps mmrm::mmrm in mmrm's namespace;
+# rbmi's code is not changed. Every fit's final max |gradient| is recorded.
+newton_optimizer <- function(par, fn, gr, hessian = NULL, ...) {
+    o <- stats::nlminb(par, fn, gr, hessian)
+    th <- o$par
+    for (k in seq_len(50)) {
+        g <- as.vector(gr(th))
+        if (max(abs(g)) < 1e-11) break
+        step <- solve(hessian(th), g)
+        f0 <- fn(th)
+        t <- 1
+        while (fn(th - t * step) > f0 + 1e-9 && t > 1e-6) t <- t / 2
+        th <- th - t * step
+    }
+    g <- max(abs(gr(th)))
+    list(
+        par = th,
+        objective = fn(th),
+        convergence = if (g < 1e-6) 0L else 1L,
+        message = sprintf("nlminb then Newton: max|grad| %.2e", g)
+    )
+}
+attr(newton_optimizer, "use_hessian") <- TRUE
+
 ORIG_MMRM <- mmrm::mmrm
 OPT_STATE <- new.env()
 OPT_STATE$mode <- "rbmi"
 OPT_STATE$grad <- numeric(0)
 OPT_STATE$optimizer <- character(0)
-EXACT_CONTROL <- list(rel.tol = 1e-14, x.tol = 0, iter.max = 1000, eval.max = 2000)
 
 mmrm_switched <- function(...) {
     fit <- if (OPT_STATE$mode == "exact") {
-        ORIG_MMRM(..., optimizer = "nlminb", optimizer_control = EXACT_CONTROL)
+        ORIG_MMRM(..., optimizer_fun = newton_optimizer)
     } else {
         ORIG_MMRM(...)
     }
     g <- tryCatch(max(abs(fit$tmb_object$gr(fit$theta_est))), error = function(e) NA_real_)
     OPT_STATE$grad <- c(OPT_STATE$grad, g)
-    OPT_STATE$optimizer <- c(OPT_STATE$optimizer, fit$optimizer)
+    OPT_STATE$optimizer <- c(
+        OPT_STATE$optimizer,
+        if (identical(fit$optimizer, "custom_optimizer")) "nlminb+Newton" else fit$optimizer
+    )
     fit
 }
 utils::assignInNamespace("mmrm", mmrm_switched, ns = "mmrm")
@@ -206,13 +232,14 @@ META <- list(
     quick_run = QUICK
 )
 
-write_json_file <- function(x, name) {
+# pretty = FALSE for the bulky files (replicate estimates, bootstrap samples, imputations)
+write_json_file <- function(x, name, pretty = TRUE) {
     path <- file.path(OUT_DIR, name)
     txt <- jsonlite::toJSON(
         x,
         digits = NA,
         auto_unbox = TRUE,
-        pretty = TRUE,
+        pretty = pretty,
         na = "null",
         null = "null"
     )
@@ -280,7 +307,7 @@ design_names <- function(ld) {
 sigma_list <- function(s) lapply(s, function(m) unname(lapply(seq_len(nrow(m)), function(i) m[i, ])))
 
 # parameters of the first sample (the fit on the original data) + a refit for the REML log-lik
-imputation_model <- function(drawObj, same_cov = TRUE) {
+imputation_model <- function(drawObj, same_cov = TRUE, mode = "rbmi") {
     ld <- drawObj$data
     s1 <- drawObj$samples[[1]]
     beta_names <- design_names(ld)
@@ -294,7 +321,13 @@ imputation_model <- function(drawObj, same_cov = TRUE) {
         group = if (same_cov) NULL else dd[[ld$vars$group]]
     )
     frm <- rbmi:::as_mmrm_formula(mm_df, "us")
+    # refit outside the recorded fits, with the optimizer of the samples
+    saved <- list(mode = OPT_STATE$mode, grad = OPT_STATE$grad, optimizer = OPT_STATE$optimizer)
+    OPT_STATE$mode <- mode
     refit <- mmrm::mmrm(formula = frm, data = mm_df, reml = TRUE, n_cores = 1, accept_singular = FALSE)
+    OPT_STATE$mode <- saved$mode
+    OPT_STATE$grad <- saved$grad
+    OPT_STATE$optimizer <- saved$optimizer
     list(
         formula = paste(deparse(ld$formula, width.cutoff = 500), collapse = ""),
         covariance = if (same_cov) "us (one unstructured covariance)" else "us per THERAPY group",
@@ -366,12 +399,12 @@ run_jackknife <- function(data, ice, same_cov = TRUE) {
     list(draws = drawObj, impute = imputeObj, analysis = anaObj, pool = poolObj)
 }
 
-jackknife_summary <- function(res, same_cov = TRUE, fits = NULL) {
+jackknife_summary <- function(res, same_cov = TRUE, fits = NULL, mode = "rbmi") {
     est <- ana_matrix(res$analysis, "est")
     list(
         pooled = pool_rows(res$pool),
         full_data_ancova = ana_rows(res$analysis, 1),
-        imputation_model = imputation_model(res$draws, same_cov = same_cov),
+        imputation_model = imputation_model(res$draws, same_cov = same_cov, mode = mode),
         imputed_values = imputed_rows(res$impute, 1),
         mmrm_fits = fits,
         n_jackknife = nrow(est) - 1
@@ -412,7 +445,7 @@ if (any(c("a", "d") %in% PARTS)) {
         for (mode in c("rbmi", "exact")) {
             key <- if (mode == "rbmi") "rbmi" else "rbmi_exact_optimum"
             r <- with_optimizer(mode, run_jackknife(dat, ice, same_cov = cd$same_cov))
-            out[[key]] <- jackknife_summary(r$value, same_cov = cd$same_cov, fits = r$fits)
+            out[[key]] <- jackknife_summary(r$value, same_cov = cd$same_cov, fits = r$fits, mode = mode)
             reps[[nm]][[key]] <- jackknife_replicates(r$value)
             JACK[[nm]][[key]] <- r$value
         }
@@ -463,12 +496,12 @@ if (any(c("a", "d") %in% PARTS)) {
             uci = jr7$est + stats::qt(0.975, 169) * jr7$se,
             pval = 2 * stats::pt(-abs(jr7$est / jr7$se), 169)
         ),
-        JR_jackknife_se_without_inflation = list(
+        JR_jackknife_se_without_factor = list(
             what = paste(
-                "JR visit-7 trt SE computed as the plain SD of the leave-one-out estimates",
-                "(missing the (N-1) factor of the jackknife: sqrt((N-1)/N * sum((e_i - mean)^2)))"
+                "JR visit-7 trt SE without the (N-1)/N factor: sqrt(sum((e_i - mean(e))^2)) instead of",
+                "rbmi's sqrt((N-1)/N * sum((e_i - mean(e))^2)) (0.29 % too large)"
             ),
-            se = stats::sd(reps$JR$rbmi_exact_optimum$trt_7)
+            se = sqrt(sum((reps$JR$rbmi_exact_optimum$trt_7 - mean(reps$JR$rbmi_exact_optimum$trt_7))^2))
         ),
         JR_same_cov_true_vs_false = list(
             what = "same_cov = FALSE (covariance per arm) asked, one common covariance computed: the JR case",
@@ -510,7 +543,7 @@ if (any(c("a", "d") %in% PARTS)) {
                     keys = paste(
                         "rbmi: rbmi as installed (mmrm's default L-BFGS-B stops early);",
                         "rbmi_exact_optimum: the same rbmi code with every MMRM fit at the exact REML optimum",
-                        "(nlminb, analytic Hessian, rel.tol 1e-14). The Python engine should match",
+                        "(nlminb then Newton on the analytic Hessian, max |gradient| < 1e-11). The Python engine should match",
                         "rbmi_exact_optimum to optimizer precision and rbmi within optimizer_gap."
                     )
                 )),
@@ -534,7 +567,8 @@ if (any(c("a", "d") %in% PARTS)) {
                 )),
                 cases = reps
             ),
-            "condmean_jackknife_replicates.json"
+            "condmean_jackknife_replicates.json",
+            pretty = FALSE
         )
     }
 }
@@ -563,6 +597,7 @@ run_bootstrap <- function(data, ice, n_samples, seed) {
 
 if ("b" %in% PARTS) {
     out <- list()
+    bulk <- list()
     for (strategy in c("MAR", "JR")) {
         message("part b: ", strategy)
         ice <- derive_ice(dat, strategy)
@@ -589,16 +624,6 @@ if ("b" %in% PARTS) {
             pooled_normal = pool_rows(r$pool_normal),
             pooled_percentile = pool_rows(r$pool_percentile),
             full_data_estimate = ana_rows(r$analysis, 1),
-            bootstrap_estimates = lapply(as.data.frame(boot), identity),
-            first_bootstrap_samples = list(
-                what = paste(
-                    "subject lists (with repeats; rbmi treats each copy as a separate subject) of",
-                    "bootstrap samples 1..", N_BOOT_IDS, "and their ANCOVA estimates; stratified by THERAPY",
-                    "(rbmi's default strata = group). Deterministic given the list."
-                ),
-                ids = ids,
-                estimates = lapply(as.data.frame(boot[seq_len(N_BOOT_IDS), , drop = FALSE]), identity)
-            ),
             monte_carlo = list(
                 analytic_mcse_of_se = as.list(se_main * sqrt((kurt - 1) / (4 * B_MAIN))),
                 kurtosis_of_bootstrap_estimates = as.list(kurt),
@@ -612,7 +637,32 @@ if ("b" %in% PARTS) {
                 )
             )
         )
+        bulk[[strategy]] <- list(
+            bootstrap_estimates = lapply(as.data.frame(boot), identity),
+            first_bootstrap_samples = list(
+                ids = ids,
+                estimates = lapply(as.data.frame(boot[seq_len(N_BOOT_IDS), , drop = FALSE]), identity)
+            )
+        )
     }
+    write_json_file(
+        list(
+            meta = c(META, list(
+                part = "b: the bootstrap estimates of the B = 1000 runs in condmean_bootstrap.json",
+                what = paste(
+                    "bootstrap_estimates: per parameter the B ANCOVA estimates (rbmi's analyse() results",
+                    "2..B+1, in rbmi's order; pool() takes their sd or type-6 quantiles).",
+                    "first_bootstrap_samples: ids[[k]] is the subject list of bootstrap sample k",
+                    "(k = 1..", N_BOOT_IDS, "; drawn with replacement within THERAPY (rbmi's default",
+                    "strata = group); each copy of a patient is a separate subject), estimates the",
+                    "ANCOVA estimates of those samples: deterministic given the list."
+                )
+            )),
+            cases = bulk
+        ),
+        "condmean_bootstrap_samples.json",
+        pretty = FALSE
+    )
     write_json_file(
         list(
             meta = c(META, list(
@@ -673,6 +723,7 @@ rubin_original_df <- function(est, se) {
 
 if ("c" %in% PARTS) {
     out <- list()
+    bulk <- list()
     for (strategy in c("MAR", "JR")) {
         message("part c: ", strategy)
         ice <- derive_ice(dat, strategy)
@@ -705,12 +756,6 @@ if ("c" %in% PARTS) {
             n_samples = M_MAIN,
             seed = SEED,
             pooled = pooled,
-            per_imputation = list(
-                what = "rbmi's analyse() results, one value per imputation (rows) for each parameter",
-                est = lapply(as.data.frame(r$est), identity),
-                se = lapply(as.data.frame(r$se), identity),
-                df = lapply(as.data.frame(r$df), function(x) unique(x))
-            ),
             rubin_components = lapply(pars, function(p) {
                 M <- nrow(r$est)
                 var_w <- mean(r$se[, p]^2)
@@ -731,7 +776,27 @@ if ("c" %in% PARTS) {
                 runs = spread
             )
         )
+        bulk[[strategy]] <- list(
+            est = lapply(as.data.frame(r$est), identity),
+            se = lapply(as.data.frame(r$se), identity),
+            df = lapply(as.data.frame(r$df), function(x) unique(x))
+        )
     }
+    write_json_file(
+        list(
+            meta = c(META, list(
+                part = "c: per-imputation analysis results of the M-imputation runs in approxbayes.json",
+                what = paste(
+                    "est[[parameter]][m], se[[parameter]][m]: rbmi's analyse() result of imputation m",
+                    "(ANCOVA estimate and model-based SE); df: the ANCOVA residual df (the same for every",
+                    "imputation: v_com of Barnard-Rubin). pool() applied to these gives approxbayes.json's pooled rows."
+                )
+            )),
+            cases = bulk
+        ),
+        "approxbayes_imputations.json",
+        pretty = FALSE
+    )
     write_json_file(
         list(
             meta = c(META, list(
@@ -881,7 +946,7 @@ if ("e" %in% PARTS) {
             # ICE strategies are switched on the draws object's longdata after draws() ran with MAR.
             ice_mar <- ice_e; ice_mar$strategy <- "MAR"
             d_nm <- draws(dat, ice_mar, vars_imp, method_condmean(type = "jackknife"), quiet = TRUE)
-            im_nm <- imputation_model(d_nm)   # before the switch: the model as it was fitted
+            im_nm <- imputation_model(d_nm, mode = mode)   # before the switch: the model as fitted
             refused <- tryCatch(
                 { impute(d_nm, references = REFERENCES, update_strategy = ice_e); "no error" },
                 error = function(e) conditionMessage(e)
@@ -900,7 +965,7 @@ if ("e" %in% PARTS) {
         })
         v <- r$value
         e_out[[key]] <- list(
-            result = jackknife_summary(v$res, fits = r$fits),
+            result = jackknife_summary(v$res, fits = r$fits, mode = mode),
             imputed_values_chosen = imputed_rows(v$res$impute, 1)[imputed_rows(v$res$impute, 1)$PATIENT %in% chosen, ],
             near_miss_post_ice_in_model = list(
                 what = paste(
