@@ -443,11 +443,16 @@ def test_an_existing_client_blas_pinning_resume_and_max_errors_on_dask(tmp_path)
     threadpoolctl = pytest.importorskip("threadpoolctl")
     # an in-process cluster: its workers pin this process's BLAS pools for good, so restore them after
     with threadpoolctl.threadpool_limits(limits=None), \
-            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cl, \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                                     protocol="tcp://") as cl, \
             distributed.Client(cl, set_as_default=False) as client:
         run = run_replicates(draw_task, 30, payload={"fail": (8,)}, seed=5, scheduler=client, progress=False)
         assert same_results(run.results, serial.results) and run.n_failed == 1
         assert run.scheduler.startswith("Dask client") and run.workers == 2
+        by_address = run_replicates(draw_task, 30, payload={"fail": (8,)}, seed=5, scheduler=cl.scheduler_address,
+                                    chunk_size=4, progress=False)
+        assert same_results(by_address.results, serial.results)
+        assert by_address.scheduler == f"Dask scheduler {cl.scheduler_address}" and by_address.workers == 2
         threads = run_replicates(blas_threads_task, 4, seed=1, scheduler=client, progress=False)
         assert all(t == [1] * len(t) for t in threads.results)
         # a serial checkpoint finished on the cluster
@@ -472,6 +477,15 @@ def test_a_scheduler_that_does_not_answer_is_one_sentence():
     message = str(info.value)
     assert message.startswith(f"No Dask scheduler answered at '{address}' within 1 s")
     assert "\n" not in message and info.value.__suppress_context__
+
+
+@pytest.mark.dask
+def test_a_scheduler_without_workers_is_one_sentence():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None, protocol="tcp://") as cl, \
+            pytest.raises(SpecError, match=r"has no workers after 1 s .*; start some with `dask worker tcp://"):
+        run_replicates(draw_task, 5, payload={}, seed=1, scheduler=cl.scheduler_address, connect_timeout=1,
+                       progress=False)
 
 
 def test_a_task_or_payload_that_cannot_be_sent_is_one_sentence():

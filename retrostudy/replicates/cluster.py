@@ -98,6 +98,8 @@ def dask_target(*, workers: int | None, scheduler: Any, connect_timeout: float) 
         finally:
             client.close()
         return
+    if not workers:
+        raise SpecError("Pass workers= (a number of at least 1) or scheduler= to run on Dask.")
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=logging.ERROR, env=dict(WORKER_ENV))
     try:

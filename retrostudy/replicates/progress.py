@@ -20,12 +20,12 @@ class Progress:
     written to stderr at most every few seconds.
     """
 
-    def __init__(self, total: int, *, label: str, mode: bool | None, initial: int = 0):
+    def __init__(self, total: int, *, label: str, mode: bool | None, initial: int = 0, failed: int = 0):
         self.total = total
         self.label = label
         self.done = initial
         self._initial = initial
-        self.failed = 0
+        self.failed = failed
         self._bar: Any = None
         self._plain = False
         self._start = time.perf_counter()
@@ -41,6 +41,8 @@ class Progress:
             return
         self._bar = tqdm(total=total, initial=initial, desc=label, unit="rep", delay=delay, file=sys.stderr,
                          mininterval=0.5, dynamic_ncols=True)
+        if failed:
+            self._bar.set_postfix(failed=failed, refresh=False)
 
     def update(self, k: int, failed: int = 0) -> None:
         """``k`` more replicates finished, ``failed`` of them failed."""

@@ -35,12 +35,14 @@ def default_chunk_size(n: int, n_workers: int) -> int:
     return max(1, math.ceil(n / max(100, 8 * n_workers)))
 
 
-def _int_arg(name: str, value: Any, *, minimum: int, allow_none: bool = True) -> int | None:
-    if value is None and allow_none:
-        return None
+def _int_arg(name: str, value: Any, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise SpecError(f"{name} must be a whole number of at least {minimum}, not {value!r}.")
     return int(value)
+
+
+def _optional_int_arg(name: str, value: Any, *, minimum: int) -> int | None:
+    return None if value is None else _int_arg(name, value, minimum=minimum)
 
 
 def _root_seed(seed: Any, stored: dict | None) -> RootSeed:
@@ -53,11 +55,11 @@ def _root_seed(seed: Any, stored: dict | None) -> RootSeed:
             seed, numbers.Integral | np.random.SeedSequence | Sequence)):
         raise SpecError(f"seed must be an int, a sequence of ints, a numpy SeedSequence or None, not {seed!r}.")
     try:
-        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise SpecError(f"seed {seed!r} is not a valid numpy seed ({exc}); pass a non-negative int.") from None
-    entropy = seq.entropy
-    entropy = tuple(int(e) for e in entropy) if isinstance(entropy, Sequence | np.ndarray) else int(entropy)
+    raw: Any = seq.entropy
+    entropy = tuple(int(e) for e in raw) if isinstance(raw, Sequence | np.ndarray) else int(raw)
     return RootSeed(entropy, tuple(int(k) for k in seq.spawn_key), int(seq.pool_size))
 
 
@@ -213,10 +215,10 @@ def run_replicates(task: Task, n: int, *, payload: Any = None, seed: Any = None,
     """
     t0 = time.perf_counter()
     _check_args(task, workers, scheduler, progress, on_chunk, label, fingerprint, connect_timeout)
-    n = _int_arg("n", n, minimum=0, allow_none=False)
-    workers = _int_arg("workers", workers, minimum=0) or 0
-    chunk_size = _int_arg("chunk_size", chunk_size, minimum=1)
-    max_errors = _int_arg("max_errors", max_errors, minimum=0)
+    n = _int_arg("n", n, minimum=0)
+    workers = _optional_int_arg("workers", workers, minimum=0) or 0
+    chunk_size = _optional_int_arg("chunk_size", chunk_size, minimum=1)
+    max_errors = _optional_int_arg("max_errors", max_errors, minimum=0)
     use_dask = workers > 0 or scheduler is not None
     stored = Checkpoint.read_manifest(checkpoint) if checkpoint is not None else None
     root = _root_seed(seed, stored)
@@ -248,6 +250,9 @@ def run_replicates(task: Task, n: int, *, payload: Any = None, seed: Any = None,
         prepare(chunk_size)
     description, n_workers, startup = "serial", 0, 0.0
     with contextlib.ExitStack() as stack:
+        # the bar exists before a cluster starts, so a slow start-up shows too (after the 2 s delay)
+        collector.progress = stack.enter_context(
+            Progress(n, label=label, mode=progress, initial=collector.done, failed=len(collector.failures)))
         target = None
         if use_dask and (todo or chunk_size is None):
             from .cluster import dask_target  # Dask is imported only here
@@ -260,9 +265,6 @@ def run_replicates(task: Task, n: int, *, payload: Any = None, seed: Any = None,
                 prepare(chunk_size)
         elif use_dask:
             description = "checkpoint (nothing left to run)"
-        collector.progress = stack.enter_context(
-            Progress(n, label=label, mode=progress, initial=collector.done))
-        collector.progress.failed = len(collector.failures)
         if target is not None:
             from .cluster import run_chunks_on_dask
 
@@ -273,6 +275,7 @@ def run_replicates(task: Task, n: int, *, payload: Any = None, seed: Any = None,
                 with single_blas_thread():  # restored between chunks: on_chunk runs with the caller's
                     chunk = run_chunk(task, payload, root, start, stop)
                 collector.absorb(k, chunk)
+        collector.progress.close()  # before the cluster shuts down
 
     return ReplicateRun(
         results=tuple(collector.results), failures=failures_frame(collector.failures), n=n,
