@@ -492,10 +492,17 @@ def test_a_task_or_payload_that_cannot_be_sent_is_one_sentence():
     pytest.importorskip("cloudpickle")
     import threading
 
-    from retrostudy.replicates.cluster import _pack
+    from retrostudy.replicates.cluster import _scatter
 
+    class SerializingClient:  # scatter serializes its data as a Dask client sending it to workers does
+        def scatter(self, data, **kwargs):
+            import cloudpickle
+
+            return [cloudpickle.loads(cloudpickle.dumps(obj)) for obj in data]
+
+    assert _scatter(SerializingClient(), draw_task, {"x": 1}) == (draw_task, {"x": 1})
     with pytest.raises(SpecError, match="The payload cannot be sent to Dask workers"):
-        _pack(draw_task, {"lock": threading.Lock()})
+        _scatter(SerializingClient(), draw_task, {"lock": threading.Lock()})
     lock = threading.Lock()
     with pytest.raises(SpecError, match="The task function cannot be sent to Dask workers"):
-        _pack(lambda p, i, s: lock, {})
+        _scatter(SerializingClient(), lambda p, i, s: lock, {})

@@ -6,7 +6,7 @@ library only (threadpoolctl when it is installed).
 from __future__ import annotations
 
 import contextlib
-import pickle
+import copy
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Chunk", "RootSeed", "failure_record", "forget", "pack", "pin_process_blas", "run_chunk",
-           "run_packed_chunk", "single_blas_thread"]
+__all__ = ["Chunk", "RootSeed", "failure_record", "forget", "pin_process_blas", "run_chunk",
+           "run_chunk_on_worker", "single_blas_thread"]
 
 
 @dataclass(frozen=True)
@@ -140,38 +140,27 @@ def run_chunk(task: Callable[[Any, int, np.random.SeedSequence], Any], payload: 
 
 # -- on a Dask worker --------------------------------------------------------------------------------
 #
-# The task and payload travel as one in-band pickle (bytes) and are unpacked once per worker process
-# and run; each chunk goes back as in-band pickle bytes. Unpickling in-band data allocates every numpy
-# array afresh, so arrays are aligned. Dask's own zero-copy transport can hand a worker an array at an
-# odd address (seen here: 57 mod 64), and numpy sums an unaligned array in another order, so the last
-# bit of results would depend on where they ran.
+# Dask's zero-copy transport can hand a worker (or the client) a numpy array at an address that is not
+# a multiple of its item size (seen here: 57 mod 64), and numpy sums an unaligned array in another
+# order, so the last bit of a result would depend on where it ran. A deep copy allocates every array
+# afresh, aligned: the payload is deep-copied once per worker process and run, each chunk's results
+# once on the client (they are small).
 
-_UNPACKED: dict[str, tuple[Any, Any]] = {}
-_UNPACK_LOCK = threading.Lock()
-
-
-def pack(task: Callable, payload: Any) -> bytes:
-    """The task and payload as in-band pickle bytes (cloudpickle: functions from ``__main__`` work)."""
-    import cloudpickle
-
-    return cloudpickle.dumps((task, payload), protocol=5)
+_PAYLOADS: dict[str, tuple[Any, Any]] = {}
+_PAYLOAD_LOCK = threading.Lock()
 
 
-def run_packed_chunk(token: str, blob: bytes, root: RootSeed, start: int, stop: int) -> bytes:
-    """Run one chunk on a Dask worker: BLAS pinned for good, task and payload unpacked once per run."""
+def run_chunk_on_worker(token: str, task: Callable, payload: Any, root: RootSeed, start: int, stop: int) -> Chunk:
+    """Run one chunk on a Dask worker: BLAS pinned for good, the payload realigned once per run."""
     pin_process_blas()
-    with _UNPACK_LOCK:
-        unpacked = _UNPACKED.get(token)
-        if unpacked is None:
-            unpacked = _UNPACKED[token] = pickle.loads(blob)  # bytes our own client packed (not user input)
-    task, payload = unpacked
-    chunk = run_chunk(task, payload, root, start, stop)
-    import cloudpickle
-
-    return cloudpickle.dumps(chunk, protocol=5)
+    with _PAYLOAD_LOCK:
+        found = _PAYLOADS.get(token)
+        if found is None:
+            found = _PAYLOADS[token] = (task, copy.deepcopy(payload))
+    return run_chunk(found[0], found[1], root, start, stop)
 
 
 def forget(token: str) -> None:
-    """Drop a finished run's unpacked task and payload from this worker."""
-    with _UNPACK_LOCK:
-        _UNPACKED.pop(token, None)
+    """Drop a finished run's payload copy from this worker."""
+    with _PAYLOAD_LOCK:
+        _PAYLOADS.pop(token, None)

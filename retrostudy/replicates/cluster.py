@@ -5,16 +5,16 @@ Imported only when a run asks for workers or a scheduler, so the serial path nev
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
-import pickle
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import SpecError
-from .chunks import Chunk, RootSeed, failure_record, forget, pack, run_packed_chunk
+from .chunks import Chunk, RootSeed, failure_record, forget, run_chunk_on_worker
 
 __all__ = ["DaskTarget", "dask_target", "run_chunks_on_dask"]
 
@@ -115,24 +115,29 @@ def dask_target(*, workers: int | None, scheduler: Any, connect_timeout: float) 
         cluster.close()
 
 
-def _pack(task: Callable, payload: Any) -> bytes:
-    """The task and payload as bytes for the workers, or a sentence saying which cannot be sent."""
+def _scatter(client: Any, task: Callable, payload: Any) -> tuple[Any, Any]:
+    """Send the task and the payload to every worker once; a sentence says which cannot be sent."""
     try:
-        return pack(task, payload)
+        task_ref, payload_ref = client.scatter([task, payload], broadcast=True, hash=False)
     except Exception as exc:  # noqa: BLE001 - turned into a sentence that says which one failed
-        import cloudpickle
+        _cannot_send(task, payload, exc)
+    return task_ref, payload_ref
 
-        for what, obj, fix in (
-                ("task function", task,
-                 "define it at the top level of a module the workers can import, not inside another function"),
-                ("payload", payload, "pass data, numbers and fitted models, not open files, locks or connections")):
-            try:
-                cloudpickle.dumps(obj)
-            except Exception as inner:  # noqa: BLE001
-                raise SpecError(f"The {what} cannot be sent to Dask workers ({type(inner).__name__}: "
-                                f"{inner}); {fix}.") from None
-        raise SpecError(f"The task and payload could not be sent to the Dask workers ({type(exc).__name__}: "
-                        f"{exc}).") from None
+
+def _cannot_send(task: Callable, payload: Any, exc: Exception) -> NoReturn:
+    import cloudpickle  # what Dask serializes functions and objects with
+
+    for what, obj, fix in (
+            ("task function", task,
+             "define it at the top level of a module the workers can import, not inside another function"),
+            ("payload", payload, "pass data, numbers and fitted models, not open files, locks or connections")):
+        try:
+            cloudpickle.dumps(obj)
+        except Exception as inner:  # noqa: BLE001
+            raise SpecError(f"The {what} cannot be sent to Dask workers ({type(inner).__name__}: "
+                            f"{inner}); {fix}.") from None
+    raise SpecError(f"The task and payload could not be sent to the Dask workers ({type(exc).__name__}: "
+                    f"{exc}).") from None
 
 
 def run_chunks_on_dask(client: Any, task: Callable, payload: Any, root: RootSeed,
@@ -140,10 +145,10 @@ def run_chunks_on_dask(client: Any, task: Callable, payload: Any, root: RootSeed
                        label: str = "replicates") -> None:
     """Submit every chunk ``(k, start, stop)``, give each finished one to ``absorb(k, chunk)``.
 
-    The task and payload are packed once and broadcast to every worker (one transfer per
-    worker, unpacked once there). Chunks arrive in the order they finish; ``absorb`` may raise
-    to stop the run, and the chunks still pending are then cancelled. A chunk that did not run
-    (a worker died, the task could not be unpickled there) comes back as a lost chunk whose
+    The task and payload are broadcast to every worker once (and copied there once per run,
+    see ``chunks.run_chunk_on_worker``). Chunks arrive in the order they finish; ``absorb`` may
+    raise to stop the run, and the chunks still pending are then cancelled. A chunk that did
+    not run (a worker died, the task could not be loaded there) comes back as a lost chunk whose
     replicates are failures.
     """
     from distributed import as_completed
@@ -151,8 +156,8 @@ def run_chunks_on_dask(client: Any, task: Callable, payload: Any, root: RootSeed
     if not chunks:
         return
     token = uuid.uuid4().hex
-    [blob_ref] = client.scatter([_pack(task, payload)], broadcast=True, hash=False)
-    futures = {client.submit(run_packed_chunk, token, blob_ref, root, start, stop, pure=False,
+    task_ref, payload_ref = _scatter(client, task, payload)
+    futures = {client.submit(run_chunk_on_worker, token, task_ref, payload_ref, root, start, stop, pure=False,
                              key=f"{label}-chunk-{k}-{token}"): (k, start, stop)
                for k, start, stop in chunks}
     remaining = set(futures)
@@ -161,7 +166,7 @@ def run_chunks_on_dask(client: Any, task: Callable, payload: Any, root: RootSeed
             remaining.discard(future)
             k, start, stop = futures[future]
             try:
-                chunk = pickle.loads(future.result())  # bytes our own chunk runner made
+                chunk = copy.deepcopy(future.result())  # fresh, aligned arrays (see chunks.py)
             except Exception as exc:  # noqa: BLE001 - the chunk is counted as failed, never dropped
                 chunk = Chunk(start, stop, [None] * (stop - start),
                               [failure_record(root, i, exc, chunk_lost=True) for i in range(start, stop)],
@@ -171,6 +176,6 @@ def run_chunks_on_dask(client: Any, task: Callable, payload: Any, root: RootSeed
     finally:
         if remaining:
             client.cancel(list(remaining))
-        client.cancel([blob_ref])
+        client.cancel([task_ref, payload_ref])
         with contextlib.suppress(Exception):
             client.run(forget, token)

@@ -142,7 +142,7 @@ def run_replicates(task: Task, n: int, *, payload: Any = None, seed: Any = None,
     ----------
     task
         ``task(payload, index, seed_sequence) -> result``: a function defined at the top level of
-        a module (so Dask can pickle it; functions in a notebook or script also work). It must
+        a module (so Dask can send it; functions in a notebook or script also work). It must
         draw random numbers only from ``numpy.random.default_rng(seed_sequence)`` and must not
         change ``payload``. Results should be small: numbers, dicts or numpy arrays.
     n
@@ -169,7 +169,7 @@ def run_replicates(task: Task, n: int, *, payload: Any = None, seed: Any = None,
         Stop with :class:`~retrostudy.errors.ReplicateError` once more than this many replicates
         have failed (0: at the first failure). None: never stop; failures are always counted.
     checkpoint
-        A directory: each finished chunk is saved there (JSON, never pickle) with a manifest of the
+        A directory: each finished chunk is saved there (JSON files only) with a manifest of the
         run; calling again with the same arguments skips the saved chunks and gives the identical
         result. A checkpoint of another run (other task, n, seed, chunk size or fingerprint) is
         refused. Results must then be numbers, strings, lists, tuples, dicts or numpy arrays.
