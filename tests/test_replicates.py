@@ -59,6 +59,13 @@ def blas_threads_task(payload, index, seed_sequence):
     return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
 
 
+class NoCopy:
+    """A payload a worker cannot copy: every chunk fails before any replicate runs."""
+
+    def __deepcopy__(self, memo):
+        raise RuntimeError("this payload cannot be copied")
+
+
 def frame_task(payload, index, seed_sequence):
     return pd.DataFrame({"x": [1.0]})
 
@@ -466,6 +473,13 @@ def test_an_existing_client_blas_pinning_resume_and_max_errors_on_dask(tmp_path)
         with pytest.raises(ReplicateError, match="more than max_errors=0"):
             run_replicates(draw_task, 30, payload={"fail": (8,)}, seed=5, scheduler=client, max_errors=0,
                            progress=False)
+        # chunks that did not run at all: every replicate counted as failed, nothing checkpointed
+        lost = run_replicates(draw_task, 12, payload=NoCopy(), seed=5, chunk_size=4, scheduler=client,
+                              progress=False, checkpoint=tmp_path / "lost")
+        assert lost.n_failed == 12 and lost.results == (None,) * 12
+        assert set(lost.failures["message"]) == {"its chunk did not run: this payload cannot be copied"}
+        assert set(lost.failures["error"]) == {"RuntimeError"}
+        assert list((tmp_path / "lost").glob("chunk-*.json")) == []
 
 
 @pytest.mark.dask

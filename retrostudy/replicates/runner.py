@@ -149,7 +149,9 @@ def run_replicates(task: Task, n: int, *, payload: Any = None, seed: Any = None,
         Number of replicates (0 gives an empty run).
     payload
         Whatever every replicate needs (data, a fitted model, settings). Sent to each Dask worker
-        once, not per replicate; in a serial run it is passed as is.
+        once, not per replicate, and deep-copied there once per run (so its arrays are aligned:
+        it must be picklable and deep-copyable); in a serial run it is passed as is. Large data
+        belong here rather than in the task function's closure or defaults.
     seed
         An int, a sequence of ints or a ``numpy.random.SeedSequence``. None draws fresh entropy,
         recorded in the result's ``seed`` (and, with a checkpoint, reused when the run resumes).
