@@ -41,7 +41,8 @@ class ReplicateRun:
     Attributes
     ----------
     results
-        One entry per replicate in index order (a tuple); ``None`` where the replicate failed.
+        One entry per replicate in index order (a tuple); ``None`` where the replicate failed
+        (``ok`` or ``failures`` tell a failure from a task that returned None).
     failures
         One row per failed replicate (columns :data:`FAILURE_COLUMNS`): its index, its seed
         (``SeedSequence(seed_entropy, spawn_key=seed_spawn_key)`` rebuilds it), the exception's
