@@ -24,7 +24,7 @@ from retrostudy.replicates import (
     default_chunk_size,
     run_replicates,
 )
-from retrostudy.replicates.checkpoint import decode, encode
+from retrostudy.replicates.checkpoint import decode, encode, task_name
 from retrostudy.replicates.chunks import RootSeed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -384,6 +384,13 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path, change, fragment):
     with pytest.raises(SpecError, match=fragment) as info:
         run_replicates(**args, payload={}, progress=False, checkpoint=tmp_path)
     assert "rerun with the same arguments" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_manifest_names_the_task_a_partial_wraps():
+    import functools
+
+    assert task_name(draw_task) == f"{__name__}:draw_task"
+    assert task_name(functools.partial(count_task, {})) == f"{__name__}:count_task"
 
 
 def test_checkpoint_directories_that_are_not_checkpoints_are_refused(tmp_path):

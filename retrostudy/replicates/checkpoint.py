@@ -8,6 +8,7 @@ complex numbers or strings. Anything else cannot be checkpointed and gets a sent
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -29,7 +30,9 @@ _ARRAY_KINDS = "biufcU"
 
 
 def task_name(task: Any) -> str:
-    """``module:qualname`` of the task (what the manifest's hash is taken of)."""
+    """``module:qualname`` of the task (what the manifest's hash is taken of); a partial names its function."""
+    while isinstance(task, functools.partial):
+        task = task.func
     module = getattr(task, "__module__", None) or type(task).__module__
     name = getattr(task, "__qualname__", None) or type(task).__qualname__
     return f"{module}:{name}"
