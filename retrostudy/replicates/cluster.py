@@ -100,8 +100,11 @@ def dask_target(*, workers: int | None, scheduler: Any, connect_timeout: float) 
         return
     if not workers:
         raise SpecError("Pass workers= (a number of at least 1) or scheduler= to run on Dask.")
+    # no dashboard; the scheduler's small HTTP server (health checks) on a free port, so a second
+    # cluster does not warn that port 8787 is taken
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR, env=dict(WORKER_ENV))
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.ERROR,
+                           env=dict(WORKER_ENV))
     try:
         client = Client(cluster, set_as_default=False)
         try:
@@ -162,12 +165,16 @@ def run_chunks_on_dask(client: Any, task: Callable, payload: Any, root: RootSeed
                for k, start, stop in chunks}
     remaining = set(futures)
     try:
-        for future in as_completed(futures, loop=client.loop):
+        # results are gathered on Dask's event loop as chunks finish (not one blocking call each)
+        for future, outcome in as_completed(futures, loop=client.loop, with_results=True, raise_errors=False):
             remaining.discard(future)
             k, start, stop = futures[future]
-            try:
-                chunk = copy.deepcopy(future.result())  # fresh, aligned arrays (see chunks.py)
-            except Exception as exc:  # noqa: BLE001 - the chunk is counted as failed, never dropped
+            if future.status == "finished":
+                chunk = copy.deepcopy(outcome)  # fresh, aligned arrays (see chunks.py)
+            else:  # the chunk did not run: its replicates are failures, never dropped
+                exc = outcome[1] if isinstance(outcome, tuple) else outcome
+                if not isinstance(exc, Exception):  # KeyboardInterrupt and the like stop the run, as serially
+                    raise exc
                 chunk = Chunk(start, stop, [None] * (stop - start),
                               [failure_record(root, i, exc, chunk_lost=True) for i in range(start, stop)],
                               lost=True)

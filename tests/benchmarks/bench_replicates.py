@@ -6,16 +6,18 @@ and on LocalClusters of 1 and 2 workers whose start-up is timed separately (the 
 started cluster's client). Targets: a serial overhead well under 1 % of the task; 2 workers at
 least 1.7x faster than 1 with start-up excluded. The results of every mode are checked equal.
 
-Each mode is timed ``repeats`` times and the best wall time is kept (other work on the machine
-only ever adds time). CPU seconds are printed too: the workers' CPU per replicate is the
-runner's cost without the waiting that a busy machine adds; wall / CPU near 1 means the cores
-were free.
+The modes run interleaved for a few rounds (both clusters started first), so a machine whose
+load changes treats them alike; best and median wall times are printed, and CPU seconds (the
+workers' for Dask), which a busy machine inflates less than wall time. A no-op task gives the
+runner's own cost per replicate.
 
-Run: python tests/benchmarks/bench_replicates.py [n_replicates] [task_ms] [repeats]
+Run: python tests/benchmarks/bench_replicates.py [n_replicates] [task_ms] [rounds]
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import statistics
 import sys
 import time
 
@@ -59,6 +61,11 @@ def plain_loop(payload: dict, n: int, seed: int) -> list:
         return [ols_task(payload, i, root.child(i)) for i in range(n)]
 
 
+def noop_task(payload, index, seed_sequence):
+    """No work: what is left is the runner's own cost per replicate."""
+    return {"index": index}
+
+
 def same(a, b) -> bool:
     return all(x["slope"] == y["slope"] and np.array_equal(x["last"], y["last"]) for x, y in zip(a, b, strict=True))
 
@@ -67,71 +74,82 @@ def _worker_cpu(client) -> float:
     return sum(client.run(time.process_time).values())
 
 
-def best_of(repeats: int, fn):
-    """(best wall s, CPU s of that repetition, result) over ``repeats`` calls of ``fn() -> (cpu, result)``."""
-    best = None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        cpu, result = fn()
-        wall = time.perf_counter() - t
-        if best is None or wall < best[0]:
-            best = (wall, cpu, result)
-    return best
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
 
 
-def main(n: int = 2000, task_ms: float = 5.0, repeats: int = 2) -> None:
+def main(n: int = 2000, task_ms: float = 5.0, rounds: int = 3) -> None:
     seed = 20240607
     payload = make_payload(task_ms)
     print(f"bench_replicates: {n} replicates of a ~{task_ms:g} ms numpy task ({payload['repeats']} OLS fits of "
-          f"400 x 30), best of {repeats}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+          f"400 x 30); {rounds} rounds, the modes interleaved in each; load average {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores")
+    with contextlib.ExitStack() as stack:
+        targets = {w: stack.enter_context(dask_target(workers=w, scheduler=None, connect_timeout=30.0))
+                   for w in (1, 2)}
+        reference = plain_loop(payload, n, seed)
 
-    def loop():
-        c = time.process_time()
-        results = plain_loop(payload, n, seed)
-        return time.process_time() - c, results
+        def loop():
+            c = time.process_time()
+            results = plain_loop(payload, n, seed)
+            return time.process_time() - c, results
 
-    def serial():
-        c = time.process_time()
-        run = run_replicates(ols_task, n, payload=payload, seed=seed, progress=False)
-        return time.process_time() - c, run
+        def serial():
+            c = time.process_time()
+            run = run_replicates(ols_task, n, payload=payload, seed=seed, progress=False)
+            return time.process_time() - c, run.results
 
-    loop_s, loop_cpu, reference = best_of(repeats, loop)
-    print(f"  plain loop                 wall {loop_s:6.2f} s  cpu {loop_cpu:6.2f} s  "
-          f"{1e3 * loop_cpu / n:5.2f} ms cpu per replicate")
-    serial_s, serial_cpu, run = best_of(repeats, serial)
-    assert same(run.results, reference)
-    print(f"  run_replicates serial      wall {serial_s:6.2f} s  cpu {serial_cpu:6.2f} s  overhead "
-          f"{1e6 * (serial_cpu - loop_cpu) / n:+6.1f} us cpu per replicate ({100 * (serial_cpu / loop_cpu - 1):+.1f} %)")
+        def on_dask(client):
+            c = _worker_cpu(client)
+            run = run_replicates(ols_task, n, payload=payload, seed=seed, scheduler=client, progress=False)
+            return _worker_cpu(client) - c, run.results
 
-    walls = {}
-    for workers in (1, 2):
-        with dask_target(workers=workers, scheduler=None, connect_timeout=30.0) as target:
-            client = target.client
+        modes = {"plain loop": loop, "run_replicates serial": serial,
+                 "Dask, 1 worker": lambda: on_dask(targets[1].client),
+                 "Dask, 2 workers": lambda: on_dask(targets[2].client)}
+        wall: dict[str, list[float]] = {m: [] for m in modes}
+        cpu: dict[str, list[float]] = {m: [] for m in modes}
+        for _ in range(rounds):
+            for mode, fn in modes.items():
+                t = time.perf_counter()
+                used, results = fn()
+                wall[mode].append(time.perf_counter() - t)
+                cpu[mode].append(used)
+                assert same(results, reference), mode
+        noop = {"serially": min(_timed(lambda: run_replicates(noop_task, n, seed=seed, progress=False))
+                                for _ in range(rounds))}
+        for w, target in targets.items():
+            noop[f"on {w} worker{'s' if w > 1 else ''}"] = min(
+                _timed(lambda c=target.client: run_replicates(noop_task, n, seed=seed, scheduler=c, progress=False))
+                for _ in range(rounds))
+        t_close = time.perf_counter()
+    close_s = time.perf_counter() - t_close
 
-            def on_dask(client=client):
-                c = _worker_cpu(client)
-                run = run_replicates(ols_task, n, payload=payload, seed=seed, scheduler=client, progress=False)
-                return _worker_cpu(client) - c, run
-
-            wall, cpu, run = best_of(repeats, on_dask)
-            t_close = time.perf_counter()
-        close_s = time.perf_counter() - t_close
-        walls[workers] = wall
-        assert same(run.results, reference)
-        print(f"  Dask, {workers} worker{'s' if workers > 1 else ' '}           wall {wall:6.2f} s  cpu {cpu:6.2f} s  "
-              f"(workers) overhead {1e6 * (cpu - loop_cpu) / n:+6.1f} us cpu per replicate; "
-              f"start-up {target.startup:.2f} s, shut-down {close_s:.2f} s not included; "
-              f"load {os.getloadavg()[0]:.2f}")
-    print(f"  speed-up 2 workers vs 1:   {walls[1] / walls[2]:.2f}x (target >= 1.7x, start-up excluded); "
-          f"2 workers vs serial {serial_s / walls[2]:.2f}x")
+    loop_cpu = min(cpu["plain loop"])
+    for mode in modes:
+        best, med = min(wall[mode]), statistics.median(wall[mode])
+        line = f"  {mode:22s} wall best {best:6.2f} s, median {med:6.2f} s;  cpu {min(cpu[mode]):6.2f} s"
+        if mode == "plain loop":
+            line += f" ({1e3 * loop_cpu / n:.2f} ms per replicate)"
+        else:
+            line += f" ({1e6 * (min(cpu[mode]) - loop_cpu) / n:+.0f} us per replicate vs the loop)"
+        print(line)
+    for where, seconds in noop.items():
+        print(f"  no-op task {where:12s} {1e6 * seconds / n:7.1f} us per replicate (the runner's own cost)")
+    ratios = [a / b for a, b in zip(wall["Dask, 1 worker"], wall["Dask, 2 workers"], strict=True)]
+    print(f"  speed-up 2 workers vs 1 (start-up excluded): best/best {min(wall['Dask, 1 worker']) / min(wall['Dask, 2 workers']):.2f}x, "
+          f"per round {', '.join(f'{r:.2f}x' for r in ratios)} (target >= 1.7x)")
+    print(f"  cluster start-up: 1 worker {targets[1].startup:.2f} s, 2 workers {targets[2].startup:.2f} s; "
+          f"shutting both down {close_s:.2f} s")
     full = run_replicates(ols_task, n, payload=payload, seed=seed, workers=2, progress=False)
     assert same(full.results, reference)
-    print(f"  one call with workers=2    wall {full.elapsed:6.2f} s  (start-up {full.startup:.2f} s and shut-down "
-          "included)")
-    print("  results bit-for-bit identical in every mode: yes")
+    print(f"  one call with workers=2: {full.elapsed:.2f} s (start-up {full.startup:.2f} s and shut-down included)")
+    print(f"  results bit-for-bit identical in every mode: yes; load average now {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     main(int(args[0]) if args else 2000, float(args[1]) if len(args) > 1 else 5.0,
-         int(args[2]) if len(args) > 2 else 2)
+         int(args[2]) if len(args) > 2 else 3)
