@@ -9,7 +9,8 @@ least 1.7x faster than 1 with start-up excluded. The results of every mode are c
 The modes run interleaved for a few rounds (both clusters started first), so a machine whose
 load changes treats them alike; best and median wall times are printed, and CPU seconds (the
 workers' for Dask), which a busy machine inflates less than wall time. A no-op task gives the
-runner's own cost per replicate.
+runner's own cost per replicate, and a task that sleeps 5 ms (using no core) shows how well the
+chunks spread over two workers even when other work keeps the cores busy.
 
 Run: python tests/benchmarks/bench_replicates.py [n_replicates] [task_ms] [rounds]
 """
@@ -64,6 +65,12 @@ def plain_loop(payload: dict, n: int, seed: int) -> list:
 def noop_task(payload, index, seed_sequence):
     """No work: what is left is the runner's own cost per replicate."""
     return {"index": index}
+
+
+def sleep_task(payload, index, seed_sequence):
+    """Waits ~5 ms without using a core: how well chunks spread over workers, whatever the machine's load."""
+    time.sleep(payload)
+    return index
 
 
 def same(a, b) -> bool:
@@ -124,6 +131,9 @@ def main(n: int = 2000, task_ms: float = 5.0, rounds: int = 3) -> None:
             noop[f"on {w} worker{'s' if w > 1 else ''}"] = min(
                 _timed(lambda c=target.client: run_replicates(noop_task, n, seed=seed, scheduler=c, progress=False))
                 for _ in range(rounds))
+        sleeping = {w: min(_timed(lambda c=target.client: run_replicates(sleep_task, n // 2, payload=task_ms / 1000,
+                                                                        seed=seed, scheduler=c, progress=False))
+                           for _ in range(2)) for w, target in targets.items()}
         t_close = time.perf_counter()
     close_s = time.perf_counter() - t_close
 
@@ -141,6 +151,8 @@ def main(n: int = 2000, task_ms: float = 5.0, rounds: int = 3) -> None:
     ratios = [a / b for a, b in zip(wall["Dask, 1 worker"], wall["Dask, 2 workers"], strict=True)]
     print(f"  speed-up 2 workers vs 1 (start-up excluded): best/best {min(wall['Dask, 1 worker']) / min(wall['Dask, 2 workers']):.2f}x, "
           f"per round {', '.join(f'{r:.2f}x' for r in ratios)} (target >= 1.7x)")
+    print(f"  speed-up 2 workers vs 1 for {n // 2} replicates of a {task_ms:g} ms sleep (no CPU, so free of the "
+          f"machine's load): {sleeping[1] / sleeping[2]:.2f}x ({sleeping[1]:.2f} s vs {sleeping[2]:.2f} s)")
     print(f"  cluster start-up: 1 worker {targets[1].startup:.2f} s, 2 workers {targets[2].startup:.2f} s; "
           f"shutting both down {close_s:.2f} s")
     full = run_replicates(ols_task, n, payload=payload, seed=seed, workers=2, progress=False)
