@@ -94,8 +94,11 @@ class Outcome:
 
     @property
     def display(self) -> str:
-        """Label with unit, e.g. ``"Timed up-and-go (s)"``."""
-        return f"{self.label} ({self.unit})" if self.unit else self.label
+        """Label with unit, e.g. ``"Timed up-and-go (s)"``; ``"Pain (NRS), points"`` when the label
+        already ends in brackets (never two bracket pairs in a row)."""
+        if not self.unit:
+            return self.label
+        return f"{self.label}, {self.unit}" if self.label.rstrip().endswith(")") else f"{self.label} ({self.unit})"
 
     def range_text(self) -> str:
         """The valid range in words, e.g. ``"from 0 to 10"`` or ``"above 0"``."""

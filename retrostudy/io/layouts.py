@@ -222,7 +222,10 @@ def _base(t: RawTable, roles: dict[str, str], covs: dict[str, str], sheet_label:
             key = {"subject_id": "subject"}.get(role, role)
             out[key] = [labels.get(x, x) for x in out[key]]
     for name, col in covs.items():
-        out["cov:" + name] = d[col].to_numpy()
+        labels = t.value_labels.get(col)
+        values = d[col].to_numpy()
+        # SPSS / Stata value labels of a covariate (1 = female, 2 = male): its levels, not its codes
+        out["cov:" + name] = [labels.get(x, x) for x in values] if labels else values
     return out
 
 
