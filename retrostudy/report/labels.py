@@ -1,0 +1,65 @@
+"""Words the report prints for visits, outcomes, covariates and arms (display only; ids stay as they are)."""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+from ..schema import Outcome
+
+__all__ = ["COVARIATE_LABELS", "covariate_label", "ge", "outcome_display", "oxford_join", "visit_label"]
+
+#: Display labels (with units) of common subject-level covariates; the setting ``covariate_labels`` and a
+#: bundled dataset's covariate units override them.
+COVARIATE_LABELS = {"age": "Age (years)", "sex": "Sex", "gender": "Sex", "bmi": "BMI (kg/m\u00b2)",
+                    "height": "Height (cm)", "weight": "Weight (kg)", "duration": "Symptom duration (years)",
+                    "kl_grade": "Kellgren-Lawrence grade", "side": "Index knee"}
+_UNITS = {"kg/m2": "kg/m\u00b2", "m2": "m\u00b2"}
+
+
+def visit_label(visit: str, week: float | None = None, *, capital: bool = False) -> str:
+    """``"week6"`` -> ``"week 6"``; ``"baseline"`` stays; another label gets its week once, e.g.
+    ``"post (week 6)"``; never ``"week6 (week 6)"``.
+
+    >>> visit_label("week6", 6.0), visit_label("baseline", 0.0), visit_label("post", 6.0)
+    ('week 6', 'baseline', 'post (week 6)')
+    """
+    text = str(visit)
+    m = re.fullmatch(r"(?i)(week|wk|w|day|month|visit)[ _]?(\d+(?:\.\d+)?)", text)
+    if m:
+        word = {"wk": "week", "w": "week"}.get(m.group(1).lower(), m.group(1).lower())
+        text = f"{word} {m.group(2)}"
+    elif text.lower() != "baseline" and week is not None and not math.isnan(week) and not re.search(r"\d", text):
+        text = f"{text} (week {week:g})"
+    return text[:1].upper() + text[1:] if capital else text
+
+
+def outcome_display(info: Outcome) -> str:
+    """Label with unit and no doubled brackets: ``"Pain (NRS), points"``, ``"Timed up-and-go (s)"``."""
+    return info.display.replace("kg/m2", "kg/m\u00b2")
+
+
+def covariate_label(name: str, labels: Mapping[str, str] | None = None, units: Mapping[str, str] | None = None) -> str:
+    """The setting's label, else a known covariate's, else the name with a unit from the dataset."""
+    if labels and name in labels:
+        return str(labels[name])
+    unit = (units or {}).get(name)
+    if unit:
+        base = COVARIATE_LABELS.get(name, name.replace("_", " ").capitalize())
+        base = re.sub(r"\s*\([^)]*\)$", "", base) if base.endswith(")") else base
+        base = base if name != "bmi" else "BMI"
+        return f"{base} ({_UNITS.get(unit, unit)})"
+    return COVARIATE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def oxford_join(words: list[str], last: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    words = [str(w) for w in words]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + f" {last} " + words[-1]
+
+
+def ge(text: str) -> str:
+    """``>=`` and ``<=`` as the signs U+2265 and U+2264."""
+    return str(text).replace(">=", "\u2265").replace("<=", "\u2264")
