@@ -223,6 +223,7 @@ def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *,
 def _brief(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> list[dict]:
     """The primary outcomes' contrasts of the first arm, as ``retrostudy report`` prints them."""
     from . import fmt
+    from .labels import visit_label
     from .tables_fmt import orient, pair_label
 
     rows = []
@@ -235,6 +236,7 @@ def _brief(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping
         for r in table.itertuples(index=False):
             d, lo, hi = (float(x) for x in orient(infos[o], r.estimate, r.conf_low, r.conf_high))
             rows.append({"outcome": o, "label": infos[o].label, "contrast": pair_label(r.contrast),
+                         "visit": visit_label(spec.final_visit),
                          "difference": d, "conf_low": lo, "conf_high": hi, "ci": kind.ci_label,
                          "p_adjusted": float(r.p_adjusted), "p_label": kind.p_label, "n": n,
                          "difference_text": f"{d:+.2f}", "ci_text": f"{lo:.2f} to {hi:.2f}",

@@ -97,14 +97,21 @@ class ReportManifest:
         """The primary results in a few lines (what ``retrostudy report`` prints)."""
         lines = [f"Report {self.pdf} (manifest {self.pdf.rsplit('.', 1)[0]}.manifest.json)"]
         if self.synthetic:
-            lines.append("SYNTHETIC DATA: the results show what the analysis does, not what the treatment does.")
+            lines.append("SYNTHETIC DATA: these results show what the analysis does, not what the treatment does.")
         spec = self.spec
         if self.results:
-            lines.append(f"Primary outcomes at {spec.get('final_visit')}, {str(spec.get('primary', '')).upper()}; "
-                         f"difference > 0 favours the first arm; p adjusted: {self.results[0].get('p_label')}:")
-        for r in self.results:
-            lines.append(f"  {r['label']}: {r['contrast']}  {r['difference_text']} ({r['ci']} {r['ci_text']}), "
-                         f"p adj. {r['p_text']}, n = {r['n']}")
+            first = self.results[0]
+            ns = sorted({r["n"] for r in self.results})
+            n = str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
+            lines.append(f"Primary outcomes: {str(spec.get('primary', '')).upper()} at {first.get('visit', spec.get('final_visit'))}, "
+                         f"n = {n} analysed; difference > 0 favours the first arm; {first['ci']}; "
+                         f"{first['p_label']}.")
+            rows = [("outcome", "comparison", "difference", "CI", "p adj.")]
+            rows += [(r["label"], r["contrast"], r["difference_text"], r["ci_text"], r["p_text"]) for r in self.results]
+            widths = [max(len(row[i]) for row in rows) for i in range(5)]
+            for row in rows:
+                lines.append("  " + "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                                              for i, (c, w) in enumerate(zip(row, widths))))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
