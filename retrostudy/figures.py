@@ -102,7 +102,7 @@ def trajectory_plot(
     synthetic: bool = False,
     figsize: tuple[float, float] = (6.3, 2.9),
 ):
-    """Observed means by arm and week with t-based CIs (seaborn ``pointplot``, arms dodged).
+    """Observed means by arm and week with t-based CIs (seaborn ``lineplot``, arms shifted sideways).
 
     Parameters
     ----------
@@ -158,10 +158,15 @@ def trajectory_plot(
                         for _, one in sub.groupby("subject_id", sort=True, observed=True)]
                 ax.add_collection(LineCollection(segs, colors=colours[arm], alpha=0.13, linewidths=0.6, zorder=1))
         if arms:
-            sns.pointplot(data=rows, x="week", y="value", hue="arm", hue_order=arms, native_scale=True,
-                          dodge=0.25 if len(arms) > 1 else False, errorbar=lambda x: t_interval(x, conf_level),
-                          palette=colours, markers=list(ARM_MARKERS[: len(arms)]), markersize=4.5, linewidth=1.6,
-                          capsize=0.08, err_kws={"linewidth": 1.1}, legend=False, ax=ax, zorder=3)
+            # arms shifted sideways by a fixed fraction of the time span, so their bars never overlap
+            span = (weeks[-1] - weeks[0]) if len(weeks) > 1 else 1.0
+            shift = {a: (i - (len(arms) - 1) / 2) * 0.035 * span for i, a in enumerate(arms)}
+            rows["_x"] = rows["week"].astype(float) + rows["arm"].map(shift).astype(float)
+            sns.lineplot(data=rows, x="_x", y="value", hue="arm", hue_order=arms, style="arm", style_order=arms,
+                         markers=dict(zip(arms, ARM_MARKERS)), dashes=False, palette=colours, markersize=5,
+                         linewidth=1.6, errorbar=lambda x: t_interval(x, conf_level), err_style="bars",
+                         err_kws={"capsize": 2.5, "elinewidth": 1.1, "capthick": 1.1}, markeredgewidth=0,
+                         legend=False, ax=ax, zorder=3)
         ax.set_xticks(weeks)
         ax.set_xticklabels([f"{w:g}" for w in weeks])
         ax.set_xlabel("Week")

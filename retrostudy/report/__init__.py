@@ -54,7 +54,14 @@ def _resolve(data: Any) -> tuple[TrialData, dict]:
         trial = with_file_date(trial, data)
         return trial, _describe(trial, kind="file", name=Path(data).name)
     trial = as_trial(data)
-    return trial, _describe(trial, kind="TrialData" if isinstance(data, TrialData) else "DataFrame")
+    if isinstance(data, TrialData) and trial.meta.get("dataset"):
+        kind = "dataset"
+    elif isinstance(data, TrialData):
+        kind = "file" if trial.meta.get("file") and trial.meta.get("format") not in (None, "dataframe") \
+            else "TrialData"
+    else:
+        kind = "DataFrame"
+    return trial, _describe(trial, kind=kind)
 
 
 def with_file_date(trial: TrialData, path: str | os.PathLike) -> TrialData:

@@ -17,8 +17,7 @@ from ..tables import table_one
 from ..trial import TrialData
 from .analysis import OutcomeResult, analysed_by_arm, final_family, fitted_and_residuals
 from .flow import flow_counts, flow_figure
-from .labels import covariate_label, oxford_join, visit_label
-from .labels import ge as _ge
+from .labels import covariate_label, criterion_text, oxford_join, visit_label
 from .spec import ReportSpec
 from .tables_fmt import (
     coef_dict,
@@ -158,8 +157,8 @@ def _outcome_blocks(trial, spec: ReportSpec, res: OutcomeResult, info: Outcome, 
         crit = t.criterion
         miss = ("counts as a non-responder" if t.settings.get("missing") == "non-responder"
                 else "is left out (complete case)")
-        blocks.append(_text(f"Response: {_ge(crit.describe())} from {base} to {final} "
-                            f"({crit.source}). A participant without a change value {miss}."))
+        blocks.append(_text(f"Response: {criterion_text(crit)} from {base} to {final} ({crit.source}). A "
+                            f"participant without a change value {miss}."))
         blocks.append(_table(rate_tab))
         blocks.append(_table(comp_tab))
         from ..figures_responders import response_cdf_plot

@@ -102,7 +102,7 @@ def flow_counts(trial: TrialData, analysed: Mapping[str, Mapping[str, int]] | No
 def _box(ax, x, y, lines: Sequence[str], width: int, fc: str = "white", bold_first: bool = False):
     text = "\n".join(textwrap.fill(t, width, subsequent_indent="  " if t.startswith("  ") else "")
                      for t in lines)
-    ax.text(x, y, text, ha="center", va="center", fontsize=7, linespacing=1.35,
+    ax.text(x, y, text, ha="center", va="center", fontsize=7, linespacing=1.35, multialignment="left",
             fontweight="normal", bbox={"boxstyle": "round,pad=0.45", "fc": fc, "ec": "#555555", "lw": 0.7})
 
 

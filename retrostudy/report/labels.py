@@ -63,3 +63,20 @@ def oxford_join(words: list[str], last: str = "and") -> str:
 def ge(text: str) -> str:
     """``>=`` and ``<=`` as the signs U+2265 and U+2264."""
     return str(text).replace(">=", "\u2265").replace("<=", "\u2264")
+
+
+def criterion_text(crit, short: bool = False) -> str:
+    """A responder criterion in words: ``"improvement \u2265 1.99 points"`` (short) or with the direction,
+    ``"an improvement (decrease) of at least 1.99 points"``."""
+    unit = f" {crit.unit}" if crit.unit else ""
+    parts = []
+    if crit.absolute is not None:
+        parts.append(f"{crit.absolute:.4g}{unit}" if not short else f"\u2265 {crit.absolute:.4g}{unit}")
+    if crit.relative is not None:
+        parts.append(f"{100 * crit.relative:.4g}% of baseline" if not short
+                     else f"\u2265 {100 * crit.relative:.4g}% of baseline")
+    joined = (" and " if crit.rule == "all" else " or ").join(parts)
+    if short:
+        return f"improvement {joined}"
+    way = "decrease" if crit.lower_is_better else "increase"
+    return f"an improvement ({way}) of at least {joined}"

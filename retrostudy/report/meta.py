@@ -96,12 +96,14 @@ def manifest_block(input_info: Mapping[str, Any], spec: Mapping[str, Any], comma
     return {
         "intro": [("The manifest (with the sha256 of this PDF) is written as JSON next to the PDF. Re-running the "
                   "command below on the same input with the same versions gives a byte-identical PDF, whatever "
-                  "the name or folder of --out.")],
+                  "the name or folder of the output file.")],
+        "command": command,
         "input": kv_dict([("input", input_info.get("name")), ("kind", input_info.get("kind")),
-                          ("input sha256", input_info.get("sha256")), ("command", command),
-                          ("date", f"{stamp.get('date')} ({stamp.get('source')})")],
+                          ("input sha256", input_info.get("sha256")),
+                          ("date", f"{stamp.get('date')} ({stamp.get('source')})"),
+                          ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items(),
+                                                                                key=lambda kv: kv[0].lower())))],
                          header=("Input", "")),
         "spec": kv_dict(spec_rows, header=("Specification", "")),
-        "versions": kv_dict(sorted(versions.items()), header=("Package", "Version")),
         "files": kv_dict(sorted(sources.items()), header=("Compiled into this PDF", "sha256"), widths=(1.3, 3.0)),
     }

@@ -224,7 +224,7 @@ def responder_dicts(res, conf_level: float) -> tuple[dict, dict]:
     ci_name = {"miettinen-nurminen": "Miettinen-Nurminen", "newcombe": "Newcombe"}.get(
         str(res.settings.get("ci_method")), str(res.settings.get("ci_method")))
     comp = {"header": ["Comparison", "RD, % points (CI)", "p", "RR (CI)", "OR adj. (CI)", "NNT (CI)"],
-            "rows": rows, "align": "lrrrrr", "widths": [1.25, 1.3, 0.48, 1.2, 1.25, 2.9],
+            "rows": rows, "align": "lrrrrr", "widths": [1.25, 1.3, 0.48, 1.3, 1.5, 2.6],
             "note": f"RD: difference in responder rates, first minus second arm, with the {ci_name} {pct} CI and the "
                     "score test; RR: ratio of rates (Miettinen-Nurminen CI); OR adj.: odds ratio adjusted for the "
                     "baseline value (logistic regression, Wald CI); NNT: number needed to treat (NNTB: benefit, "

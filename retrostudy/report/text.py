@@ -11,8 +11,7 @@ from ..models.structures import DISPLAY_NAMES
 from ..options import ADJUST_NAMES, DF_NAMES, MULTIPLICITY_NAMES
 from ..schema import Outcome
 from . import fmt
-from .labels import ge as _ge
-from .labels import oxford_join, visit_label
+from .labels import criterion_text, oxford_join, visit_label
 from .tables_fmt import orient
 
 __all__ = ["SMALL_TRIAL", "methods_paragraphs", "summary_paragraphs"]
@@ -100,7 +99,7 @@ def methods_paragraphs(spec, results: Sequence, infos: Mapping[str, Outcome], ve
         t = resp[0].responders.table
         miss = ("counts as a non-responder" if t.settings.get("missing") == "non-responder"
                 else "is left out (complete case)")
-        crit = "; ".join(f"{infos[r.outcome].label}: {_ge(r.responders.table.criterion.describe())} "
+        crit = "; ".join(f"{infos[r.outcome].label}: {criterion_text(r.responders.table.criterion)} "
                          f"({r.responders.table.criterion.source})" for r in resp)
         ci = {"miettinen-nurminen": "Miettinen-Nurminen", "newcombe": "Newcombe's hybrid score"}.get(
             str(t.settings.get("ci_method")), str(t.settings.get("ci_method")))
@@ -156,26 +155,22 @@ def _describe(info: Outcome, row, final: str) -> tuple[str, str, float, float, f
     return a, b, float(d), float(lo), float(hi)
 
 
-def _primary_sentence(info: Outcome, row, kind, alpha: float, final: str) -> str:
-    a, b, d, lo, hi = _describe(info, row, final)
+def _primary_sentence(info: Outcome, row, kind, alpha: float, n_family: int) -> str:
+    a, b, d, lo, hi = _describe(info, row, "")
     unit = f" {info.unit}" if info.unit else ""
     if not np.isfinite(d):
         return f"{a} vs {b}: not estimable."
     better, worse = (a, b) if d >= 0 else (b, a)
-    word = "lower" if info.lower_is_better else "higher"
-    size = (f"{better} was {fmt.num(abs(d))}{unit} better than {worse} ({word} is better; difference favouring "
-            f"{a} {fmt.num(d)}, {kind.ci_label} {fmt.ci(lo, hi)}; adjusted p {_p(row.p_adjusted)})")
+    size = (f"{a} vs {b}: {better} did {fmt.num(abs(d))}{unit} better than {worse} ({kind.ci_label} "
+            f"{fmt.ci(lo, hi)}; adjusted p {_p(row.p_adjusted)})")
     if not bool(getattr(row, "tested", True)):
-        return (f"{a} vs {b}: {size}; not tested confirmatorily, because the fixed sequence stopped at an earlier "
-                "outcome.")
+        return f"{size}, not tested: the fixed sequence stopped at an earlier outcome."
     if row.p_adjusted < alpha:
-        return f"{a} vs {b}: {size}. This is significant after adjustment for multiplicity: the data favour {better}."
+        return f"{size}, significant after adjustment for multiplicity: the data favour {better}."
     extra = ""
-    if "unadj" in kind.ci_label and (lo > 0 or hi < 0):
-        extra = (" The unadjusted interval excludes 0, but it does not account for the other tests of the primary "
-                 "family.")
-    return (f"{a} vs {b}: {size}. This is not significant after adjustment for multiplicity: the data cannot tell "
-            f"which arm is better.{extra}")
+    if "unadj" in kind.ci_label and (lo > 0 or hi < 0) and n_family > 1:
+        extra = f" (its unadjusted CI excludes 0, but that ignores the other {n_family - 1} primary tests)"
+    return f"{size}, not significant after adjustment for multiplicity{extra}."
 
 
 def _exploratory_sentence(info: Outcome, row, pct: str) -> str:
@@ -225,21 +220,24 @@ def summary_paragraphs(meta: Mapping, results: Sequence, infos: Mapping[str, Out
             paras.append(f"{info.label} (primary): {r.primary.message if r else 'not analysed.'}")
             continue
         table, kind = family[o]
-        lead = (f"{info.label} (primary outcome, {spec.model.upper()} at {final}; p adjusted: "
-                f"{MULTIPLICITY_NAMES[spec.multiplicity] if spec.multiplicity != 'none' else 'within the outcome'}"
-                f"): ")
-        parts = [_primary_sentence(info, row, kind, alpha, final) for row in table.itertuples(index=False)
+        how = {"holm": f"Holm over the {kind.family_size} primary tests",
+               "bonferroni": f"Bonferroni over the {kind.family_size} primary tests",
+               "fixed-sequence": "the fixed sequence", "none": "within the outcome only"}[spec.multiplicity]
+        better = "lower" if info.lower_is_better else "higher"
+        lead = (f"{info.label}, primary outcome ({spec.model.upper()} at {final}; {better} is better; p adjusted by "
+                f"{how}). ")
+        parts = [_primary_sentence(info, row, kind, alpha, kind.family_size) for row in table.itertuples(index=False)
                  if str(row.contrast).startswith(first + " - ")]
         others = [str(row.contrast).replace(" - ", " vs ") for row in table.itertuples(index=False)
                   if not str(row.contrast).startswith(first + " - ")]
-        tail = f" ({oxford_join(others)}: see the table.)" if others else ""
+        tail = f" {oxford_join(others)}: see the table." if others else ""
         resp = r.responders
         if resp.status == "ok":
             rates = resp.table.rates
-            tail += (f" Responders ({_ge(resp.table.criterion.describe())}): "
+            tail += (f" Responders ({criterion_text(resp.table.criterion, short=True)}): "
                      + ", ".join(f"{x.arm} {100 * x.rate:.0f}%" for x in rates.itertuples(index=False)
                                  if x.n) + ".")
-        paras.append(lead + " ".join(parts) + tail)
+        paras.append(lead + " ".join(p[0].upper() + p[1:] for p in parts) + tail)
     expl = []
     for o in spec.exploratory_outcomes:
         r = next((x for x in results if x.outcome == o), None)
