@@ -54,7 +54,7 @@ def test_byte_identical_in_two_processes(tmp_path, toy_report):
     """A fresh process (other folder, random hash seed) gives the bytes this test process wrote."""
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "random"}
     env.pop("SOURCE_DATE_EPOCH", None)
-    proc = subprocess.run([sys.executable, "-c", _SCRIPT.format(here=str(HERE))], cwd=tmp_path, env=env,
+    proc = subprocess.run([sys.executable, "-c", _SCRIPT.format(here=str(HERE))], cwd=tmp_path, env=env, check=False,
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     a = (tmp_path / "toy.pdf").read_bytes()
@@ -169,7 +169,7 @@ def test_bad_file_exits_3_and_writes_nothing(tmp_path):
     bad.write_text("subject_id,arm,visit,week,outcome,value\nR01,retro,baseline,0,pain_nrs,6\n"
                    "R01,retro,week6,6,pain_nrs,banana\nF01,forward,baseline,0,pain_nrs,99\n")
     out = tmp_path / "out.pdf"
-    proc = subprocess.run([sys.executable, "-m", "retrostudy", "report", str(bad), "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "retrostudy", "report", str(bad), "--out", str(out)], check=False,
                           capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"}, timeout=120)
     assert proc.returncode == 3, proc.stderr
     with pytest.raises(DataError) as err:
