@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .results import TidyResult
-from .schema import get_outcome
+from .schema import covariate_label, get_outcome
 from .trial import TrialData, as_trial
 
 __all__ = ["TableOne", "baseline_wide", "smd_categorical", "smd_continuous", "table_one"]
@@ -100,6 +100,22 @@ class TableOne(TidyResult):
     settings: Mapping[str, Any] = field(default_factory=dict)
     title: str = "Baseline characteristics by arm"
 
+    def formatted(self) -> pd.DataFrame:
+        """Table 1 as the report prints it: one row per characteristic (and level), one column per arm and
+        the total, then the pairwise SMDs, every cell a string.
+
+        Examples
+        --------
+        >>> import retrostudy as rs
+        >>> rs.table_one(rs.load_dataset("alghadir2019_sim")).formatted().columns[:2].tolist()
+        ['Characteristic', 'retro (n = 23)']
+        """
+        from .report.tables_fmt import table_one_dict
+
+        t = table_one_dict(self)
+        rows = [r if isinstance(r, list) else [r["section"]] + [""] * (len(t["header"]) - 1) for r in t["rows"]]
+        return pd.DataFrame(rows, columns=t["header"])
+
     def to_dict(self) -> dict:
         base = super().to_dict()
         from .tidy import json_safe
@@ -134,8 +150,9 @@ def table_one(data: TrialData | pd.DataFrame, *, outcomes: Sequence[str] | None 
         ``"median"``.
     labels
         Display label of a covariate (``{"age": "Age (years)"}``) or of an outcome's baseline
-        row (``{"baseline:pain_nrs": ...}``); default the column name, and for outcomes the
-        data's outcome label with its unit.
+        row (``{"baseline:pain_nrs": ...}``); default :func:`retrostudy.schema.covariate_label`
+        (``"Age (years)"``, ``"Sex"``, else the column name), and for outcomes the data's outcome label
+        with its unit.
     total
         Add the summaries over all arms (``arm == "Total"``; no SMD).
 
@@ -173,7 +190,7 @@ def table_one(data: TrialData | pd.DataFrame, *, outcomes: Sequence[str] | None 
         elif col.startswith("baseline:"):
             label = _outcome_label(col.split(":", 1)[1], infos)
         else:
-            label = col
+            label = covariate_label(col)
         s = wide[col]
         groups = {a: (s[wide["arm"] == a] if a != "Total" else s) for a in columns}
         if _is_categorical(s):

@@ -3,19 +3,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 
-from ..schema import Outcome
+from ..schema import COVARIATE_LABELS, Outcome, covariate_label
 
-__all__ = ["COVARIATE_LABELS", "covariate_label", "ge", "outcome_display", "oxford_join", "visit_label"]
-
-#: Display labels (with units) of common subject-level covariates; the setting ``covariate_labels`` and a
-#: bundled dataset's covariate units override them.
-COVARIATE_LABELS = {"age": "Age (years)", "sex": "Sex", "gender": "Sex", "bmi": "BMI (kg/m\u00b2)",
-                    "height": "Height (cm)", "weight": "Weight (kg)", "duration": "Symptom duration (years)",
-                    "kl_grade": "Kellgren-Lawrence grade", "side": "Index knee"}
-_UNITS = {"kg/m2": "kg/m\u00b2", "m2": "m\u00b2"}
-
+__all__ = ["COVARIATE_LABELS", "covariate_label", "criterion_text", "ge", "outcome_display", "oxford_join", "visit_label"]
 
 def visit_label(visit: str, week: float | None = None, *, capital: bool = False) -> str:
     """``"week6"`` -> ``"week 6"``; ``"baseline"`` stays; another label gets its week once, e.g.
@@ -37,19 +28,6 @@ def visit_label(visit: str, week: float | None = None, *, capital: bool = False)
 def outcome_display(info: Outcome) -> str:
     """Label with unit and no doubled brackets: ``"Pain (NRS), points"``, ``"Timed up-and-go (s)"``."""
     return info.display.replace("kg/m2", "kg/m\u00b2")
-
-
-def covariate_label(name: str, labels: Mapping[str, str] | None = None, units: Mapping[str, str] | None = None) -> str:
-    """The setting's label, else a known covariate's, else the name with a unit from the dataset."""
-    if labels and name in labels:
-        return str(labels[name])
-    unit = (units or {}).get(name)
-    if unit:
-        base = COVARIATE_LABELS.get(name, name.replace("_", " ").capitalize())
-        base = re.sub(r"\s*\([^)]*\)$", "", base) if base.endswith(")") else base
-        base = base if name != "bmi" else "BMI"
-        return f"{base} ({_UNITS.get(unit, unit)})"
-    return COVARIATE_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 def oxford_join(words: list[str], last: str = "and") -> str:
