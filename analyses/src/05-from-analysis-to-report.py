@@ -214,8 +214,9 @@ Image(edited_pages[0])
 #     for name in sorted(set(alt.sources) | set(manifest.sources))}
 #    ```
 #    `report.typ`, the trajectory figures and the responder figures stay the same: they are the layout and
-#    the data. The flow diagram changes only in its label, "Analysed (ANCOVA)" instead of "Analysed
-#    (MMRM)": with one visit after baseline both models analyse the same 59 people. The diagnostics figures
+#    the data. The flow diagram changes only in its words, "Analysed (ANCOVA)" instead of "Analysed
+#    (MMRM)" and the ANCOVA's reason for leaving people out ("no baseline or week 6 value"): its numbers
+#    stay the same, because with one visit after baseline both models analyse the same 59 people. The diagnostics figures
 #    get new names (`diag_*_ancova.svg`). The forest plot's numbers agree to every digit shown, but the two
 #    models reach them by different computations (least squares vs REML), which differ in the eighth
 #    decimal, so its bytes differ; and so do `report.json` and the PDF.

@@ -213,7 +213,7 @@ def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *,
                               timestamp=timestamp, pdf=out.name, sources=sources,
                               results=tuple(_brief(results, spec, infos, fam)),
                               synthetic=bool(trial.meta.get("synthetic")),
-                              tables=_tables(results, spec, infos, fam))
+                              table_maker=lambda: _tables(results, spec, infos, fam))
     out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(out, pdf)
     _atomic_write(out.with_name(out.stem + ".manifest.json"), manifest.to_json().encode("utf-8"))
@@ -251,6 +251,13 @@ def _brief(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping
     return rows
 
 
+def _tagged(frame: pd.DataFrame, tag: Mapping[str, Any]) -> pd.DataFrame:
+    """``tag`` columns first, then the frame's (built at once: inserting columns one by one is slow)."""
+    cols = {k: [v] * len(frame) for k, v in tag.items()}
+    cols.update({c: frame[c].to_numpy() for c in frame.columns})
+    return pd.DataFrame(cols)
+
+
 def _tables(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> dict[str, pd.DataFrame]:
     """The report's numbers as tidy tables (``estimate`` = first minus second, as every tidy table)."""
     emm, con, eff, resp, rates = [], [], [], [], []
@@ -260,7 +267,7 @@ def _tables(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mappin
                 continue
             tag = {"outcome": r.outcome, "model": m.model, "analysis": role,
                    "outcome_role": "primary" if spec.is_primary(r.outcome) else "exploratory"}
-            emm.append(m.emm.assign(**tag))
+            emm.append(_tagged(m.emm, tag))
             c = m.contrasts.copy()
             if role == "primary" and r.outcome in fam:
                 fin = fam[r.outcome][0].set_index("contrast")
@@ -269,11 +276,11 @@ def _tables(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mappin
                     c.loc[is_final, col] = c.loc[is_final, "contrast"].map(fin[col]).to_numpy()
                 c["p_adjusted_over"] = ["primary family" if f and spec.is_primary(r.outcome) else "within outcome"
                                         for f in is_final]
-            con.append(c.assign(**tag))
-            eff.append(m.effects.assign(**tag))
+            con.append(_tagged(c, tag))
+            eff.append(_tagged(m.effects, tag))
         if r.responders.status == "ok":
-            resp.append(r.responders.table.to_frame().assign(outcome=r.outcome))
-            rates.append(r.responders.table.rates.assign(outcome=r.outcome))
+            resp.append(_tagged(r.responders.table.to_frame(), {"outcome": r.outcome}))
+            rates.append(_tagged(r.responders.table.rates, {"outcome": r.outcome}))
     out = {"emmeans": emm, "contrasts": con, "effect_sizes": eff, "responders": resp, "responder_rates": rates}
     return {k: pd.concat(v, ignore_index=True) for k, v in out.items() if v}
 

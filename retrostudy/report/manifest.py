@@ -61,9 +61,9 @@ class ReportManifest:
         ``p_adjusted``, ``p_label``, ``n``) -- what ``retrostudy report`` prints.
     synthetic
         Whether the data are synthetic.
-    tables
-        The report's tidy tables by name (not part of the JSON; ``retrostudy report --tables``
-        writes them).
+    table_maker
+        Makes :attr:`tables`, the report's tidy tables by name (not part of the JSON;
+        ``retrostudy report --tables`` writes them).
     """
 
     outputs: Mapping[str, str]
@@ -76,7 +76,17 @@ class ReportManifest:
     sources: Mapping[str, str] = field(default_factory=dict)
     results: tuple[Mapping[str, Any], ...] = ()
     synthetic: bool = False
-    tables: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    table_maker: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def tables(self) -> Mapping[str, Any]:
+        """The report's tidy tables by name (``emmeans``, ``contrasts``, ``effect_sizes``, ``responders``,
+        ``responder_rates``), made on first use (``retrostudy report --tables`` writes them)."""
+        cached = self.__dict__.get("_tables")
+        if cached is None:
+            cached = dict(self.table_maker()) if self.table_maker is not None else {}
+            object.__setattr__(self, "_tables", cached)
+        return cached
 
     def to_dict(self) -> dict:
         return {"pdf": self.pdf, "outputs": dict(sorted(self.outputs.items())),
