@@ -232,14 +232,14 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     from .datasets import list_datasets
 
     frame = list_datasets()
-    wide = [c for c in ("citation", "title") if c in frame.columns]
+    narrow = [c for c in ("id", "synthetic", "subjects", "visits") if c in frame.columns]
     with pd.option_context("display.width", _width(), "display.max_colwidth", 60, "display.max_columns", 20):
-        print(frame.drop(columns=wide).to_string(index=False, line_width=_width()))
+        print(frame.loc[:, narrow].to_string(index=False, line_width=_width()))
     for rec in frame.to_dict(orient="records"):
-        if rec.get("title"):
-            print("\n" + _wrap(f"{rec['id']}: {rec['title']}"))
-        if rec.get("citation"):
-            print(_wrap(f"{rec['id']} cites: {rec['citation']}"))
+        print()
+        for key, words in (("title", ""), ("outcomes", "outcomes: "), ("licence", "licence: "), ("citation", "cites: ")):
+            if rec.get(key):
+                print(_wrap(f"{rec['id']} {words}{rec[key]}" if words else f"{rec['id']}: {rec[key]}"))
     if "synthetic" in frame.columns and frame["synthetic"].astype(str).str.lower().isin(["yes", "true"]).any():
         print("\nSynthetic datasets are simulated, not participant data.")
     return EXIT_OK
