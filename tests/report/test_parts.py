@@ -169,3 +169,47 @@ def test_trajectory_legend_gives_n_at_each_visit():
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     plt.close(fig)
     assert labels == ["retro (n = 10, 10, 8)", "forward (n = 10, 10, 8)", "control (n = 10, 10, 8)"]
+
+
+def test_responder_settings_reach_the_analysis():
+    from retrostudy.report.analysis import responder_analysis
+
+    trial = rs.load_dataset("alghadir2019_sim")
+    spec = make_spec(trial, {"responders": {"quad_strength": {"relative": 0.2}, "tug": False},
+                             "responder_missing": "complete-case"})
+    quad = responder_analysis(trial, "quad_strength", spec)
+    assert quad.status == "ok" and quad.table.criterion.relative == 0.2
+    assert quad.table.settings["missing"] == "complete-case"
+    ref = rs.responders(trial, outcome="quad_strength", relative=0.2, missing="complete-case", family="pairwise")
+    pd.testing.assert_frame_equal(quad.table.rates, ref.rates)
+    assert responder_analysis(trial, "tug", spec).status == "skipped"
+    default = responder_analysis(trial, "quad_strength", make_spec(trial, {}))
+    assert default.status == "skipped" and "responders: {quad_strength: {relative: 0.2}}" in default.message
+    assert responder_analysis(trial, "pain_nrs", make_spec(trial, {})).table.criterion.name == "mcii"
+
+
+def test_methods_count_who_contributes_nothing_from_the_fits():
+    """The 13 replication participants without any post-baseline pain: counted per arm, as the fit says."""
+    from retrostudy.report.analysis import analyse_outcome
+    from retrostudy.report.text import _contributed
+
+    trial = rs.load_dataset("retro_replication_sim")
+    spec = make_spec(trial, {"outcomes": ["pain_nrs"]})
+    res = analyse_outcome(trial, "pain_nrs", spec)
+    fit = rs.fit_mmrm(trial, outcome="pain_nrs")
+    randomized = {a: int(n) for a, n in trial.data.groupby("arm", observed=True)["subject_id"].nunique().items()}
+    left = {a: randomized[a] - fit.n_analysed()[a] for a in randomized}
+    assert sum(left.values()) == fit.n_excluded() == 13
+    text = _contributed([res], "mmrm", spec, OUTCOMES, randomized)
+    assert f"Pain (NRS) 13 ({', '.join(f'{a} {n}' for a, n in left.items())})" in text
+    assert "no value of the outcome after baseline" in text
+
+
+def test_small_trial_warning_follows_the_size():
+    from retrostudy.report.text import SMALL_TRIAL, summary_paragraphs
+
+    trial = make_trial(n_per_arm=4)
+    spec = make_spec(trial, {})
+    small = " ".join(summary_paragraphs({}, [], OUTCOMES, spec, {}, SMALL_TRIAL - 1, {"week6": 6.0}))
+    large = " ".join(summary_paragraphs({}, [], OUTCOMES, spec, {}, SMALL_TRIAL + 50, {"week6": 6.0}))
+    assert "In a trial this small" in small and "In a trial this small" not in large
