@@ -82,6 +82,15 @@ def meta_block(trial: TrialData, spec: ReportSpec, input_info: Mapping, stamp: M
             "footer_mark": "SYNTHETIC DATA" if synthetic else ""}
 
 
+def _two_per_row(rows: list[tuple[str, str]]) -> dict:
+    """Key-value pairs two to a row (the specification has ~20 short entries)."""
+    half = (len(rows) + 1) // 2
+    left, right = rows[:half], rows[half:] + [("", "")] * (2 * half - len(rows))
+    return {"header": ["Specification", "", "", ""],
+            "rows": [[str(a), str(b), str(c), str(d)] for (a, b), (c, d) in zip(left, right)],
+            "align": "llll", "widths": [1.05, 1.9, 1.05, 1.9]}
+
+
 def manifest_block(input_info: Mapping[str, Any], spec: Mapping[str, Any], command: str,
                    versions: Mapping[str, str], sources: Mapping[str, str], stamp: Mapping[str, str]) -> dict:
     """The manifest as tables for the appendix (the PDF's own hash is only in the JSON next to it)."""
@@ -104,6 +113,6 @@ def manifest_block(input_info: Mapping[str, Any], spec: Mapping[str, Any], comma
                           ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items(),
                                                                                 key=lambda kv: kv[0].lower())))],
                          header=("Input", "")),
-        "spec": kv_dict(spec_rows, header=("Specification", "")),
+        "spec": _two_per_row(spec_rows),
         "files": kv_dict(sorted(sources.items()), header=("Compiled into this PDF", "sha256"), widths=(1.3, 3.0)),
     }
