@@ -463,13 +463,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    if not str(args.out).lower().endswith(".pdf"):
+    if not str(args.out).lower().endswith(".pdf") and not Path(args.out).is_dir():  # a folder: _check_outputs says so
         return _usage(f"--out names the PDF to write and must end in .pdf, not {args.out!r}")
     if args.tables and not args.tables.lower().endswith(TABLE_ENDINGS):
         return _usage(f"--tables takes a file ending in {', '.join(TABLE_ENDINGS)}, not {args.tables!r}")
+    _check_outputs(args.out, args.keep_source)
     from .report import build_report, with_file_date
 
-    _check_outputs(args.out, args.keep_source)
     data = _load(args.source, args.config, header_row=args.header_row)
     if not _is_dataset_id(args.source):
         data = with_file_date(data, args.source)

@@ -240,6 +240,6 @@ def test_settings_file_reaches_the_models_and_the_methods(tmp_path):
         f" {fmt.num(r['df'], 1)}" in text
     bad = tmp_path / "bad.yaml"
     bad.write_text("covariance: us\ncolour: red\n")
-    with pytest.raises(SpecError, match="Unknown setting 'colour'"):
+    with pytest.raises(SpecError, match="key 'colour': unknown report setting"):
         build_report(make_trial(n_per_arm=8), out=tmp_path / "d.pdf", settings=bad)
     assert not (tmp_path / "d.pdf").exists()
