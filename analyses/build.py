@@ -118,7 +118,7 @@ def _kernel_manager():
     )
 
     class _ThisPython(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name):  # noqa: D102 - one spec for every name
+        def get_kernel_spec(self, kernel_name):
             return spec
 
     return KernelManager(kernel_name="python3", kernel_spec_manager=_ThisPython())

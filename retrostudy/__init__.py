@@ -82,21 +82,27 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .datasets import list_datasets, load_dataset
-    from .errors import (ConvergenceWarning, DataError, ModelError, RetrostudyError, RetrostudyWarning,
-                         SpecError)
+    from .errors import ConvergenceWarning, DataError, ModelError, RetrostudyError, RetrostudyWarning, SpecError
     from .exclusions import ExclusionLog
+    from .figures import forest_plot, trajectory_plot
+    from .figures_responders import response_cdf_plot
     from .inference import contrasts, effect_sizes, emmeans, joint_tests, responders
     from .io import read_trial, validate_trial
     from .models.ancova import fit_ancova
     from .models.lmm import fit_lmm
     from .models.mmrm import fit_mmrm
-    from .planning import (PowerResult, SimulationResult, TrialModel, planning_inputs, power_ancova, power_mmrm,
-                           power_ttest, simulate_power)
-    from .report import build_report
-    from .figures import forest_plot, trajectory_plot
-    from .figures_responders import response_cdf_plot
+    from .planning import (
+        PowerResult,
+        SimulationResult,
+        TrialModel,
+        planning_inputs,
+        power_ancova,
+        power_mmrm,
+        power_ttest,
+        simulate_power,
+    )
     from .report import ReportManifest, ReportSpec, build_report
-    from .tables import TableOne, table_one
     from .results import ModelFit
     from .schema import OUTCOMES, Outcome
+    from .tables import TableOne, table_one
     from .trial import TrialData

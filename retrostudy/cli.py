@@ -59,7 +59,7 @@ def _choice(what: str, choices: Sequence[str], aliases: dict[str, str] | None = 
             return resolve_option(value, tuple(choices), what, aliases)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-        except Exception as exc:  # SpecError from the covariance resolver  # noqa: BLE001
+        except Exception as exc:  # SpecError from the covariance resolver
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     convert.__name__ = what

@@ -7,8 +7,9 @@ vocabulary"); ``reference=`` became ``reference_levels=`` and ``contrasts(method
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import SpecError
 from .results import Columns
@@ -27,7 +28,7 @@ class _NotGiven:
 NOT_GIVEN: Any = _NotGiven()
 
 
-def resolve_columns(function: str, columns: "Mapping[str, str | None] | Columns | None", defaults: Columns,
+def resolve_columns(function: str, columns: Mapping[str, str | None] | Columns | None, defaults: Columns,
                     **legacy: Any) -> Columns:
     """The :class:`Columns` of a fit from ``columns=`` and the deprecated per-column keywords.
 

@@ -18,9 +18,9 @@ SAS's solution when the reference level is SAS's ``ref=`` (or last) level.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

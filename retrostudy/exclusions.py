@@ -1,8 +1,9 @@
 """ExclusionLog: every cell or row left out of an analysis, with where it came from and why."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -32,7 +33,7 @@ class ExclusionLog:
     frame: pd.DataFrame = field(default_factory=_empty)
 
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> "ExclusionLog":
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> ExclusionLog:
         recs = list(records)
         if not recs:
             return cls()
@@ -45,7 +46,7 @@ class ExclusionLog:
         frame["cells"] = frame["cells"].fillna(1).astype("int64")
         return cls(frame.reset_index(drop=True))
 
-    def extend(self, other: "ExclusionLog | Iterable[Mapping[str, Any]]") -> "ExclusionLog":
+    def extend(self, other: ExclusionLog | Iterable[Mapping[str, Any]]) -> ExclusionLog:
         """A new log with ``other``'s entries appended."""
         other_log = other if isinstance(other, ExclusionLog) else ExclusionLog.from_records(other)
         if other_log.frame.empty:

@@ -91,8 +91,8 @@ def inference_text(
         :func:`~retrostudy.effects.effect_sizes` (falls back to ``"residual_sd"``
         when the fit has no baseline values).
     """
-    from .inference import contrasts, effect_sizes, emmeans, joint_tests
     from .errors import SpecError
+    from .inference import contrasts, effect_sizes, emmeans, joint_tests
 
     emm = emmeans(fit, weights=weights)
     trt = contrasts(emm, family="trt_vs_ref", adjust="dunnett" if adjust == "tukey" else adjust)

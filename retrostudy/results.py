@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -373,7 +374,7 @@ class ModelFit(TidyResult):
 
     # ------------------------------------------------------------ replicates
 
-    def refit(self, **changes: Any) -> "ModelFit":
+    def refit(self, **changes: Any) -> ModelFit:
         """The same model refitted on the same design with ``changes`` (warm-started).
 
         See :func:`retrostudy.models.refit.refit` for the keywords (``response=``,

@@ -7,8 +7,8 @@ subject.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 __all__ = [
     "COVARIATE_LABELS",

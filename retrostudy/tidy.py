@@ -8,7 +8,8 @@ estimates, SEs and df into t statistics, p-values and CIs.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

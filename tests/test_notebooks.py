@@ -44,7 +44,7 @@ EXPECTED = [
 ]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fresh(name: str):
     """(executed notebook or None, error text or None, seconds): each notebook runs once per session."""
     source = build.SRC / f"{name}.py"

@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import retrostudy as rs
@@ -29,7 +28,7 @@ def test_contract_names_resolve(name):
 
 
 def test_functions_stay_functions_after_their_submodules_load():
-    import retrostudy.inference.contrasts  # noqa: F401  (binds the submodule on the subpackage)
+    import retrostudy.inference.contrasts
     import retrostudy.inference.emmeans  # noqa: F401
 
     assert callable(rs.emmeans) and rs.emmeans.__name__ == "emmeans"

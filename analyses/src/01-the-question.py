@@ -151,7 +151,7 @@ rs.table_one(trial).formatted()
 # **control arm**: the question is not "did pain fall?" but "did it fall *more* with retro walking?".
 
 # %%
-rs.trajectory_plot(trial.data, "pain_nrs", synthetic=True);
+rs.trajectory_plot(trial.data, "pain_nrs", synthetic=True)
 
 # %% [markdown]
 # ## What we learned

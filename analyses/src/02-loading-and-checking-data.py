@@ -23,8 +23,6 @@
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 import retrostudy as rs
 
 folder = Path(tempfile.mkdtemp(prefix="retrostudy-nb02-"))

@@ -18,7 +18,7 @@ class Params:
     sources: dict
 
     @classmethod
-    def read(cls, path: Path) -> "Params":
+    def read(cls, path: Path) -> Params:
         values, sources = {}, {}
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)

@@ -55,9 +55,18 @@ GRID, GRID_LO, GRID_HI = 400, 0.8, 1.2
 
 if str(HERE) not in sys.path:  # the helper modules sit next to this script
     sys.path.insert(0, str(HERE))
-from _achieved import achieved_rows, render_achieved_csv, render_achieved_md  # noqa: E402
-from _calibrate import (Params, chol, correlated, mean, round_half_up, round_to_sum, sd,  # noqa: E402
-                        standardize, t_quantile_two_sided)
+from _achieved import achieved_rows, render_achieved_csv, render_achieved_md
+from _calibrate import (
+    Params,
+    chol,
+    correlated,
+    mean,
+    round_half_up,
+    round_to_sum,
+    sd,
+    standardize,
+    t_quantile_two_sided,
+)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def dataset_file(name: str) -> tuple[Any, dict[str, Any]]:
     return _root() / str(meta.get("file", f"{name}.csv")), config
 
 
-def load_source(source: "str | os.PathLike", *, config: Any = None, layout: str = "auto") -> TrialData:
+def load_source(source: str | os.PathLike, *, config: Any = None, layout: str = "auto") -> TrialData:
     """A data file or a bundled dataset id -> TrialData (what the CLI and reports accept).
 
     An existing path is read with :func:`retrostudy.read_trial`; a bare name (no folder,

@@ -22,19 +22,20 @@ other families; retrostudy raises instead). Multivariate-t probabilities come fr
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .emmeans import EmmTable, reference_grid
-from .mvt import pmvt_max, qmvt_max
-from ..errors import SpecError
 from ..deprecation import NOT_GIVEN, resolve_renamed
+from ..errors import SpecError
 from ..options import ADJUST
 from ..results import ModelFit, TidyResult, infer_linear
+from .emmeans import EmmTable, reference_grid
+from .mvt import pmvt_max, qmvt_max
 
 __all__ = ["contrasts", "joint_tests", "ContrastTable", "JointTestTable", "ADJUST"]
 
@@ -142,7 +143,7 @@ def _per_df(df: np.ndarray, critical: Callable[[float], float]) -> np.ndarray:
 def contrasts(
     emm: EmmTable,
     *,
-    family: "str | Mapping[str, Sequence[float] | Mapping[str, float]] | None" = None,
+    family: str | Mapping[str, Sequence[float] | Mapping[str, float]] | None = None,
     adjust: str = "none",
     reference_arm: str | None = None,
     method: Any = NOT_GIVEN,

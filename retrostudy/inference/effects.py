@@ -23,16 +23,17 @@ diagonal of the residual covariance, with ``fit.fit_stats.df_resid`` when the fi
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .contrasts import ContrastTable
 from ..errors import SpecError
 from ..results import ModelFit, TidyResult, check_conf_level
+from .contrasts import ContrastTable
 
 __all__ = ["effect_sizes", "EffectSizeTable", "hedges_j", "pooled_sd"]
 

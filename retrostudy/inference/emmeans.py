@@ -13,9 +13,10 @@ is ``sqrt(l'Vl)`` with the fit's inference vcov and its df the fit's ``dof(l)``.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -44,8 +44,8 @@ import pandas as pd
 
 from ..errors import DataError, ModelError, SpecError
 from ..exclusions import ExclusionLog
-from ..tidy import TidyResult, check_conf_level, json_safe
 from ..schema import OUTCOMES, Outcome
+from ..tidy import TidyResult, check_conf_level, json_safe
 from ..trial import TrialData, as_trial
 from . import proportions as prop
 from .responder_measures import MEASURES, arm_pairs, logistic_odds_ratios, pair_rows

@@ -11,8 +11,8 @@ the :class:`~retrostudy.exclusions.ExclusionLog` (stage ``"ancova"``) with its r
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,9 +20,9 @@ import pandas as pd
 from ..design import build_design
 from ..errors import DataError, ModelError, SpecError
 from ..results import Columns, FitSpec, FitStats, ModelDetails, ModelFit, check_conf_level, fit_provenance
+from ..trial import TrialData, as_trial
 from ._linalg import column_rank
 from .inference import ResidualDf
-from ..trial import TrialData, as_trial
 
 __all__ = ["fit_ancova"]
 
@@ -30,7 +30,7 @@ _RESERVED = {"arm", "visit", "baseline", "value", "change", "y", "subject_id", "
 
 
 def fit_ancova(
-    data: "TrialData | pd.DataFrame",
+    data: TrialData | pd.DataFrame,
     *,
     outcome: str,
     visit: str | None = None,

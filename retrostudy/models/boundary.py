@@ -34,7 +34,7 @@ def near_boundary(structure: object, theta: np.ndarray, rtol: float = 1e-3) -> b
 
 
 def _theta(structure: object, u: np.ndarray) -> np.ndarray:
-    if getattr(structure, "n_random") == 1:  # (log s2)
+    if structure.n_random == 1:  # (log s2)
         return np.array([0.0, np.exp(u[0])])
     v0, v1, log_s2 = u
     return np.array([v0 * v0, v0 * v1, v1 * v1, np.exp(log_s2)])
@@ -42,7 +42,7 @@ def _theta(structure: object, u: np.ndarray) -> np.ndarray:
 
 def _jacobian(structure: object, u: np.ndarray) -> np.ndarray:
     """d theta / d u (rows: u, columns: theta)."""
-    if getattr(structure, "n_random") == 1:
+    if structure.n_random == 1:
         return np.array([[0.0, np.exp(u[0])]])
     v0, v1, log_s2 = u
     return np.array([[2 * v0, v1, 0.0, 0.0], [0.0, v0, 2 * v1, 0.0], [0.0, 0.0, 0.0, np.exp(log_s2)]])

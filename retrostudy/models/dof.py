@@ -21,8 +21,8 @@ design: a term's Type 3 hypothesis is "its coefficients are zero" in the sum-to-
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from itertools import product
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

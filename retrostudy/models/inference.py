@@ -23,8 +23,9 @@ and the refits of :mod:`retrostudy.models.refit` call it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -44,8 +44,9 @@ into one small matrix product, so cost grows with the number of subjects only th
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import linalg

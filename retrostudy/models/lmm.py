@@ -10,18 +10,19 @@ variance components ``theta = (G elements, s2)`` -- the lme4 / SAS PROC MIXED
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
 from ..errors import ModelError, RetrostudyWarning, SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from .boundary import boundary_fit, near_boundary
 from .covariance import LinearStructure
 from .inference import make_inference
-from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
 from .longitudinal import EngineInput, LongitudinalDetails, check_options, engine_stats, prepare_mean_model
 from .reml import fit_reml
 
@@ -142,7 +143,7 @@ def _random_key(random: str) -> str:
 
 
 def fit_lmm(
-    data: "TrialData | pd.DataFrame",
+    data: TrialData | pd.DataFrame,
     *,
     outcome: str | None = None,
     random: str = "intercept",
@@ -286,7 +287,7 @@ class LmmDetails(LongitudinalDetails):
     times: pd.Series | None = None
 
 
-def _fit_with_boundary(problem, structure: "RandomEffectsStructure", method: str, n_ic: int):
+def _fit_with_boundary(problem, structure: RandomEffectsStructure, method: str, n_ic: int):
     """The engine fit, or lme4's boundary (singular) fit when the optimum has G singular: the
     interior optimizer's warnings are kept only when the boundary fit does not replace it."""
     with warnings.catch_warnings(record=True) as caught:

@@ -10,8 +10,8 @@ an ExclusionLog entry with its reason.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -127,7 +127,7 @@ def engine_stats(eng: RemlFit, n_subjects: int, n_subjects_ic: int, **options: s
 
 
 def prepare_mean_model(
-    data: "TrialData | pd.DataFrame",
+    data: TrialData | pd.DataFrame,
     *,
     stage: str,
     outcome: str | None,

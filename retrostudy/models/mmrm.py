@@ -9,18 +9,19 @@ residual) and the model-based or empirical (sandwich) covariance.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
 from ..errors import SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from ..trial import TrialData, factor_levels
 from .dof import type3_hypotheses
 from .inference import make_inference
-from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
 from .longitudinal import DF_METHODS, EngineInput, LongitudinalDetails, check_options, engine_stats, prepare_mean_model
 from .reml import fit_reml
 from .spatial import SpatialStructure
@@ -39,7 +40,7 @@ class MmrmDetails(LongitudinalDetails):
 
 
 def fit_mmrm(
-    data: "TrialData | pd.DataFrame",
+    data: TrialData | pd.DataFrame,
     *,
     outcome: str | None = None,
     covariance: str = "us",

@@ -20,8 +20,9 @@ likelihood as a separate subject, so every df method, Kenward-Roger included, is
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -30,8 +30,8 @@ import numpy as np
 from scipy import linalg
 
 from ..errors import ConvergenceWarning, ModelError, SpecError
-from .covariance import CovarianceStructure
 from ._linalg import diag_scale, gram_rank, sum_xax
+from .covariance import CovarianceStructure
 from .optimizer import Singular, bfgs, empirical_start, min_eig_ratio, newton
 from .patterns import Pattern, RemlProblem, prepare
 

@@ -86,7 +86,7 @@ class SpatialStructure(CovarianceStructure):
         d = self.D[self.D > 0]
         return np.array([float(np.median(d)) if d.size else 1.0, s2])
 
-    def subject_view(self, g: int) -> "SpatialStructure":
+    def subject_view(self, g: int) -> SpatialStructure:
         """The structure of subject ``g`` alone (for code that wants one matrix per group)."""
         view = object.__new__(SpatialStructure)
         view.__dict__.update(self.__dict__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 
 from ..errors import SpecError
-from .covariance import CovarianceStructure, GroupedStructure, _CS, _TOEP, _UN
+from .covariance import _CS, _TOEP, _UN, CovarianceStructure, GroupedStructure
 from .varcorr import VarCorrStructure
 
 __all__ = ["STRUCTURES", "ALIASES", "DISPLAY_NAMES", "covariance_key", "make_structure"]

@@ -153,7 +153,7 @@ def run_chunk(task: Callable[[Any, int, np.random.SeedSequence], Any], payload: 
     for index in range(start, stop):
         try:
             results.append(task(payload, index, root.child(index)))
-        except Exception as exc:  # noqa: BLE001 - every replicate failure is recorded, none is lost
+        except Exception as exc:
             results.append(None)
             failures.append(failure_record(root, index, exc))
     return Chunk(start, stop, results, failures)

@@ -122,7 +122,7 @@ def _scatter(client: Any, task: Callable, payload: Any) -> tuple[Any, Any]:
     """Send the task and the payload to every worker once; a sentence says which cannot be sent."""
     try:
         task_ref, payload_ref = client.scatter([task, payload], broadcast=True, hash=False)
-    except Exception as exc:  # noqa: BLE001 - turned into a sentence that says which one failed
+    except Exception as exc:
         _cannot_send(task, payload, exc)
     return task_ref, payload_ref
 
@@ -136,7 +136,7 @@ def _cannot_send(task: Callable, payload: Any, exc: Exception) -> NoReturn:
             ("payload", payload, "pass data, numbers and fitted models, not open files, locks or connections")):
         try:
             cloudpickle.dumps(obj)
-        except Exception as inner:  # noqa: BLE001
+        except Exception as inner:
             raise SpecError(f"The {what} cannot be sent to Dask workers ({type(inner).__name__}: "
                             f"{inner}); {fix}.") from None
     raise SpecError(f"The task and payload could not be sent to the Dask workers ({type(exc).__name__}: "

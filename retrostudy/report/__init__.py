@@ -27,7 +27,6 @@ __all__ = ["DEFAULTS", "ReportManifest", "ReportSpec", "build_report"]
 def _load_settings(settings: Mapping | str | os.PathLike | None) -> dict:
     """The settings dict or YAML file, read safely and type-checked (see :mod:`.settings`)."""
     from .settings import load_settings
-
     from .spec import SETTING_ALIASES
 
     return load_settings(settings, known=tuple(DEFAULTS) + tuple(SETTING_ALIASES))

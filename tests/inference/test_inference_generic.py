@@ -133,7 +133,7 @@ def test_made_up_fit_by_hand():
             ("a", "v2"): [1, 1, 1, xbar, 1], ("b", "v2"): [1, 0, 1, xbar, 0]}
     assert list(design.columns) == ["Intercept", "arm[a]", "visit[v2]", "x", "arm[a]:visit[v2]"]
     t = emm.to_frame()
-    for i, rec in t.iterrows():
+    for _i, rec in t.iterrows():
         l = np.array(rows[(rec["arm"], rec["visit"])], float)
         assert rec["estimate"] == pytest.approx(l @ b, rel=1e-12)
         assert rec["std_error"] == pytest.approx(np.sqrt(l @ V @ l), rel=1e-12)

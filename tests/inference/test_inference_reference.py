@@ -60,10 +60,10 @@ def cases(ref_json, trial_frame, trial_sha256, pingouin_frame, unbalanced_frame)
 
 
 def test_fixture_data_matches_sources(ref_json):
+    from pathlib import Path
+
     import pandas as pd
     import pingouin as pg
-
-    from pathlib import Path
 
     ours = pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "ancova" / "pingouin_ancova.csv")
     pd.testing.assert_frame_equal(ours, pg.read_dataset("ancova").reset_index(drop=True), check_dtype=False)

@@ -63,7 +63,7 @@ def long_frame() -> pd.DataFrame:
     lab = ARM_LABELS["long"]
     rows = []
     for sid, arm, age, sex, vals in SUBJECTS:
-        for vi, (visit, week) in enumerate(VISITS):
+        for vi, (_visit, week) in enumerate(VISITS):
             for o, name in zip(OUTCOMES, ("pain", "WOMAC", "quad", "TUG")):
                 rows.append((sid, lab[arm], "Baseline" if vi == 0 else "week 6", week, name, vals[o][vi], age, sex))
     return pd.DataFrame(rows, columns=["subject", "group", "visit", "week", "outcome", "value", "age", "sex"])
@@ -73,7 +73,7 @@ def by_visit_frame() -> pd.DataFrame:
     lab = ARM_LABELS["by_visit"]
     rows = []
     for sid, arm, age, sex, vals in SUBJECTS:
-        for vi, (visit, week) in enumerate(VISITS):
+        for vi, (_visit, _week) in enumerate(VISITS):
             rows.append((sid, lab[arm], "BL" if vi == 0 else "Week 6", age, sex,
                          *(vals[o][vi] for o in OUTCOMES)))
     return pd.DataFrame(rows, columns=["patient", "treatment", "time", "age", "sex", "pain", "womac",
@@ -98,7 +98,7 @@ def adam_frame() -> pd.DataFrame:
     for sid, arm, age, sex, vals in SUBJECTS:
         for o in OUTCOMES:
             base = vals[o][0]
-            for vi, (visit, week) in enumerate(VISITS):
+            for vi, (_visit, week) in enumerate(VISITS):
                 aval = vals[o][vi]
                 rows.append(("MINI", sid, lab[arm], "Baseline" if vi == 0 else "Week 6", week, codes[o],
                              f"{o} long name", aval, base, aval - base, age, sex, f"2019-0{vi + 1}-01"))
@@ -109,7 +109,7 @@ def adam_frame() -> pd.DataFrame:
 def sheet_frames() -> dict[str, pd.DataFrame]:
     lab = ARM_LABELS["sheets"]
     out = {}
-    for vi, (visit, week) in enumerate(VISITS):
+    for vi, (_visit, _week) in enumerate(VISITS):
         rows = [(sid, lab[arm], age, sex, *(vals[o][vi] for o in OUTCOMES)) for sid, arm, age, sex, vals in SUBJECTS]
         out["Baseline" if vi == 0 else "Week 6"] = pd.DataFrame(
             rows, columns=["subject", "arm", "age", "sex", "pain", "womac", "quad", "tug"])

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import _io_minitrial as M
 import pandas as pd
 import pytest
 
 import retrostudy as rs
 from retrostudy.schema import CANONICAL_COLUMNS
-
-import _io_minitrial as M
 
 
 @pytest.mark.parametrize("fmt", M.FORMATS)

@@ -4,11 +4,10 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import _io_minitrial as M
 import pytest
 
 import retrostudy as rs
-
-import _io_minitrial as M
 
 
 def test_report_of_a_good_file(tmp_path):

@@ -18,12 +18,12 @@ import pytest
 from scipy import linalg
 
 from retrostudy.errors import ModelError, SpecError
-from retrostudy.models.structures import STRUCTURES, make_structure
 from retrostudy.models.dof import satterthwaite_dof, satterthwaite_ftest
-from retrostudy.models.mmrm import fit_mmrm
 from retrostudy.models.kenward_roger import kenward_roger_engine
+from retrostudy.models.mmrm import fit_mmrm
 from retrostudy.models.reml import evaluate, fit_reml, prepare
 from retrostudy.models.sandwich import empirical_vcov
+from retrostudy.models.structures import STRUCTURES, make_structure
 
 RNG = np.random.default_rng(20240605)
 
@@ -109,7 +109,7 @@ def test_likelihood_matches_dense(method, name, weighted, grouped):
     sig = st.group_matrices(theta)
     blocks = []
     order = []
-    for sid, sub in d.groupby("sid", sort=False):
+    for _sid, sub in d.groupby("sid", sort=False):
         idx = sub["vis"].str[1:].astype(int).to_numpy()
         S = sig[int(sub["arm"].iloc[0] == "trt") if grouped else 0][np.ix_(idx, idx)]
         if weighted:

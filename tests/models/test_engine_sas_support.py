@@ -30,17 +30,17 @@ def available() -> bool:
     return (SHARED / "sas_reference.json").is_file() and (SHARED / "fev_data.csv").is_file()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference() -> dict:
     return json.loads((SHARED / "sas_reference.json").read_text())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tolerances() -> dict:
     return json.loads(TOL_FILE.read_text())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fev_data() -> pd.DataFrame:
     return pd.read_csv(SHARED / "fev_data.csv")
 
@@ -71,7 +71,7 @@ def lsmeans_effect(case: dict) -> str | None:
     return m.group(1) if m else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def run(case_id: str, method: str | None = None, covariance: str | None = None, df_method: str | None = None):
     """Fit the case (optionally with one setting replaced, for near misses)."""
     case = cases()[case_id]

@@ -64,7 +64,7 @@ def _tol(name):
     return (2e-6, 1e-3) if name in SAS_AT_OPTIMUM else (2e-4, 0.1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sas(name):
     f = SAS_NAME[name]
     kr = pd.read_csv(SHARED / "sas_ods_csv" / "ddfm_covtype" / f"kr_{f}.csv").iloc[0]
@@ -73,7 +73,7 @@ def _sas(name):
     return kr, kr1, cases[f"kr_{f}"], cases[f"kr1_{f}"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _data():
     d = pd.read_csv(SHARED / "fev_data.csv").dropna(subset=["FEV1"])
     d = d.assign(t=d["AVISIT"].str[-1].astype(int) - 1)
@@ -81,7 +81,7 @@ def _data():
     return d, sup.by_pattern(d, subject="USUBJID", time_index="t", response="FEV1", X=X)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _own_fit(name):
     _, pats = _data()
     s = sup.SAS_STRUCTURES[name](4)
@@ -199,7 +199,7 @@ def _engine():
     return fit_mmrm
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _engine_fit(name, df_method):
     fit_mmrm = _engine()
     d, _ = _data()

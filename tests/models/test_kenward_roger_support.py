@@ -535,7 +535,7 @@ def dense_kr(structs, theta, pats, *, linear=False, information="observed"):
     parts = _split(structs, theta)
     offs = np.concatenate([[0], np.cumsum([s.n_params for s in structs])])
     nt = offs[-1]
-    blocks, dblocks, hblocks, Xs, ys = [], [], [], [], []
+    blocks, dblocks, hblocks, Xs = [], [], [], []
     for p in pats:
         g = p["group"]
         Sg, Jg = structs[g].matrix(parts[g]), structs[g].jacobian(parts[g])
@@ -552,11 +552,10 @@ def dense_kr(structs, theta, pats, *, linear=False, information="observed"):
             hj[offs[g] : offs[g + 1], offs[g] : offs[g + 1]] = Hg[:, :, p["idx"]][:, :, :, p["idx"]] * DD
             hblocks.append(hj)
             Xs.append(p["X"][s])
-            ys.append(p["y"][s])
     V = linalg.block_diag(*blocks)
     Vi = [linalg.block_diag(*[d[i] for d in dblocks]) for i in range(nt)]
     Vij = [[linalg.block_diag(*[h[i, j] for h in hblocks]) for j in range(nt)] for i in range(nt)]
-    X, y = np.vstack(Xs), np.concatenate(ys)
+    X = np.vstack(Xs)
     Vinv = linalg.inv(V)
     Phi = linalg.inv(X.T @ Vinv @ X)
     P = [-X.T @ Vinv @ Vi[i] @ Vinv @ X for i in range(nt)]
@@ -591,7 +590,7 @@ def _fd_check(struct, theta):
 def test_sas_structures_derivatives_match_finite_differences():
     rng = np.random.default_rng(1)
     T = 4
-    for name, cls in SAS_STRUCTURES.items():
+    for _name, cls in SAS_STRUCTURES.items():
         s = cls(T)
         th = s.start(np.diag([100.0, 40.0, 30.0, 150.0]))
         th = th * (1 + 0.1 * rng.random(len(th)))

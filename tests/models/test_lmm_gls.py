@@ -53,7 +53,7 @@ def canonical(data: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(data: str, structure: str, method: str = "reml") -> rs.ModelFit:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every reference fit must converge cleanly

@@ -41,7 +41,7 @@ def ref(case: str) -> dict:
     return json.loads((REF / f"lmer_{case}.json").read_text())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dietox() -> pd.DataFrame:
     return pd.read_csv(REF / "dietox.csv")
 
@@ -77,7 +77,7 @@ CASES = {
 EMM_CASES = [c for c in CASES if c.startswith("dietox_armvisit")]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(case: str, **kw) -> rs.ModelFit:
     make, base = CASES[case]
     return fit_lmm(make(), **{**base, **kw})

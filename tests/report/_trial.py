@@ -15,7 +15,7 @@ def make_frame(n_per_arm: int = 12, seed: int = 7, dropout: bool = True) -> pd.D
     rng = np.random.default_rng(seed)
     recs = []
     effect = {"retro": -2.0, "forward": -1.2, "control": -0.3}
-    for a_i, arm in enumerate(ARMS):
+    for _a_i, arm in enumerate(ARMS):
         for k in range(n_per_arm):
             sid = f"{arm[0].upper()}{k + 1:02d}"
             age = float(np.round(rng.normal(55, 6), 0))
@@ -23,7 +23,7 @@ def make_frame(n_per_arm: int = 12, seed: int = 7, dropout: bool = True) -> pd.D
             base_pain = float(np.clip(np.round(rng.normal(6.5, 1.2), 1), 0, 10))
             base_tug = float(np.round(rng.lognormal(np.log(12), 0.2), 2))
             u = rng.normal(0, 0.8)
-            for v_i, (visit, week) in enumerate(VISITS):
+            for _v_i, (visit, week) in enumerate(VISITS):
                 if dropout and visit == "week6" and k % 5 == 4:
                     continue
                 frac = week / 6.0
