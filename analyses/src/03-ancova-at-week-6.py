@@ -123,6 +123,22 @@ print(con.summary())
 print(rs.joint_tests(fit).summary())
 
 # %% [markdown]
+# **Check it with another program.** A result you can reproduce with independent software is one you can
+# trust. `pingouin` (a statistics package for pandas users) fits the same ANCOVA from the analysed rows
+# `fit.data` in one line; its F and p for `arm` must equal the joint test above.
+
+# %%
+import warnings
+
+import pingouin as pg
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # pingouin warns about a pandas deprecation inside itself, not about us
+    check = pg.ancova(data=fit.data.assign(arm=fit.data["arm"].astype(str)), dv="value", between="arm",
+                      covar="baseline")
+check.round(4)
+
+# %% [markdown]
 # ## Multiplicity: several comparisons, one error rate
 #
 # With three arms there are three pairwise comparisons. If each is tested at the 5 % level, the chance
