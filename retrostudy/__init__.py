@@ -35,6 +35,10 @@ _EXPORTS: dict[str, str] = {
     "contrasts": "retrostudy.inference",
     "joint_tests": "retrostudy.inference",
     "effect_sizes": "retrostudy.inference",
+    # missing data
+    "sensitivity": "retrostudy.missing",
+    "tipping_point": "retrostudy.missing",
+    "Estimand": "retrostudy.missing",
     # reports
     "build_report": "retrostudy.report",
     # errors
@@ -69,6 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .exclusions import ExclusionLog
     from .inference import contrasts, effect_sizes, emmeans, joint_tests
     from .io import read_trial, validate_trial
+    from .missing import Estimand, sensitivity, tipping_point
     from .models.ancova import fit_ancova
     from .models.lmm import fit_lmm
     from .models.mmrm import fit_mmrm

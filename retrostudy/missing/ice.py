@@ -132,6 +132,20 @@ def _visit_index(data: MIData, value: object, subject: str) -> int:
 
 def resolve_ice(data: MIData, ice: str | pd.DataFrame | None, strategy: str,
                 raw: pd.DataFrame | None = None) -> IceSpec:
+    """Each subject's ICE visit and strategy (see :func:`_resolve`), checked for LMCF."""
+    spec = _resolve(data, ice, strategy, raw)
+    bad = np.flatnonzero((spec.strategy == "lmcf") & (spec.index == 0))
+    if bad.size:
+        raise SpecError(
+            f"LMCF carries the last mean before the intercurrent event forward, but subject {data.subjects[bad[0]]}'s "
+            f"ICE is at the first imputed visit {data.visits[0]} ({bad.size} subject(s)); use another strategy, or "
+            "baseline='none' so that the baseline visit comes before it."
+        )
+    return spec
+
+
+def _resolve(data: MIData, ice: str | pd.DataFrame | None, strategy: str,
+             raw: pd.DataFrame | None = None) -> IceSpec:
     """Each subject's ICE visit and strategy (module docstring).
 
     Parameters

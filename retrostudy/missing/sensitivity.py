@@ -101,7 +101,6 @@ def _setup(data, *, outcome, covariates, baseline, baseline_visit, subject, visi
     raw = data.data if isinstance(data, TrialData) else data
     ice_spec = resolve_ice(mi, ice, strategy, raw if isinstance(raw, pd.DataFrame) else None)
     model = build_model(mi, ice_spec, covariance=covariance, same_cov=same_cov)
-    model, fit, params = fit_full(model)
     plan = make_plan(mi, ice_spec, np.array([mi.arms.index(refs[a]) for a in mi.arms]))
     analysis = make_analysis(mi, reference_arm, contrasts)
     # values observed after a reference-based ICE: in the analysis, not in the imputation model
@@ -115,7 +114,15 @@ def _setup(data, *, outcome, covariates, baseline, baseline_visit, subject, visi
                                   f"{str(ice_spec.strategy[i]).upper()} imputation model (kept in the analysis)",
         })
     exclusions = mi.exclusions.extend(ExclusionLog.from_records(records))
-    return _Setup(mi, ice_spec, model, fit, params, plan, analysis, reference_arm, refs, exclusions)
+    return _Setup(mi, ice_spec, model, None, None, plan, analysis, reference_arm, refs, exclusions)
+
+
+def _fitted(setup: _Setup) -> _Setup:
+    """The setup with the imputation model fitted to every subject (after the cheap checks)."""
+    from dataclasses import replace
+
+    model, fit, params = fit_full(setup.model)
+    return replace(setup, model=model, fit=fit, params=params)
 
 
 @dataclass(frozen=True, eq=False)
@@ -404,6 +411,7 @@ def sensitivity(
         data, outcome, strategy, method, covariates, baseline, reference_arm, references, ice, n_samples, covariance,
         same_cov, contrasts, conf_level, subject, visit, arm, response, baseline_visit)
     deltas = None if delta is None else delta_matrix(setup.data, setup.plan, delta)[None]
+    setup = _fitted(setup)
     pooled = _compute(setup, method, deltas, n_samples=n_samples, seed=seed, workers=workers, scheduler=scheduler,
                       max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin})
     notes = []
@@ -513,6 +521,10 @@ def tipping_point(
         data, outcome, strategy, method, covariates, baseline, reference_arm, references, ice, n_samples, covariance,
         same_cov, contrasts, conf_level, subject, visit, arm_column, response, baseline_visit)
     D = grid_deltas(setup.data, setup.plan, grid, arm)
+    names = setup.analysis.contrasts
+    if contrast is not None and contrast not in names:
+        raise SpecError(f"Contrast {contrast!r} is not one of {', '.join(names)}.")
+    setup = _fitted(setup)
     pooled = _compute(setup, method, D, n_samples=n_samples, seed=seed, workers=workers, scheduler=scheduler,
                       max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin})
     frames = []
