@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Sequence
 
+from .options import ADJUST, COVARIANCES, DF_METHODS
+
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
@@ -47,18 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="mapping file (YAML)")
     p.add_argument("--outcome", required=True, help="outcome id, e.g. pain_nrs")
     p.add_argument("--model", default="ancova", choices=["ancova", "mmrm", "lmm"])
-    p.add_argument("--adjust", default="none", choices=["none", "holm", "bonferroni", "dunnett", "tukey"])
+    p.add_argument("--adjust", default="none", choices=ADJUST)
     p.add_argument("--contrasts", default="pairwise", choices=["pairwise", "trt_vs_ref"])
     p.add_argument("--covariates", nargs="+", default=[], metavar="COLUMN", help="subject-level covariates, e.g. age sex")
-    p.add_argument("--covariance", default="us", help="MMRM covariance structure (us, cs, ar1, ...)")
-    p.add_argument("--df-method", default=None, help="satterthwaite, kenward-roger, ...")
+    p.add_argument("--covariance", default="us",
+                   help=f"MMRM covariance structure: {', '.join(COVARIANCES)} or a SAS name such as un, "
+                        "arh(1), ante(1) (default us)")
+    p.add_argument("--df-method", default=None, choices=DF_METHODS,
+                   help="denominator df of MMRM/LMM tests (default satterthwaite; ANCOVA uses the residual df)")
 
     p = sub.add_parser("report", help="write the six-week comparison as a PDF report")
     p.add_argument("source", nargs="?", default=DEFAULT_DATASET, help=f"data file or dataset (default {DEFAULT_DATASET})")
     p.add_argument("--config", help="mapping file (YAML)")
     p.add_argument("--outcomes", nargs="+", help="outcome ids (default: all)")
     p.add_argument("--primary", choices=["ancova", "mmrm"], default=None, help="primary analysis (default mmrm)")
-    p.add_argument("--adjust", default="holm", choices=["none", "holm", "bonferroni", "dunnett", "tukey"])
+    p.add_argument("--adjust", default="holm", choices=ADJUST)
     p.add_argument("--settings", metavar="YAML",
                    help="analysis settings (covariance, df_method, covariates, conf_level, ...)")
     p.add_argument("--out", default="report.pdf", help="output PDF (default report.pdf)")

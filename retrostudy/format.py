@@ -13,23 +13,39 @@ import pandas as pd
 __all__ = ["fmt_num", "fmt_p", "fmt_ci", "format_frame", "inference_text"]
 
 
-def fmt_num(x: float, digits: int = 2) -> str:
-    """``x`` with ``digits`` decimals; ``""`` for a missing value."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return ""
-    return f"{float(x):.{digits}f}"
+def _finite(x: object) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
-def fmt_p(p: float) -> str:
-    """A p-value as journals print it: ``<0.001``, else three decimals."""
-    if p is None or not math.isfinite(float(p)):
-        return ""
-    return "<0.001" if p < 0.001 else f"{float(p):.3f}"
+def fmt_num(x: object, digits: int = 2, *, missing: str = "") -> str:
+    """``x`` with ``digits`` decimals; ``missing`` for a missing or non-finite value.
+
+    >>> fmt_num(-1.234), fmt_num(float("nan"), missing="n/a")
+    ('-1.23', 'n/a')
+    """
+    if not _finite(x):
+        return missing
+    return f"{float(x):.{digits}f}"  # type: ignore[arg-type]
 
 
-def fmt_ci(low: float, high: float, digits: int = 2) -> str:
-    """``"low to high"``."""
-    return f"{fmt_num(low, digits)} to {fmt_num(high, digits)}"
+def fmt_p(p: object, *, missing: str = "") -> str:
+    """A p-value as journals print it: ``<0.001``, else three decimals.
+
+    >>> fmt_p(0.0004), fmt_p(0.0312)
+    ('<0.001', '0.031')
+    """
+    if not _finite(p):
+        return missing
+    value = float(p)  # type: ignore[arg-type]
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def fmt_ci(low: object, high: object, digits: int = 2, *, missing: str = "") -> str:
+    """``"low to high"`` (no comma: unambiguous with negative numbers)."""
+    return f"{fmt_num(low, digits, missing=missing)} to {fmt_num(high, digits, missing=missing)}"
 
 
 def format_frame(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:

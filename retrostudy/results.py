@@ -1,140 +1,194 @@
-"""Result objects shared by every model: :class:`ModelFit` and the tidy-table base.
+"""The fitted-model contract: :class:`ModelFit` and its typed parts.
 
-A :class:`ModelFit` is the one interface between the model code (ANCOVA, LMM, MMRM)
-and the inference layer (``emmeans``, ``contrasts``, ``effect_sizes``): coefficients,
-the covariance used for inference, the design (to build reference-grid rows) and two
-functions that give the denominator df of any linear combination. Any model that
-fills these fields gets EMMs, contrasts and effect sizes without changes to them.
+A :class:`ModelFit` is the one interface between the model code (ANCOVA, LMM, MMRM) and
+everything after it (``emmeans``, ``contrasts``, ``effect_sizes``, tables, the report,
+multiple imputation, simulation). Its fields are a closed, documented list:
+
+===================== ==========================================================================
+field                 what
+===================== ==========================================================================
+``coef``, ``vcov``    fixed effects and the covariance used for inference
+``design``            turns any frame of the variables into model-matrix rows (reference grids)
+``inference``         a picklable object answering ``dof(L)`` and ``ftest(L)`` by the df method
+                      (:mod:`retrostudy.models.inference`)
+``fit_stats``         :class:`FitStats`: n, log-likelihood, AIC/BIC, optimizer state
+``spec``              :class:`FitSpec`: what was asked (mean model, columns, options)
+``details``           per-model internals (:class:`ModelDetails` subclasses in ``models/``), read
+                      only by ``models/``
+``data``              the rows analysed; ``exclusions`` every row or subject left out
+===================== ==========================================================================
+
+Everything is frozen and picklable, so a fit can be sent to another process (a Dask
+worker) and read there through its methods: :meth:`ModelFit.linear`,
+:meth:`ModelFit.fitted`, :meth:`ModelFit.residuals`, :meth:`ModelFit.n_analysed`,
+:meth:`ModelFit.subjects_used`, :meth:`ModelFit.refit`.
 """
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+import warnings
+from dataclasses import dataclass, field, fields
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .design import Design
 from .exclusions import ExclusionLog
+from .tidy import TIDY_COLUMNS, TidyResult, check_conf_level, fit_provenance, infer_linear, json_safe
 
-__all__ = ["TidyResult", "ModelFit", "TIDY_COLUMNS", "infer_linear", "fit_provenance"]
-
-#: Columns every tidy inference table has (DESIGN.md section 5).
-TIDY_COLUMNS = ("term", "estimate", "std_error", "df", "statistic", "p_value", "conf_low", "conf_high")
-
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return _json_safe(obj.astype(object).where(obj.notna(), None).to_dict(orient="records"))
-    if isinstance(obj, pd.Series):
-        return _json_safe(obj.to_dict())
-    if isinstance(obj, np.ndarray):
-        return _json_safe(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        val = float(obj)
-        return val if math.isfinite(val) else None
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if obj is None or isinstance(obj, (str, int, bool)):
-        return obj
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return str(obj)
+__all__ = ["TidyResult", "ModelFit", "FitStats", "FitSpec", "Columns", "ModelDetails", "TIDY_COLUMNS",
+           "infer_linear", "fit_provenance", "json_safe", "check_conf_level"]
 
 
-class TidyResult:
-    """Mixin for frozen result dataclasses with a ``table`` and ``settings``.
+class _Record(Mapping[str, Any]):
+    """Read a frozen dataclass also as a mapping of its set (non-None) fields, so
+    ``fit.fit_stats["aic"]``, ``"aic" in fit.fit_stats`` and ``dict(fit.spec)`` keep working."""
 
-    Subclasses define ``title`` and the fields ``table`` (a DataFrame) and
-    ``settings`` (a dict of the inference settings shown in ``summary()``).
+    _aliases: Mapping[str, str] = {}
+
+    def _names(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]  # type: ignore[arg-type]
+
+    def __getitem__(self, key: str) -> Any:
+        name = self._aliases.get(key, key)
+        if name in self._names():
+            return getattr(self, name)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The set fields as a JSON-safe dict."""
+        return json_safe({k: (v.to_dict() if isinstance(v, _Record) else v) for k, v in self.items()})
+
+
+@dataclass(frozen=True)
+class FitStats(_Record):
+    """Fit statistics (SAS conventions for AIC/BIC of REML fits: covariance parameters only).
+
+    Attributes
+    ----------
+    n_subjects, n_obs
+        Subjects and observations analysed.
+    method
+        ``"reml"``, ``"ml"`` or ``"ols"``.
+    loglik, minus2_loglik, aic, bic
+        Log-likelihood (restricted for REML), -2 log L and the information criteria.
+    converged
+        Whether the optimizer met its criterion.
+    n_cov_params, iterations, gradient_norm, hessian_pd, optimizer
+        Engine fits: covariance parameters, Newton iterations, largest absolute gradient,
+        whether the Hessian is positive definite, the optimizer path.
+    n_subjects_ic
+        Subjects counted in BIC (SAS counts subjects without any response too).
+    df_resid, sigma, r_squared
+        OLS fits: residual df, root mean squared error, R squared.
+    covariance, df_method, vcov, random
+        Model options echoed for display.
     """
 
-    title: str = "Result"
-    table: pd.DataFrame
-    settings: Mapping[str, Any]
-
-    def to_frame(self) -> pd.DataFrame:
-        """The tidy table (a copy)."""
-        return self.table.copy()
-
-    def to_dict(self) -> dict:
-        """JSON-safe dict of the settings and the table's records."""
-        return _json_safe({"title": self.title, "settings": dict(self.settings), "table": self.table})
-
-    def _settings_line(self) -> str:
-        def show(v: Any) -> str:
-            return f"{v:.6g}" if isinstance(v, (float, np.floating)) else str(v)
-
-        return "; ".join(f"{k}: {show(v)}" for k, v in self.settings.items() if v is not None and k != "notes")
-
-    def summary(self) -> str:
-        """The table as text with the settings it was computed with."""
-        with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 4):
-            body = self.table.to_string(index=False)
-        notes = self.settings.get("notes")
-        tail = ("\n" + "\n".join(f"Note: {n}" for n in notes)) if notes else ""
-        return f"{self.title}\n{self._settings_line()}\n{body}{tail}"
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def __repr__(self) -> str:
-        # subclasses are dataclasses with repr=False: show the table, not every field
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        notes = self.settings.get("notes") or []
-        note_html = "".join(f"<p><i>Note: {escape(str(n))}</i></p>" for n in notes)
-        return (
-            f"<p><b>{escape(self.title)}</b><br><small>{escape(self._settings_line())}</small></p>"
-            + self.table.to_html(index=False, float_format=lambda x: f"{x:.4g}")
-            + note_html
-        )
+    n_subjects: int
+    n_obs: int | None = None
+    method: str | None = None
+    loglik: float | None = None
+    minus2_loglik: float | None = None
+    aic: float | None = None
+    bic: float | None = None
+    converged: bool = True
+    n_cov_params: int | None = None
+    iterations: int | None = None
+    gradient_norm: float | None = None
+    hessian_pd: bool | None = None
+    optimizer: str | None = None
+    n_subjects_ic: int | None = None
+    df_resid: float | None = None
+    sigma: float | None = None
+    r_squared: float | None = None
+    covariance: str | None = None
+    df_method: str | None = None
+    vcov: str | None = None
+    random: str | None = None
 
 
-def fit_provenance(frame: pd.DataFrame, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``ModelFit.provenance``: package versions, the sha256 of ``frame`` and the source file's identity."""
-    import hashlib
-    import platform
-    from importlib.metadata import version
+@dataclass(frozen=True)
+class Columns(_Record):
+    """Column names a fit read its data from (DESIGN.md: one ``columns=`` keyword).
 
-    from . import __version__
+    ``subject``, ``visit``, ``arm``, ``response`` always; ``time`` (LMM slope), ``group``
+    (a covariance per level, SAS ``GROUP=``) and ``weights`` (SAS ``WEIGHT``) when used.
+    """
 
-    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
-    prov: dict[str, Any] = {
-        "data_sha256": digest,
-        "versions": {"retrostudy": __version__, "python": platform.python_version(),
-                     **{name: version(name) for name in ("numpy", "pandas", "scipy", "statsmodels")}},
-    }
-    for key in ("sha256", "file", "study"):
-        if meta and meta.get(key):
-            prov[f"source_{key}"] = meta[key]
-    return prov
+    subject: str = "subject_id"
+    visit: str = "visit"
+    arm: str | None = "arm"
+    response: str = "value"
+    time: str | None = None
+    group: str | None = None
+    weights: str | None = None
 
 
-def infer_linear(
-    estimate: np.ndarray, std_error: np.ndarray, df: np.ndarray, conf_level: float
-) -> dict[str, np.ndarray]:
-    """t statistics, two-sided p-values and CIs; ``df = inf`` gives the normal (z) case."""
-    est = np.asarray(estimate, float)
-    se = np.asarray(std_error, float)
-    dfs = np.asarray(df, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = est / se
-    p = 2.0 * stats.t.sf(np.abs(t), dfs)
-    q = stats.t.ppf(0.5 + conf_level / 2.0, dfs)
-    return {"statistic": t, "p_value": p, "conf_low": est - q * se, "conf_high": est + q * se}
+@dataclass(frozen=True)
+class FitSpec(_Record):
+    """What the fit was asked to do.
+
+    Attributes
+    ----------
+    model, outcome
+        ``"ancova"``, ``"lmm"`` or ``"mmrm"``; the outcome id.
+    mean
+        Right-hand side of the mean model (``"arm + baseline"``,
+        ``"arm * visit + baseline"``).
+    columns
+        :class:`Columns` of the data.
+    covariates
+        Covariates as given (``"age"``, ``"age:visit"``).
+    baseline
+        How the baseline visit enters: ``"covariate"``, ``"covariate_by_visit"`` or
+        ``"none"`` (kept as a response).
+    baseline_visit
+        The baseline visit's label.
+    visit
+        ANCOVA: the analysis visit's label (None for longitudinal fits).
+    response
+        What is modelled: ``"value"`` or ``"change"`` (from baseline).
+    reference_arm, reference_levels, conf_level
+        Reference arm, reference level of other factors, confidence level.
+    method, df_method, covariance, vcov, random, information
+        Estimation method, df method, covariance structure, ``"model"``/``"empirical"``
+        vcov, random-effects form (LMM) and Kenward-Roger information.
+    """
+
+    model: str
+    outcome: str
+    mean: str
+    columns: Columns = field(default_factory=Columns)
+    covariates: tuple[str, ...] = ()
+    baseline: str | None = None
+    baseline_visit: str | None = None
+    visit: str | None = None
+    response: str = "value"
+    reference_arm: str | None = None
+    reference_levels: Mapping[str, str] | None = None
+    conf_level: float = 0.95
+    method: str | None = None
+    df_method: str | None = None
+    covariance: str | None = None
+    vcov: str | None = None
+    random: str | None = None
+    information: str | None = None
+
+    _aliases = {"rhs": "mean", "reference": "reference_levels"}
+
+
+@dataclass(frozen=True, eq=False)
+class ModelDetails:
+    """Base of the per-model internals (``ModelFit.details``); subclasses live in
+    ``retrostudy.models`` and only ``models/`` reads them."""
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -143,22 +197,17 @@ class ModelFit(TidyResult):
 
     Attributes
     ----------
-    model
-        ``"ancova"``, ``"lmm"`` or ``"mmrm"``.
-    outcome
-        Outcome id.
+    model, outcome
+        ``"ancova"``, ``"lmm"`` or ``"mmrm"``; the outcome id.
     design
         How to build model-matrix rows for a reference grid.
     coef
         Fixed-effect estimates indexed by ``design.columns``.
     vcov
         Their covariance used for inference (Kenward-Roger adjusted where asked).
-    dof
-        ``dof(L) -> array``: denominator df of each row of ``L`` (k x p), by the fit's
-        df method.
-    ftest
-        ``ftest(L) -> (F, num_df, den_df)``: Wald F test of ``L b = 0`` (rows of L
-        linearly independent), with the fit's df method.
+    inference
+        The df method's picklable object (:mod:`retrostudy.models.inference`):
+        ``dof(L)`` and ``ftest(L)``.
     grid_factors
         Factors of the reference grid: ``("arm",)`` or ``("arm", "visit")``.
     reference_arm
@@ -171,12 +220,28 @@ class ModelFit(TidyResult):
         Visit x visit covariance (MMRM), variance components (LMM) or residual
         variance (ANCOVA).
     fit_stats
-        ``n_subjects, n_obs, loglik, minus2_loglik, aic, bic, method`` and
-        optimizer details.
+        :class:`FitStats`.
+    converged
+        Whether the optimizer met its criterion.
+    exclusions
+        Every row or subject left out, before and by the model, with its reason.
+    provenance
+        Package versions and the data's sha256.
     data
         The analysis rows the model was fitted to (with ``baseline`` where used).
     spec
-        The arguments the fit was called with (JSON-safe).
+        :class:`FitSpec`.
+    details
+        Per-model internals (:class:`ModelDetails`).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> fit = rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+    >>> fit.n_analysed()
+    {'retro': 21, 'forward': 20, 'control': 18}
+    >>> fit.fit_stats.n_obs, fit.spec.mean
+    (59, 'arm + baseline')
     """
 
     model: str
@@ -184,21 +249,20 @@ class ModelFit(TidyResult):
     design: Design
     coef: pd.Series
     vcov: pd.DataFrame
-    dof: Callable[[np.ndarray], np.ndarray]
-    ftest: Callable[[np.ndarray], tuple[float, float, float]]
+    inference: Any
     grid_factors: tuple[str, ...]
     reference_arm: str
     df_method: str
     conf_level: float = 0.95
     response: str = "value"
     residual_covariance: pd.DataFrame | None = None
-    fit_stats: Mapping[str, Any] = field(default_factory=dict)
+    fit_stats: FitStats | None = None
     converged: bool = True
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
     provenance: Mapping[str, Any] = field(default_factory=dict)
     data: pd.DataFrame | None = None
-    spec: Mapping[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    spec: FitSpec | None = None
+    details: ModelDetails = field(default_factory=ModelDetails)
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -206,16 +270,30 @@ class ModelFit(TidyResult):
 
     @property
     def settings(self) -> dict[str, Any]:  # type: ignore[override]
-        keys = ("n_subjects", "n_obs", "method", "minus2_loglik", "aic")
         out: dict[str, Any] = {"df_method": self.df_method, "conf_level": self.conf_level}
-        out.update({k: self.fit_stats[k] for k in keys if k in self.fit_stats})
-        if self.spec.get("covariance"):
-            out["covariance"] = self.spec["covariance"]
-        if self.spec.get("vcov"):
-            out["vcov"] = self.spec["vcov"]
+        st = self.fit_stats
+        if st is not None:
+            out.update({k: st[k] for k in ("n_subjects", "n_obs", "method", "minus2_loglik", "aic") if k in st})
+        if self.spec is not None and self.spec.covariance:
+            out["covariance"] = self.spec.covariance
+        if self.spec is not None and self.spec.vcov:
+            out["vcov"] = self.spec.vcov
         if not self.converged:
             out["converged"] = False
+        n_excl = self.n_excluded()
+        if n_excl:
+            out["excluded_subjects"] = n_excl
         return out
+
+    # ------------------------------------------------------------ inference
+
+    def dof(self, L: np.ndarray) -> np.ndarray:
+        """Denominator df of each row of ``L`` (k x p) by the fit's df method."""
+        return np.asarray(self.inference.dof(L), float).reshape(-1)
+
+    def ftest(self, L: np.ndarray) -> tuple[float, float, float]:
+        """Wald F test of ``L b = 0`` (rows linearly independent): ``(F, num_df, den_df)``."""
+        return self.inference.ftest(L)
 
     def linear(self, L: np.ndarray) -> dict[str, np.ndarray]:
         """Estimate, SE, df, t, p and CI of each row of ``L`` (k x p)."""
@@ -224,7 +302,7 @@ class ModelFit(TidyResult):
         V = self.vcov.to_numpy()
         est = L @ b
         se = np.sqrt(np.einsum("ij,jk,ik->i", L, V, L))
-        df = np.asarray(self.dof(L), float).reshape(-1)
+        df = self.dof(L)
         return {"estimate": est, "std_error": se, "df": df, **infer_linear(est, se, df, self.conf_level)}
 
     @property
@@ -234,18 +312,94 @@ class ModelFit(TidyResult):
         frame = pd.DataFrame({"term": list(self.coef.index), **res})
         return frame.loc[:, list(TIDY_COLUMNS)]
 
+    # ------------------------------------------------------------ the data analysed
+
+    @property
+    def columns(self) -> Columns:
+        """The :class:`Columns` the data were read from."""
+        return self.spec.columns if self.spec is not None else Columns()
+
+    def _analysed(self) -> pd.DataFrame:
+        if self.data is None:
+            raise AttributeError("This fit carries no data (a hand-built fit without data=).")
+        return self.data
+
+    def fitted(self) -> np.ndarray:
+        """Marginal fitted values ``X b`` of the analysed rows, in the order of ``data``."""
+        X = self.design.matrix(self._analysed())
+        return np.asarray(X, float) @ self.coef.to_numpy()
+
+    def residuals(self) -> np.ndarray:
+        """Marginal residuals ``y - X b`` of the analysed rows (``y``: the modelled response)."""
+        data = self._analysed()
+        col = self.response if self.model == "ancova" else self.columns.response
+        return data[col].to_numpy(float) - self.fitted()
+
+    def subjects_used(self) -> tuple[str, ...]:
+        """Ids of the subjects that contribute to the fit, sorted."""
+        data = self._analysed()
+        return tuple(sorted(pd.unique(data[self.columns.subject].astype(str))))
+
+    def n_analysed(self, by: str | None = "arm") -> dict[str, int] | int:
+        """Subjects analysed, per arm (``by="arm"``, in level order), per visit
+        (``by="visit"``: subjects with a value there), or in total (``by=None``)."""
+        data = self._analysed()
+        subject = self.columns.subject
+        if by is None:
+            return int(data[subject].nunique())
+        col = {"arm": self.columns.arm, "visit": self.columns.visit}.get(by, by)
+        if col is None or col not in data.columns:
+            raise KeyError(f"The analysed data have no column for {by!r}.")
+        levels = (list(self.design.factors[col].levels) if col in self.design.factors
+                  else sorted(pd.unique(data[col].astype(str))))
+        counts = data.groupby(data[col].astype(str), observed=True)[subject].nunique()
+        return {str(level): int(counts.get(str(level), 0)) for level in levels}
+
+    def n_excluded(self) -> int:
+        """Subjects in the exclusion log that do not contribute to the fit at all."""
+        if self.data is None or self.exclusions is None or not len(self.exclusions):
+            return 0
+        frame = self.exclusions.to_frame()
+        if "subject_id" not in frame.columns:
+            return 0
+        used = set(self.subjects_used())
+        logged = {str(s) for s in frame["subject_id"].dropna()}
+        return len(logged - used)
+
+    # ------------------------------------------------------------ replicates
+
+    def refit(self, **changes: Any) -> "ModelFit":
+        """The same model refitted on the same design with ``changes`` (warm-started).
+
+        See :func:`retrostudy.models.refit.refit` for the keywords (``response=``,
+        ``drop_subjects=``, ``subject_weights=``, ``keep=``).
+        """
+        from .models.refit import refit
+
+        return refit(self, **changes)
+
+    # ------------------------------------------------------------ old spellings
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Deprecated: the per-model internals as a dict; read :attr:`details` in ``models/``."""
+        warnings.warn("ModelFit.extra is deprecated; use the fit's methods, or ModelFit.details inside "
+                      "retrostudy.models.", FutureWarning, stacklevel=2)
+        d = self.details
+        return {f.name: getattr(d, f.name) for f in fields(d)} if hasattr(d, "__dataclass_fields__") else {}
+
     def to_dict(self) -> dict:
         base = super().to_dict()
         base.update(
-            _json_safe(
+            json_safe(
                 {
                     "model": self.model,
                     "outcome": self.outcome,
                     "response": self.response,
                     "reference_arm": self.reference_arm,
-                    "fit_stats": dict(self.fit_stats),
+                    "fit_stats": self.fit_stats.to_dict() if self.fit_stats is not None else {},
                     "converged": self.converged,
-                    "spec": dict(self.spec),
+                    "spec": self.spec.to_dict() if self.spec is not None else {},
                     "provenance": dict(self.provenance),
                     "vcov": self.vcov.to_numpy(),
                     "residual_covariance": None

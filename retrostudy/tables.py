@@ -101,9 +101,9 @@ class TableOne(TidyResult):
 
     def to_dict(self) -> dict:
         base = super().to_dict()
-        from .results import _json_safe
+        from .tidy import json_safe
 
-        base["smd"] = _json_safe(self.smd)
+        base["smd"] = json_safe(self.smd)
         return base
 
 

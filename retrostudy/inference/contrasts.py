@@ -32,11 +32,11 @@ from scipy import stats
 from .emmeans import EmmTable, reference_grid
 from .mvt import pmvt_max, qmvt_max
 from ..errors import SpecError
+from ..options import ADJUST
 from ..results import ModelFit, TidyResult, infer_linear
 
 __all__ = ["contrasts", "joint_tests", "ContrastTable", "JointTestTable", "ADJUST"]
 
-ADJUST = ("none", "holm", "bonferroni", "dunnett", "tukey")
 CONTRAST_COLUMNS = ("contrast", "visit", "estimate", "std_error", "df", "statistic", "p_value", "p_adjusted",
                     "adjust", "conf_low", "conf_high")
 JOINT_COLUMNS = ("term", "num_df", "den_df", "statistic", "p_value")

@@ -18,7 +18,8 @@ the analysed subjects (``m = n - arms``; the ``baseline`` column of ``fit.data``
 the baseline is part of the response, the values at the declared baseline visit or the
 first visit of the design); ``"residual_sd"`` is the model's residual SD
 at the contrast's visit (ANCOVA: root MSE with the residual df; MMRM: the visit's
-diagonal of the residual covariance, with ``fit.extra["sigma_df"]`` or the residual df).
+diagonal of the residual covariance, with ``fit.fit_stats.df_resid`` when the fit has it, else
+``n_subjects - p``).
 """
 from __future__ import annotations
 
@@ -68,32 +69,35 @@ def _baseline_sd(fit: ModelFit) -> tuple[float, float]:
     data = fit.data
     if data is None:
         raise SpecError("The fit carries no data, so the baseline SD is unknown; use standardizer='residual_sd'.")
-    if "baseline" in data.columns:
-        rows = data.drop_duplicates("subject_id") if "subject_id" in data.columns else data
-        return pooled_sd(rows["baseline"], rows["arm"])
-    base_visit = fit.spec.get("baseline_visit") or fit.extra.get("baseline_visit")
-    if not base_visit and "visit" in fit.design.factors:  # baseline is a response: the first visit
-        base_visit = fit.design.factors["visit"].levels[0]
-    if base_visit and {"visit", "value", "arm"} <= set(data.columns):
-        rows = data.loc[data["visit"].astype(str) == str(base_visit)]
+    cols = fit.columns
+    subject, arm, visit = cols.subject, cols.arm or "arm", cols.visit
+    response = fit.response if fit.model == "ancova" else cols.response
+    if "baseline" in data.columns and arm in data.columns:
+        rows = data.drop_duplicates(subject) if subject in data.columns else data
+        return pooled_sd(rows["baseline"], rows[arm])
+    base_visit = fit.spec.baseline_visit if fit.spec is not None else None
+    if not base_visit and visit in fit.design.factors:  # baseline is a response: the first visit
+        base_visit = fit.design.factors[visit].levels[0]
+    if base_visit and {visit, response, arm} <= set(data.columns):
+        rows = data.loc[data[visit].astype(str) == str(base_visit)]
         if len(rows):
-            return pooled_sd(rows["value"], rows["arm"])
+            return pooled_sd(rows[response], rows[arm])
     raise SpecError("The fit's data have no baseline values; use standardizer='residual_sd'.")
 
 
 def _residual_sd(fit: ModelFit, visit: str) -> tuple[float, float]:
     rc = fit.residual_covariance
-    df = fit.extra.get("sigma_df", fit.fit_stats.get("df_resid"))
-    if df is None:
-        n, p = fit.fit_stats.get("n_subjects"), len(fit.coef)
-        df = (n - p) if n else None
+    st = fit.fit_stats
+    df = st.df_resid if st is not None else None
+    if df is None and st is not None:
+        df = st.n_subjects - len(fit.coef)
     if df is None or not np.isfinite(df) or df <= 0:
-        raise SpecError("The fit does not say how many df its residual SD has; set fit.extra['sigma_df'].")
+        raise SpecError("The fit does not say how many df its residual SD has (fit_stats.df_resid or n_subjects).")
     if rc is not None and rc.shape[0] == rc.shape[1] and visit in [str(i) for i in rc.index]:
         pos = [str(i) for i in rc.index].index(visit)
         return float(np.sqrt(rc.to_numpy()[pos, pos])), float(df)
-    if fit.extra.get("sigma") is not None:
-        return float(fit.extra["sigma"]), float(df)
+    if st is not None and st.sigma is not None:
+        return float(st.sigma), float(df)
     raise SpecError(f"The fit has no residual SD for visit {visit!r}; use standardizer='baseline_sd'.")
 
 

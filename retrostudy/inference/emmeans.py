@@ -64,15 +64,13 @@ class EmmTable(TidyResult):
 
 
 def _visit_label(fit: ModelFit) -> str:
-    """The visit an ANCOVA-like fit is about (``extra["visit"]``, else ``spec["visit"]``)."""
-    if fit.extra.get("visit"):
-        return str(fit.extra["visit"])
-    label = fit.spec.get("visit")
-    columns = [] if fit.data is None else list(fit.data.columns)
-    if label and str(label) not in columns:  # not a column name such as "visit"
-        return str(label)
-    if fit.data is not None and "visit" in columns and fit.data["visit"].nunique() == 1:
-        return str(fit.data["visit"].iloc[0])
+    """The visit a single-visit (ANCOVA-like) fit is about: the spec's analysis visit, else
+    the one visit of its data, else ``"all"``."""
+    if fit.spec is not None and fit.spec.visit:
+        return str(fit.spec.visit)
+    data = fit.data
+    if data is not None and "visit" in data.columns and data["visit"].nunique() == 1:
+        return str(data["visit"].iloc[0])
     return "all"
 
 

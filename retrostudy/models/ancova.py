@@ -11,6 +11,7 @@ the :class:`~retrostudy.exclusions.ExclusionLog` (stage ``"ancova"``) with its r
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -18,7 +19,8 @@ import pandas as pd
 
 from ..design import build_design
 from ..errors import DataError, ModelError, SpecError
-from ..results import ModelFit, fit_provenance
+from ..results import Columns, FitSpec, FitStats, ModelDetails, ModelFit, check_conf_level, fit_provenance
+from .inference import ResidualDf
 from ..trial import TrialData, as_trial
 
 __all__ = ["fit_ancova"]
@@ -66,8 +68,7 @@ def fit_ancova(
     trial = as_trial(data)
     if response not in ("value", "change"):
         raise SpecError(f"response must be 'value' or 'change', not {response!r}.")
-    if not 0.0 < float(conf_level) < 1.0:
-        raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
+    conf_level = check_conf_level(conf_level)
     frame = trial.data
     if outcome not in trial.outcomes:
         raise SpecError(f"Outcome {outcome!r} is not in the data; available outcomes: {', '.join(trial.outcomes)}.")
@@ -119,55 +120,48 @@ def fit_ancova(
     coef = pd.Series(np.asarray(res.params, float), index=list(design.columns), name="estimate")
     vcov = pd.DataFrame(np.asarray(res.cov_params(), float), index=design.columns, columns=design.columns)
     df_resid = float(res.df_resid)
-    b, V = coef.to_numpy(), vcov.to_numpy()
-
-    def dof(L: np.ndarray) -> np.ndarray:
-        return np.full(np.atleast_2d(L).shape[0], df_resid)
-
-    def ftest(L: np.ndarray) -> tuple[float, float, float]:
-        L = np.atleast_2d(np.asarray(L, float))
-        lb = L @ b
-        q = np.linalg.matrix_rank(L)
-        F = float(lb @ np.linalg.solve(L @ V @ L.T, lb) / q)
-        return F, float(q), df_resid
-
     sigma2 = float(res.scale)
     n_par = p + 1  # coefficients and the residual variance, as R's AIC(lm) and SAS
-    aic = float(-2.0 * res.llf + 2.0 * n_par)
-    bic = float(-2.0 * res.llf + np.log(n) * n_par)
+    stats = FitStats(
+        n_subjects=int(n), n_obs=int(n), method="ols", loglik=float(res.llf), minus2_loglik=float(-2 * res.llf),
+        aic=float(-2.0 * res.llf + 2.0 * n_par), bic=float(-2.0 * res.llf + np.log(n) * n_par),
+        df_resid=df_resid, sigma=float(np.sqrt(sigma2)), r_squared=float(res.rsquared),
+    )
     exclusions = trial.exclusions.extend(log)
     wide_out = wide.drop(columns=["y"]).assign(visit=visit)
+    spec = FitSpec(
+        model="ancova", outcome=outcome, mean=rhs, columns=Columns(), covariates=tuple(covariates),
+        baseline="covariate", baseline_visit=base_visit, visit=visit, response=response,
+        reference_arm=reference_arm, conf_level=float(conf_level), method="ols", df_method="residual",
+    )
     return ModelFit(
         model="ancova",
         outcome=outcome,
         design=design,
         coef=coef,
         vcov=vcov,
-        dof=dof,
-        ftest=ftest,
+        inference=ResidualDf("residual", coef.to_numpy(), vcov.to_numpy(), df=df_resid),
         grid_factors=("arm",),
         reference_arm=reference_arm,
         df_method="residual",
         conf_level=float(conf_level),
         response=response,
         residual_covariance=pd.DataFrame([[sigma2]], index=[visit], columns=[visit]),
-        fit_stats={
-            "n_subjects": int(n), "n_obs": int(n), "loglik": float(res.llf), "minus2_loglik": float(-2 * res.llf),
-            "aic": aic, "bic": bic, "method": "ols", "df_resid": df_resid,
-            "sigma": float(np.sqrt(sigma2)), "r_squared": float(res.rsquared),
-        },
+        fit_stats=stats,
         converged=True,
         exclusions=exclusions,
         provenance=fit_provenance(trial.data, trial.meta),
         data=wide_out.reset_index(drop=True),
-        spec={
-            "model": "ancova", "outcome": outcome, "visit": visit, "baseline_visit": base_visit,
-            "covariates": list(covariates), "reference_arm": reference_arm, "conf_level": float(conf_level),
-            "response": response, "rhs": rhs,
-        },
-        extra={"visit": visit, "baseline_visit": base_visit, "df_resid": df_resid, "sigma": float(np.sqrt(sigma2)),
-               "arms": tuple(arms)},
+        spec=spec,
+        details=AncovaDetails(arms=tuple(arms)),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class AncovaDetails(ModelDetails):
+    """ANCOVA internals: the arms with analysable subjects (in level order)."""
+
+    arms: tuple[str, ...] = ()
 
 
 def _subject_table(

@@ -10,20 +10,18 @@ through ``to_unconstrained`` / ``from_unconstrained``.
 Structures (SAS name): ``us`` (UN), ``cs`` (CS), ``csh`` (CSH), ``ar1`` (AR(1)),
 ``ar1h`` (ARH(1)), ``toep`` (TOEP), ``toeph`` (TOEPH), ``ad`` (ante-dependence with one
 variance), ``adh`` (ANTE(1)). A separate covariance per group (SAS ``GROUP=``) is a
-:class:`GroupedStructure` holding one structure per group level.
+:class:`GroupedStructure` holding one structure per group level. This module holds the
+base classes and the structures linear in theta; :mod:`retrostudy.models.varcorr` the
+variance x correlation ones; :mod:`retrostudy.models.structures` names them all and
+builds one by name (:func:`~retrostudy.models.structures.make_structure`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SpecError
+from ._linalg import is_pd, levinson, nearest_pd, pacf_from_acf
 
-__all__ = ["CovarianceStructure", "LinearStructure", "VarCorrStructure", "GroupedStructure",
-           "make_structure", "STRUCTURES"]
-
-#: Structure name -> SAS TYPE= name.
-STRUCTURES = {"us": "UN", "cs": "CS", "csh": "CSH", "ar1": "AR(1)", "ar1h": "ARH(1)", "toep": "TOEP",
-              "toeph": "TOEPH", "ad": "ANTE(1) homogeneous", "adh": "ANTE(1)"}
+__all__ = ["CovarianceStructure", "LinearStructure", "GroupedStructure"]
 
 
 class CovarianceStructure:
@@ -59,7 +57,7 @@ class CovarianceStructure:
         theta = np.asarray(theta, float)
         if theta.shape != (self.n_params,) or not np.all(np.isfinite(theta)):
             return False
-        return _is_pd(self.matrix(theta))
+        return is_pd(self.matrix(theta))
 
     # group-aware interface used by the engine (one group unless GroupedStructure)
     def group_matrices(self, theta) -> np.ndarray:
@@ -76,22 +74,6 @@ class CovarianceStructure:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, n_times={self.n_times}, n_params={self.n_params})"
-
-
-def _is_pd(M: np.ndarray) -> bool:
-    try:
-        np.linalg.cholesky(M)
-    except np.linalg.LinAlgError:
-        return False
-    return True
-
-
-def _nearest_pd(S: np.ndarray, floor: float = 1e-3) -> np.ndarray:
-    S = (S + S.T) / 2.0
-    w, Q = np.linalg.eigh(S)
-    scale = max(float(np.mean(np.abs(np.diag(S)))), 1e-8)
-    w = np.maximum(w, floor * scale)
-    return (Q * w) @ Q.T
 
 
 class LinearStructure(CovarianceStructure):
@@ -112,7 +94,7 @@ class LinearStructure(CovarianceStructure):
         return self.basis.copy()
 
     def start(self, S: np.ndarray) -> np.ndarray:
-        S = _nearest_pd(np.asarray(S, float))
+        S = nearest_pd(np.asarray(S, float))
         flat = self.basis.reshape(self.n_params, -1)
         theta, *_ = np.linalg.lstsq(flat.T, S.reshape(-1), rcond=None)
         if not self.valid(theta):
@@ -172,38 +154,6 @@ class _CS(LinearStructure):
         return np.array([res, cs]) if self._swap else np.array([cs, res])
 
 
-def _levinson(pacf: np.ndarray) -> np.ndarray:
-    """Autocorrelations rho_1..rho_K from partial autocorrelations (Durbin-Levinson)."""
-    K = len(pacf)
-    rho = np.zeros(K)
-    phi = np.zeros(0)
-    for k in range(K):
-        a = pacf[k]
-        if k == 0:
-            rho[0] = a
-            phi = np.array([a])
-            continue
-        rho[k] = a * (1.0 - phi @ rho[:k]) + phi @ rho[:k][::-1]
-        phi = np.concatenate([phi - a * phi[::-1], [a]])
-    return rho
-
-
-def _pacf(rho: np.ndarray) -> np.ndarray:
-    """Partial autocorrelations from autocorrelations (inverse of :func:`_levinson`)."""
-    K = len(rho)
-    out = np.zeros(K)
-    phi = np.zeros(0)
-    for k in range(K):
-        if k == 0:
-            a = rho[0]
-            phi = np.array([a])
-        else:
-            a = (rho[k] - phi @ rho[:k][::-1]) / (1.0 - phi @ rho[:k])
-            phi = np.concatenate([phi - a * phi[::-1], [a]])
-        out[k] = a
-    return out
-
-
 class _TOEP(LinearStructure):
     """SAS TOEP: band covariances; theta = (TOEP(2), ..., TOEP(T), Residual)."""
 
@@ -216,12 +166,12 @@ class _TOEP(LinearStructure):
     def to_unconstrained(self, theta) -> np.ndarray:
         theta = np.asarray(theta, float)
         s2 = theta[-1]
-        pacf = np.clip(_pacf(theta[:-1] / s2), -1 + 1e-12, 1 - 1e-12)
+        pacf = np.clip(pacf_from_acf(theta[:-1] / s2), -1 + 1e-12, 1 - 1e-12)
         return np.concatenate([np.arctanh(pacf), [np.log(s2)]])
 
     def from_unconstrained(self, u) -> np.ndarray:
         s2 = np.exp(u[-1])
-        return np.concatenate([s2 * _levinson(np.tanh(u[:-1])), [s2]])
+        return np.concatenate([s2 * levinson(np.tanh(u[:-1])), [s2]])
 
 
 class GroupedStructure(CovarianceStructure):
@@ -283,58 +233,3 @@ class GroupedStructure(CovarianceStructure):
         S = np.asarray(S, float)
         mats = S if S.ndim == 3 else np.repeat(S[None], self.n_groups, axis=0)
         return np.concatenate([s.start(m) for s, m in zip(self.subs, mats)])
-
-
-def _single(name: str, T: int, grouped: bool) -> CovarianceStructure:
-    var = [f"Var({i + 1})" for i in range(T)]
-    if name == "us":
-        return _UN(T)
-    if name == "cs":
-        return _CS(T, grouped=grouped)
-    if name == "toep":
-        return _TOEP(T)
-    if name == "csh":
-        return VarCorrStructure("csh", T, "cs", True, var + ["CSH"])
-    if name == "ar1":
-        if grouped:
-            return VarCorrStructure("ar1", T, "ar1", False, ["Variance", "AR(1)"])
-        return VarCorrStructure("ar1", T, "ar1", False, ["AR(1)", "Residual"], corr_first=True)
-    if name == "ar1h":
-        return VarCorrStructure("ar1h", T, "ar1", True, var + ["ARH(1)"])
-    if name == "toeph":
-        return VarCorrStructure("toeph", T, "toep", True, var + [f"TOEPH({k})" for k in range(1, T)])
-    if name == "adh":
-        return VarCorrStructure("adh", T, "ante", True, var + [f"Rho({k})" for k in range(1, T)])
-    if name == "ad":
-        return VarCorrStructure("ad", T, "ante", False, ["Variance"] + [f"Rho({k})" for k in range(1, T)])
-    raise SpecError(f"Unknown covariance structure {name!r}; use one of {', '.join(STRUCTURES)}.")
-
-
-def make_structure(name: str, n_times: int, *, groups: list[str] | None = None) -> CovarianceStructure:
-    """A covariance structure by name (``us``, ``cs``, ``csh``, ``ar1``, ``ar1h``, ``toep``,
-    ``toeph``, ``ad``, ``adh``) for ``n_times`` visits.
-
-    Parameters
-    ----------
-    name
-        Structure name; SAS names (``un``, ``ar(1)``, ``arh(1)``, ``ante(1)``) are accepted.
-    n_times
-        Number of visits T.
-    groups
-        Group levels for a separate covariance per group (SAS ``GROUP=``).
-    """
-    key = str(name).strip().lower()
-    key = {"un": "us", "ar(1)": "ar1", "arh(1)": "ar1h", "ante(1)": "adh", "arh1": "ar1h"}.get(key, key)
-    if key not in STRUCTURES:
-        raise SpecError(f"Unknown covariance structure {name!r}; use one of {', '.join(STRUCTURES)}.")
-    if int(n_times) < 1:
-        raise SpecError("A covariance structure needs at least one visit.")
-    T = int(n_times)
-    if T == 1 and key not in ("us", "cs"):
-        key = "us"
-    if groups is None or len(groups) <= 1:
-        return _single(key, T, grouped=False)
-    return GroupedStructure([_single(key, T, grouped=True) for _ in groups], list(groups))
-
-
-from .varcorr import VarCorrStructure  # noqa: E402  (re-export; varcorr builds on the classes above)

@@ -22,7 +22,7 @@ design: a term's Type 3 hypothesis is "its coefficients are zero" in the sum-to-
 from __future__ import annotations
 
 from itertools import product
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,8 +88,12 @@ def satterthwaite_ftest(L, beta, vcov, Q, theta_cov, *, test_vcov=None) -> tuple
     return F, float(q), float(ddf)
 
 
-def between_within_df(design: Design, X: np.ndarray, subject: np.ndarray) -> tuple[np.ndarray, dict]:
+def between_within_df(term_index: Mapping[str, Sequence[int]], X: np.ndarray,
+                      subject: np.ndarray) -> tuple[np.ndarray, dict]:
     """Per-column between-within df (SAS DDFM=BW without RANDOM effects).
+
+    ``term_index`` maps each term of the mean model to its columns of ``X``
+    (:attr:`retrostudy.design.Design.term_index`).
 
     Returns the df of each column of ``X`` and a summary dict (``between``, ``within``,
     term classification).
@@ -106,7 +110,7 @@ def between_within_df(design: Design, X: np.ndarray, subject: np.ndarray) -> tup
     varies = np.any(diff & same[:, None], axis=0)
     term_within: dict[str, bool] = {}
     col_within = np.zeros(X.shape[1], dtype=bool)
-    for term, cols in design.term_index.items():
+    for term, cols in term_index.items():
         w = term != "Intercept" and bool(np.any(varies[list(cols)]))
         term_within[term] = w
         col_within[list(cols)] = w

@@ -44,7 +44,7 @@ into one small matrix product, so cost grows with the number of subjects only th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -52,7 +52,7 @@ from scipy import linalg
 
 from ..errors import ModelError, SpecError
 
-__all__ = ["KRPieces", "KRResult", "kenward_roger", "kr_df_ftest"]
+__all__ = ["KRPieces", "KRResult", "kenward_roger", "kenward_roger_engine", "kr_df_ftest"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,6 +92,10 @@ class KRPieces:
         Optional precomputed moments, one per pattern, shape ``(m_p*m_p, k*k)``:
         ``XX[(a, b), (k, l)] = sum_s X_s[a, k] X_s[b, l]`` of the weight-scaled rows (the
         engine's ``Pattern.XX``). Saves the one O(n m^2 k^2) step per pattern.
+    shared_theta
+        All groups' matrices depend on the *same* parameters (``theta`` is one structure's
+        vector; SAS spatial SP(EXP)/SP(GAU), where every subject has its own matrix) instead
+        of each group having its own.
     """
 
     X_blocks: Sequence[np.ndarray]
@@ -104,6 +108,7 @@ class KRPieces:
     groups: Sequence[int] | None = None
     theta_cov: np.ndarray | None = None
     XX_blocks: Sequence[np.ndarray] | None = None
+    shared_theta: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,17 +144,13 @@ class KRResult:
     linear: bool
     information_kind: str
     beta: np.ndarray | None = None
-    extra: dict = field(default_factory=dict)
 
     def dof(self, L: np.ndarray) -> np.ndarray:
         """Kenward-Roger df of each row of ``L`` (k or r x k): the t-test df."""
-        L = np.atleast_2d(np.asarray(L, float))
-        Phi = self.vcov_unadjusted
-        g = np.einsum("rk,ikl,rl->ri", L @ Phi, self.P, L @ Phi)  # c' Phi P_i Phi c
-        var = np.einsum("rk,kl,rl->r", L, Phi, L)
-        denom = np.einsum("ri,ij,rj->r", g, self.theta_cov, g)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return 2.0 * var**2 / denom
+        from .dof import satterthwaite_dof
+
+        # for one contrast the KR df are Satterthwaite's with W as the covariance of theta
+        return satterthwaite_dof(L, self.vcov_unadjusted, self.P, self.theta_cov)
 
     def ftest(self, L: np.ndarray) -> tuple[float, float, float, float]:
         """KR F test of ``L beta = 0``: ``(F_scaled, num_df, den_df, lambda)``."""
@@ -275,8 +276,11 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     groups = [0] * n_pat if pieces.groups is None else [int(g) for g in pieces.groups]
     n_groups = max(groups) + 1
     structs = _structures(pieces, n_groups)
-    sizes = [int(s.n_params) for s in structs]
+    shared = bool(pieces.shared_theta)
+    # parameter blocks: one per group, or one for all groups when they share theta
+    sizes = [int(structs[0].n_params)] if shared else [int(s.n_params) for s in structs]
     offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    block = [0] * n_groups if shared else list(range(n_groups))
     theta = np.asarray(pieces.theta, float).reshape(-1)
     nt = int(offs[-1])
     if theta.size != nt:
@@ -289,7 +293,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
 
     per_group = []
     for g, s in enumerate(structs):
-        th = theta[offs[g] : offs[g + 1]]
+        th = theta[offs[block[g]] : offs[block[g] + 1]]
         lin = bool(getattr(s, "linear", False))
         H = None if lin else np.asarray(s.hessian(th), float)
         per_group.append((np.asarray(s.matrix(th), float), np.asarray(s.jacobian(th), float), H))
@@ -301,7 +305,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     rr = np.zeros((nt, nt))
     r2 = np.zeros((nt, nt))
     u = np.zeros((nt, k))
-    Q = [np.zeros((q, q, k, k)) for q in sizes]
+    Q = [np.zeros((q, q, k, k)) for q in sizes]  # second-order sums within each parameter block
     R = [np.zeros((q, q, k, k)) for q in sizes]
     for p in range(n_pat):
         g = groups[p]
@@ -316,13 +320,14 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         w = None if pieces.weights is None else pieces.weights[p]
         XX = None if pieces.XX_blocks is None else pieces.XX_blocks[p]
         terms = _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, H is not None, XX)
-        sl = slice(offs[g], offs[g + 1])
+        b = block[g]
+        sl = slice(offs[b], offs[b + 1])
         XVX += terms["XVX"]
         Pt[sl] += terms["Pt"]
-        Q[g] += terms["Q"]
+        Q[b] += terms["Q"]
         t1[sl, sl] += terms["t1"]
         if H is not None:
-            R[g] += terms["R"]
+            R[b] += terms["R"]
             t2[sl, sl] += terms["t2"]
         if need_r:
             rr[sl, sl] += terms["rr"]
@@ -339,7 +344,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     # traces tr(Phi Q_ij), tr(Phi R_ij) (within groups) and tr(Phi P_i Phi P_j) (all pairs)
     trQ = np.zeros((nt, nt))
     trR = np.zeros((nt, nt))
-    for g in range(n_groups):
+    for g in range(len(sizes)):
         sl = slice(offs[g], offs[g + 1])
         q = sizes[g]
         trQ[sl, sl] = (Q[g].reshape(q * q, k * k) @ Phi.T.reshape(k * k)).reshape(q, q)
@@ -366,7 +371,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     # Lambda = Phi [sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)] Phi
     WP = np.tensordot(W, Pt, axes=(1, 0))  # sum_j W_ij P_j
     inner = -((Pt @ Phi).transpose(1, 0, 2).reshape(k, nt * k) @ WP.reshape(nt * k, k))
-    for g in range(n_groups):
+    for g in range(len(sizes)):
         sl = slice(offs[g], offs[g + 1])
         Wg = W[sl, sl]
         q = sizes[g]
@@ -394,3 +399,25 @@ def _inverse_information(info: np.ndarray) -> np.ndarray:
     if ev.size and ev.min() > 1e-10 * max(1.0, abs(ev.max())):
         return linalg.inv(info)
     return np.linalg.pinv(info, hermitian=True)
+
+
+def kenward_roger_engine(eng: Any, *, linear: bool, information: str = "observed") -> KRResult:
+    """Kenward-Roger for a fit of the REML engine (:class:`~retrostudy.models.reml.RemlFit`),
+    from its patterns; ``information="observed"`` uses the engine's own ``theta_cov``
+    (the inverse observed information of its Newton optimizer, as SAS)."""
+    from .spatial import SpatialStructure
+
+    st = eng.structure
+    shared = isinstance(st, SpatialStructure)  # one parameter vector, a matrix per subject
+    if shared:
+        structs: Any = [st.subject_view(g) for g in range(st.n_groups)]
+    else:
+        structs = list(st.subs) if getattr(st, "n_groups", 1) > 1 else st
+    pats = eng.problem.patterns
+    pieces = KRPieces(
+        X_blocks=[p.X for p in pats], obs_index=[p.visits for p in pats], structure=structs, theta=eng.theta,
+        beta=eng.beta, residuals=[p.y - p.X @ eng.beta for p in pats], weights=None,
+        groups=[p.group for p in pats], theta_cov=eng.theta_cov if information == "observed" else None,
+        XX_blocks=[p.XX for p in pats], shared_theta=shared,
+    )
+    return kenward_roger(pieces, linear=linear, information=information)

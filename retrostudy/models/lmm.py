@@ -9,21 +9,23 @@ variance components ``theta = (G elements, s2)`` -- the lme4 / SAS PROC MIXED
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import SpecError
-from ..results import ModelFit, fit_provenance
+from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from .covariance import LinearStructure
-from .longitudinal import check_options, prepare_mean_model
-from .reml import fit_reml, prepare
+from .inference import make_inference
+from .longitudinal import EngineInput, LongitudinalDetails, check_options, engine_stats, prepare_mean_model
+from .reml import fit_reml
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..trial import TrialData
 
-__all__ = ["RandomEffectsStructure", "fit_lmm"]
+__all__ = ["RandomEffectsStructure", "fit_lmm", "LmmDetails"]
 
 #: ``random=`` spellings -> random-effect terms.
 RANDOM = {"intercept": ("intercept",), "intercept+slope": ("intercept", "slope")}
@@ -196,11 +198,9 @@ def fit_lmm(
     -------
     ModelFit
         ``model="lmm"``; ``residual_covariance`` is the table of variance components
-        (``estimate``, ``std_error``); ``extra["G"]`` the random-effects covariance and
-        ``extra["sigma"]`` the implied visit x visit covariance.
+        (``estimate``, ``std_error``); ``details`` is an :class:`LmmDetails` (random-effects
+        covariance ``G``, implied visit x visit covariance ``sigma``).
     """
-    from .mmrm import _inference
-
     key = _random_key(random)
     df_method, method = check_options(df_method, method, baseline, conf_level)
     if information not in ("observed", "expected"):
@@ -218,38 +218,53 @@ def fit_lmm(
         _check_one_time_per_visit(frame, time)
     structure = RandomEffectsStructure(times if key != "intercept" else np.arange(len(visits), dtype=float), key)
     vidx = frame["_v"].map({v: i for i, v in enumerate(visits)}).to_numpy()
-    problem = prepare(frame[response].to_numpy(float), X, frame[subject].astype(str).to_numpy(), vidx, len(visits))
+    inputs = EngineInput(y=frame[response].to_numpy(float), X=X, subject=frame[subject].astype(str).to_numpy(),
+                         visit=np.asarray(vidx, dtype=np.int64), n_times=len(visits))
+    problem = inputs.problem()
     eng = fit_reml(problem, structure, method=method, n_subjects_ic=mm.n_subjects_all)
 
-    inference = _inference(df_method, "model", eng, design, X, frame[subject].to_numpy(), information=information)
+    inference = make_inference(df_method, eng, X=X, subject=frame[subject].to_numpy(),
+                               column_terms=dict(design.term_index), information=information)
     columns = list(design.columns)
     se_theta = np.sqrt(np.clip(np.diag(eng.theta_cov), 0.0, None))
     components = pd.DataFrame({"estimate": eng.theta, "std_error": se_theta}, index=list(structure.param_names))
     components.index.name = "parameter"
-    stats = dict(eng.fit_stats)
-    stats.update({"random": key, "df_method": df_method, "n_subjects_ic": mm.n_subjects_all})
-    spec = {"model": "lmm", "outcome": mm.outcome, "random": key, "covariates": list(covariates),
-            "baseline": baseline, "mean": mm.rhs, "df_method": df_method, "method": method,
-            "reference_arm": mm.reference_arm, "conf_level": float(conf_level), "subject": subject,
-            "visit": visit, "arm": arm, "response": response, "time": time, "information": information}
+    stats = engine_stats(eng, int(problem.n_subjects), mm.n_subjects_all, random=key, df_method=df_method)
+    cols = Columns(subject=subject, visit=visit, arm=arm, response=response, time=time)
+    spec = FitSpec(model="lmm", outcome=str(mm.outcome), mean=mm.rhs, columns=cols, covariates=tuple(covariates),
+                   baseline=baseline, baseline_visit=mm.baseline_visit, response="value",
+                   reference_arm=mm.reference_arm, reference_levels=dict(mm.reference), conf_level=float(conf_level),
+                   method=method, df_method=df_method, random=key, information=information)
     grid = tuple(f for f in (arm, visit) if f is not None and f in design.factors)
     sigma = pd.DataFrame(eng.sigma[0], index=visits, columns=visits)
     G_names = ["Intercept", "slope"][: structure.n_random]
+    details = LmmDetails(
+        engine=eng, inputs=inputs, visits=tuple(visits),
+        theta_cov=pd.DataFrame(eng.theta_cov, index=components.index, columns=components.index),
+        vcov_model=pd.DataFrame(eng.vcov_beta, index=columns, columns=columns),
+        G=pd.DataFrame(structure.g_matrix(eng.theta), index=G_names, columns=G_names),
+        sigma=sigma, times=pd.Series(times, index=visits, name=time),
+    )
     return ModelFit(
         model="lmm", outcome=str(mm.outcome), design=design,
         coef=pd.Series(eng.beta, index=columns, name="estimate"),
-        vcov=pd.DataFrame(inference["vcov"], index=columns, columns=columns),
-        dof=inference["dof"], ftest=inference["ftest"], grid_factors=grid,
+        vcov=pd.DataFrame(inference.vcov, index=columns, columns=columns),
+        inference=inference, grid_factors=grid,
         reference_arm=str(mm.reference_arm or ""), df_method=df_method, conf_level=float(conf_level),
         residual_covariance=components, fit_stats=stats, converged=eng.converged,
         exclusions=mm.exclusions, provenance=fit_provenance(frame, mm.meta), data=frame.drop(columns=["_v"]),
-        spec=spec,
-        extra={"engine": eng, "G": pd.DataFrame(structure.g_matrix(eng.theta), index=G_names, columns=G_names),
-               "sigma": sigma, "times": pd.Series(times, index=visits, name=time),
-               "theta_cov": pd.DataFrame(eng.theta_cov, index=components.index, columns=components.index),
-               "vcov_model": pd.DataFrame(eng.vcov_beta, index=columns, columns=columns),
-               **{k: v for k, v in inference.items() if k not in ("vcov", "dof", "ftest")}},
+        spec=spec, details=details,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class LmmDetails(LongitudinalDetails):
+    """LMM internals: besides the engine's, the random-effects covariance ``G``, the implied
+    visit x visit covariance ``sigma`` and the time of each visit."""
+
+    G: pd.DataFrame | None = None
+    sigma: pd.DataFrame | None = None
+    times: pd.Series | None = None
 
 
 def _check_one_time_per_visit(frame: pd.DataFrame, time: str) -> None:

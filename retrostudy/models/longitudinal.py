@@ -18,12 +18,15 @@ import pandas as pd
 from ..design import Design, build_design, parse_rhs
 from ..errors import ModelError, SpecError
 from ..exclusions import ExclusionLog
+from ..options import BASELINE_OPTIONS, DF_METHODS
+from ..results import FitStats, ModelDetails, check_conf_level
 from ..trial import TrialData, as_trial, factor_levels
+from .patterns import RemlProblem, prepare
+from .reml import RemlFit
 
-__all__ = ["DF_METHODS", "BASELINE_OPTIONS", "check_options", "MeanModel", "prepare_mean_model"]
+__all__ = ["DF_METHODS", "BASELINE_OPTIONS", "check_options", "MeanModel", "prepare_mean_model", "EngineInput",
+           "LongitudinalDetails", "engine_stats"]
 
-DF_METHODS = ("satterthwaite", "kenward-roger", "kenward-roger-linear", "between-within", "residual")
-BASELINE_OPTIONS = ("covariate", "covariate_by_visit", "none")
 
 
 def check_options(df_method: str, method: str, baseline: str, conf_level: float) -> tuple[str, str]:
@@ -36,8 +39,7 @@ def check_options(df_method: str, method: str, baseline: str, conf_level: float)
         raise SpecError(f"method must be 'reml' or 'ml', not {method!r}.")
     if baseline not in BASELINE_OPTIONS:
         raise SpecError(f"baseline must be 'covariate', 'covariate_by_visit' or 'none', not {baseline!r}.")
-    if not 0.0 < float(conf_level) < 1.0:
-        raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
+    check_conf_level(conf_level)
     if df_method.startswith("kenward") and method != "reml":
         raise SpecError("Kenward-Roger needs method='reml'.")
     return df_method, method
@@ -64,6 +66,63 @@ class MeanModel:
     n_subjects_all: int
     exclusions: ExclusionLog
     meta: Mapping = field(default_factory=dict)  # the TrialData's meta (source file, study), if any
+    baseline_visit: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class EngineInput:
+    """The arrays a longitudinal fit hands to the REML engine, kept so that a refit on the
+    same design (:mod:`retrostudy.models.refit`) does not rebuild anything.
+
+    ``y`` (n,), ``X`` (n, p), ``subject`` labels (n,), ``visit`` index in ``0..n_times-1``
+    (n,), covariance ``group`` index (n,) or None with ``n_groups`` groups, SAS ``weights``
+    (n,) or None.
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    subject: np.ndarray
+    visit: np.ndarray
+    n_times: int
+    group: np.ndarray | None = None
+    n_groups: int = 1
+    weights: np.ndarray | None = None
+
+    def problem(self, *, y: np.ndarray | None = None, X: np.ndarray | None = None,
+                rows: np.ndarray | None = None) -> RemlProblem:
+        """The engine's :class:`RemlProblem` of these arrays (optionally a new response or
+        design, and a subset of rows)."""
+        yy = self.y if y is None else np.asarray(y, float)
+        XX = self.X if X is None else np.asarray(X, float)
+        sel = slice(None) if rows is None else rows
+        group = None if self.group is None else self.group[sel]
+        weights = None if self.weights is None else self.weights[sel]
+        return prepare(yy[sel], XX[sel], self.subject[sel], self.visit[sel], self.n_times, group=group,
+                       n_groups=self.n_groups, weights=weights)
+
+
+@dataclass(frozen=True, eq=False)
+class LongitudinalDetails(ModelDetails):
+    """Internals of an engine fit (MMRM, LMM): the :class:`RemlFit`, its inputs, the
+    analysed visits, the covariance of theta and the model-based vcov of beta."""
+
+    engine: RemlFit | None = None
+    inputs: EngineInput | None = None
+    visits: tuple[str, ...] = ()
+    theta_cov: pd.DataFrame | None = None
+    vcov_model: pd.DataFrame | None = None
+
+
+def engine_stats(eng: RemlFit, n_subjects: int, n_subjects_ic: int, **options: str) -> FitStats:
+    """:class:`FitStats` of an engine fit (options: covariance, df_method, vcov, random)."""
+    st = eng.fit_stats
+    return FitStats(
+        n_subjects=int(n_subjects), n_obs=int(st["n_obs"]), method=str(st["method"]), loglik=float(st["loglik"]),
+        minus2_loglik=float(st["minus2_loglik"]), aic=float(st["aic"]), bic=float(st["bic"]),
+        converged=bool(st["converged"]), n_cov_params=int(st["n_cov_params"]), iterations=int(st["iterations"]),
+        gradient_norm=float(st["gradient_norm"]), hessian_pd=bool(st["hessian_pd"]), optimizer=str(st["optimizer"]),
+        n_subjects_ic=int(n_subjects_ic), **options,
+    )
 
 
 def prepare_mean_model(
@@ -133,6 +192,7 @@ def prepare_mean_model(
             raise SpecError(f"Covariate {cov!r}: only 'name:visit' interactions are allowed here.")
         cov_terms += [name] + ([f"{name}:{visit}"] if by else [])
 
+    bv = baseline_visit or (trial.baseline_visit if trial is not None else None)
     if baseline != "none":
         bv = baseline_visit or (trial.baseline_visit if trial is not None else visits[0])
         if bv not in visits:
@@ -189,7 +249,7 @@ def prepare_mean_model(
     return MeanModel(frame=frame, design=design, X=X, visits=visits, times=times, rhs=rhs, outcome=str(outcome_id),
                      reference_arm=reference_arm if has_arm else None, reference=ref,
                      n_subjects_all=n_subjects_all, exclusions=exclusions,
-                     meta=dict(trial.meta) if trial is not None else {})
+                     meta=dict(trial.meta) if trial is not None else {}, baseline_visit=bv)
 
 
 def _select(data, outcome, response):

@@ -34,8 +34,7 @@ from .covariance import CovarianceStructure
 from .optimizer import Singular, bfgs, empirical_start, min_eig_ratio, newton
 from .patterns import Pattern, RemlProblem, prepare
 
-__all__ = ["Pattern", "RemlProblem", "RemlFit", "Evaluation", "prepare", "evaluate", "fit_reml",
-           "engine_pieces", "second_order_blocks"]
+__all__ = ["Pattern", "RemlProblem", "RemlFit", "Evaluation", "prepare", "evaluate", "fit_reml"]
 
 _LOG2PI = math.log(2.0 * math.pi)
 
@@ -308,44 +307,3 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
         iterations=int(iters), optimizer=optimizer, hessian_pd=hpd, message=message,
         n_subjects_ic=n_subjects_ic,
     )
-
-
-def engine_pieces(fit: RemlFit) -> list[dict[str, Any]]:
-    """Per pattern, what Kenward-Roger needs: ``X`` (n_k, m, p, weight-scaled rows),
-    ``V`` and ``Vinv`` (m, m), ``dV`` (P, m, m), ``d2V`` (P, P, m, m), ``weights``,
-    ``n`` (subjects), ``visits``, ``group`` and ``XX`` ((m*m, p*p) = sum_i X_i[a,p]X_i[b,q])."""
-    st, theta = fit.structure, fit.theta
-    Sig = st.group_matrices(theta)
-    J = st.group_jacobians(theta)
-    H = st.group_hessians(theta)
-    out = []
-    for pat in fit.problem.patterns:
-        idx = pat.visits
-        V, Vinv, _ = _pattern_inverse(Sig, pat)
-        out.append({
-            "X": pat.X, "V": V, "Vinv": Vinv, "dV": J[pat.group][:, idx][:, :, idx],
-            "d2V": H[pat.group][:, :, idx][:, :, :, idx], "weights": pat.weights, "n": pat.n,
-            "visits": idx, "group": pat.group, "XX": pat.XX,
-        })
-    return out
-
-
-def second_order_blocks(fit: RemlFit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(P_k, Q_kl, R_kl)`` of Kenward & Roger (1997) summed over subjects:
-    ``P_k = X'V^-1 dV_k V^-1 X``, ``Q_kl = X'V^-1 dV_k V^-1 dV_l V^-1 X``,
-    ``R_kl = X'V^-1 d2V_kl V^-1 X``; shapes (P,p,p), (P,P,p,p), (P,P,p,p)."""
-    p = fit.problem.p
-    P = len(fit.theta)
-    Pk = np.zeros((P, p * p))
-    Qkl = np.zeros((P, P, p * p))
-    Rkl = np.zeros((P, P, p * p))
-    for pc in engine_pieces(fit):
-        S, dV, d2V, m = pc["Vinv"], pc["dV"], pc["d2V"], len(pc["visits"])
-        SdV = np.einsum("ab,kbc->kac", S, dV)
-        D = np.einsum("kab,bc->kac", SdV, S)
-        Pk += D.reshape(P, m * m) @ pc["XX"]
-        DD = np.einsum("kab,lbc->klac", SdV, D)
-        Qkl += DD.reshape(P, P, m * m) @ pc["XX"]
-        SHS = np.einsum("ab,klbc,cd->klad", S, d2V, S)
-        Rkl += SHS.reshape(P, P, m * m) @ pc["XX"]
-    return Pk.reshape(P, p, p), Qkl.reshape(P, P, p, p), Rkl.reshape(P, P, p, p)

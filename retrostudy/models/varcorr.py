@@ -1,13 +1,14 @@
 """Variance x correlation covariance structures (SAS CSH, AR(1), ARH(1), TOEPH, ANTE(1)).
 
 ``Sigma_ij = sqrt(v_i v_j) R_ij(rho)``: nonlinear in theta, so their second derivatives
-matter for Kenward-Roger. Re-exported by :mod:`retrostudy.models.covariance`.
+matter for Kenward-Roger. Built by name through :mod:`retrostudy.models.structures`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .covariance import CovarianceStructure, _is_pd, _levinson, _nearest_pd, _pacf
+from ._linalg import is_pd, levinson, nearest_pd, pacf_from_acf
+from .covariance import CovarianceStructure
 
 __all__ = ["VarCorrStructure"]
 
@@ -138,7 +139,7 @@ class VarCorrStructure(CovarianceStructure):
             return False
         if self.family in ("ar1", "ante") and np.any(np.abs(r) >= 1):
             return False
-        return _is_pd(self.matrix(theta))
+        return is_pd(self.matrix(theta))
 
     def to_unconstrained(self, theta) -> np.ndarray:
         v, r = self._split(theta)
@@ -147,7 +148,7 @@ class VarCorrStructure(CovarianceStructure):
             p = np.clip((r - lo) / (hi - lo), 1e-12, 1 - 1e-12)
             ur = np.log(p / (1 - p))
         elif self.family == "toep":
-            ur = np.arctanh(np.clip(_pacf(r), -1 + 1e-12, 1 - 1e-12))
+            ur = np.arctanh(np.clip(pacf_from_acf(r), -1 + 1e-12, 1 - 1e-12))
         else:
             ur = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12))
         return self._join(np.log(v), ur)
@@ -158,13 +159,13 @@ class VarCorrStructure(CovarianceStructure):
         if self.family == "cs":
             r = lo + (hi - lo) / (1.0 + np.exp(-ur))
         elif self.family == "toep":
-            r = _levinson(np.tanh(ur))
+            r = levinson(np.tanh(ur))
         else:
             r = np.tanh(ur)
         return self._join(np.exp(lv), r)
 
     def start(self, S: np.ndarray) -> np.ndarray:
-        S = _nearest_pd(np.asarray(S, float))
+        S = nearest_pd(np.asarray(S, float))
         d = np.diag(S)
         C = S / np.sqrt(np.outer(d, d))
         T = self.n_times
@@ -176,7 +177,7 @@ class VarCorrStructure(CovarianceStructure):
             r = np.array([C[lag == 1].mean() if T > 1 else 0.0])
         elif self.family == "toep":
             r = np.array([C[lag == k].mean() for k in range(1, T)])
-            r = _levinson(np.clip(_pacf(r), -0.9, 0.9))
+            r = levinson(np.clip(pacf_from_acf(r), -0.9, 0.9))
         else:
             r = np.array([C[k, k + 1] for k in range(T - 1)])
         if self.family != "toep":

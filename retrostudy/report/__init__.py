@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from ..errors import SpecError
+from ..options import ADJUST
 from ..schema import Outcome, get_outcome
 from ..trial import TrialData, as_trial
 from .manifest import ReportManifest, package_versions, sha256_bytes
@@ -31,7 +32,6 @@ DEFAULTS: dict[str, Any] = {
     "covariates": [], "reference_arm": None, "standardizer": "baseline_sd", "title": None, "final_visit": None,
     "table1_covariates": None,
 }
-_ADJUST = ("none", "holm", "bonferroni", "dunnett", "tukey")
 
 
 def _load_settings(settings: Mapping | str | os.PathLike | None) -> dict:
@@ -114,8 +114,8 @@ def _spec(trial: TrialData, outcomes, model, primary, adjust, cfg) -> dict:
     if prim not in ("ancova", "mmrm"):
         raise SpecError(f"The primary analysis must be 'ancova' or 'mmrm', not {prim!r}.")
     adj = adjust if adjust is not None else cfg.get("adjust", "holm")
-    if adj not in _ADJUST:
-        raise SpecError(f"adjust must be one of {', '.join(_ADJUST)}, not {adj!r}.")
+    if adj not in ADJUST:
+        raise SpecError(f"adjust must be one of {', '.join(ADJUST)}, not {adj!r}.")
     outs = list(outcomes or cfg.get("outcomes") or trial.outcomes)
     unknown = [o for o in outs if o not in trial.outcomes]
     if unknown:

@@ -96,7 +96,7 @@ def fit_one(trial: TrialData, outcome: str, model: str, spec: Mapping[str, Any])
     eff_t = eff_t.loc[eff_t["contrast"].isin(wanted)].assign(_o=lambda f: f["contrast"].map(order))
     eff_t = eff_t.sort_values("_o").drop(columns="_o").reset_index(drop=True)
     settings = {"df_method": getattr(fit, "df_method", None), "conf_level": spec["conf_level"],
-                "adjust": spec["adjust"], "weights": spec["weights"], "covariance": fit.spec.get("covariance")}
+                "adjust": spec["adjust"], "weights": spec["weights"], "covariance": fit.spec.covariance}
     return ModelResult(model, "ok", "", fit, emm_t, con_t, eff_t, settings, tuple(caught))
 
 
@@ -128,26 +128,12 @@ def analyse_outcome(trial: TrialData, outcome: str, spec: Mapping[str, Any]) -> 
     return OutcomeResult(outcome, res_p, res_s, res_cc, n_cc, n_all, same)
 
 
-def _subjects(fit) -> set[str] | None:
-    data = getattr(fit, "data", None)
-    if data is None or "subject_id" not in data.columns:
-        return None
-    return set(data["subject_id"].astype(str))
+def _subjects(fit: Any) -> set[str] | None:
+    return None if fit is None or fit.data is None else set(fit.subjects_used())
 
 
-def fitted_and_residuals(fit) -> tuple[np.ndarray, np.ndarray] | None:
-    """Marginal fitted values and residuals of a fit (from ``extra`` or design x coef)."""
-    extra = getattr(fit, "extra", {}) or {}
-    if "fitted" in extra and "residuals" in extra:
-        return np.asarray(extra["fitted"], float), np.asarray(extra["residuals"], float)
-    data = getattr(fit, "data", None)
-    if data is None:
+def fitted_and_residuals(fit: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Marginal fitted values and residuals of a fit, or None when it carries no data."""
+    if fit is None or fit.data is None:
         return None
-    try:
-        X = fit.design.matrix(data)
-    except Exception:  # noqa: BLE001 - diagnostics are optional; the section says so
-        return None
-    fitted = np.asarray(X, float) @ fit.coef.to_numpy()
-    col = "change" if fit.response == "change" and "change" in data.columns else "value"
-    y = data[col].to_numpy(float)
-    return fitted, y - fitted
+    return fit.fitted(), fit.residuals()

@@ -103,7 +103,7 @@ def build_content(trial: TrialData, spec: Mapping[str, Any], results: Sequence[O
         if res.complete_case is not None:
             cc = res.complete_case
             if cc.status == "ok" and res.primary.status == "ok":
-                used = res.primary.fit.data["subject_id"].nunique() if res.primary.fit.data is not None else res.n_all
+                used = res.primary.fit.n_analysed(by=None) if res.primary.fit.data is not None else res.n_all
                 tab = complete_case_dict(res.primary.contrasts, cc.contrasts, int(used), res.n_complete,
                                          spec["conf_level"])
                 sections.append({"title": "Complete cases vs all data", "text": "", "tables": [tab]})

@@ -1,7 +1,8 @@
-"""Numbers to strings for the report (the last step; every table before this is float64)."""
+"""Numbers to strings for the report (the last step; every table before this is float64): the
+package's formatting (:mod:`retrostudy.format`) with the report's conventions."""
 from __future__ import annotations
 
-import math
+from ..format import _finite, fmt_ci, fmt_num, fmt_p
 
 __all__ = ["num", "pval", "ci", "mean_sd", "median_iqr", "n_pct", "DIGITS"]
 
@@ -9,31 +10,23 @@ __all__ = ["num", "pval", "ci", "mean_sd", "median_iqr", "n_pct", "DIGITS"]
 DIGITS = 2
 
 
-def _finite(x) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
+#: What the report prints for a value that does not apply.
+MISSING = "\u2013"
 
 
-def num(x, digits: int = DIGITS) -> str:
-    """Fixed decimals and ASCII minus, as ``retrostudy.format`` prints results; an en dash for not applicable."""
-    if not _finite(x):
-        return "\u2013"
-    return f"{float(x):.{digits}f}"
+def num(x: object, digits: int = DIGITS) -> str:
+    """Fixed decimals, as ``retrostudy.format`` prints results; an en dash for not applicable."""
+    return fmt_num(x, digits, missing=MISSING)
 
 
-def pval(p) -> str:
+def pval(p: object) -> str:
     """p-value with 3 decimals, "<0.001" below that."""
-    if not _finite(p):
-        return "\u2013"
-    p = float(p)
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return fmt_p(p, missing=MISSING)
 
 
-def ci(low, high, digits: int = DIGITS) -> str:
+def ci(low: object, high: object, digits: int = DIGITS) -> str:
     """A confidence interval as "low to high" (no comma: unambiguous with negative numbers)."""
-    return f"{num(low, digits)} to {num(high, digits)}"
+    return fmt_ci(low, high, digits, missing=MISSING)
 
 
 def mean_sd(mean, sd, digits: int = 1) -> str:

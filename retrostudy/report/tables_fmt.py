@@ -7,18 +7,11 @@ import numpy as np
 import pandas as pd
 
 from ..schema import Outcome
+from ..options import ADJUST_CI, ADJUST_NAMES
 from ..tables import TableOne
 from . import fmt
 
-__all__ = ["table_one_dict", "emm_dict", "contrast_dict", "complete_case_dict", "coef_dict", "kv_dict",
-           "ADJUST_NAMES"]
-
-ADJUST_NAMES = {"none": "unadjusted", "holm": "Holm", "bonferroni": "Bonferroni", "dunnett": "Dunnett",
-                "tukey": "Tukey"}
-#: How retrostudy.contrasts adjusts the CIs for each p-value adjustment (Holm p -> Bonferroni CI, as emmeans).
-ADJUST_CI = {"holm": "Bonferroni", "bonferroni": "Bonferroni", "dunnett": "Dunnett (multivariate t)",
-             "tukey": "Tukey"}
-
+__all__ = ["table_one_dict", "emm_dict", "contrast_dict", "complete_case_dict", "coef_dict", "kv_dict"]
 
 def _short(arm: str) -> str:
     return arm[:1].upper()

@@ -7,17 +7,10 @@ import numpy as np
 
 from ..schema import Outcome
 from . import fmt
-from .tables_fmt import ADJUST_CI, ADJUST_NAMES
+from ..models.structures import DISPLAY_NAMES
+from ..options import ADJUST_CI, ADJUST_NAMES, DF_NAMES
 
 __all__ = ["methods_paragraphs", "summary_paragraphs"]
-
-_COV = {"us": "unstructured (SAS UN)", "cs": "compound symmetry (CS)", "csh": "heterogeneous compound symmetry "
-        "(CSH)", "ar1": "first-order autoregressive (AR(1))", "ar1h": "heterogeneous AR(1) (ARH(1))",
-        "toep": "Toeplitz (TOEP)", "toeph": "heterogeneous Toeplitz (TOEPH)", "ad": "first-order "
-        "ante-dependence (ANTE(1))", "adh": "heterogeneous ante-dependence"}
-_DF = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "kenward-roger-linear":
-       "Kenward-Roger (linear)", "between-within": "between-within", "residual": "residual"}
-
 
 def _versions(v: Mapping[str, str]) -> str:
     keys = ("retrostudy", "numpy", "scipy", "pandas", "statsmodels", "matplotlib", "seaborn", "typst")
@@ -41,8 +34,8 @@ def methods_paragraphs(spec: Mapping, fits: Mapping[str, object], versions: Mapp
     mmrm_text = (
         f"The mixed model for repeated measures (MMRM) modelled every post-baseline value with fixed effects for "
         f"arm, visit and their interaction, {base_how} and "
-        f"{covs}; the within-subject covariance over visits was {_COV.get(spec['covariance'], spec['covariance'])}, "
-        f"estimated by REML, with {_DF.get(spec['df_method'], spec['df_method'])} denominator degrees of freedom. "
+        f"{covs}; the within-subject covariance over visits was {DISPLAY_NAMES.get(spec['covariance'], spec['covariance'])}, "
+        f"estimated by REML, with {DF_NAMES.get(spec['df_method'], spec['df_method'])} denominator degrees of freedom. "
         "Subjects with missing visits contribute their observed values (valid if missingness depends only on "
         "observed data, missing at random).")
     if mspec.get("mean"):

@@ -17,10 +17,11 @@ from scipy import stats
 
 import retrostudy as rs
 from retrostudy.design import build_design
-from retrostudy.results import ModelFit
+from retrostudy.models.inference import CustomInference
+from retrostudy.results import FitSpec, FitStats, ModelFit
 
 
-def _ols_fit(frame: pd.DataFrame, rhs: str, *, factors, reference, grid, y="value", df_fn=None, **extra):
+def _ols_fit(frame: pd.DataFrame, rhs: str, *, factors, reference, grid, y="value", df_fn=None, visit=None):
     design, X = build_design(frame, rhs, factors=factors, reference=reference)
     yv = frame[y].to_numpy(float)
     b, *_ = np.linalg.lstsq(X, yv, rcond=None)
@@ -41,10 +42,12 @@ def _ols_fit(frame: pd.DataFrame, rhs: str, *, factors, reference, grid, y="valu
 
     return ModelFit(
         model="hand", outcome="y", design=design, coef=pd.Series(b, index=design.columns),
-        vcov=pd.DataFrame(V, index=design.columns, columns=design.columns), dof=dof, ftest=ftest,
+        vcov=pd.DataFrame(V, index=design.columns, columns=design.columns),
+        inference=CustomInference("residual", b, V, dof_function=dof, ftest_function=ftest),
         grid_factors=grid, reference_arm=reference["arm"], df_method="residual", data=frame,
-        residual_covariance=pd.DataFrame([[s2]]), fit_stats={"df_resid": dfr, "n_subjects": n},
-        extra={"sigma": float(np.sqrt(s2)), **extra},
+        residual_covariance=pd.DataFrame([[s2]]),
+        fit_stats=FitStats(n_subjects=n, df_resid=dfr, sigma=float(np.sqrt(s2))),
+        spec=FitSpec(model="hand", outcome="y", mean=rhs, visit=visit),
     )
 
 
@@ -118,11 +121,12 @@ def test_made_up_fit_by_hand():
         return float(lb @ np.linalg.solve(L @ V @ L.T, lb) / L.shape[0]), float(L.shape[0]), 12.5
 
     fit = ModelFit(model="mmrm", outcome="y", design=design, coef=pd.Series(b, index=design.columns),
-                   vcov=pd.DataFrame(V, index=design.columns, columns=design.columns), dof=dof, ftest=ftest,
+                   vcov=pd.DataFrame(V, index=design.columns, columns=design.columns),
+                   inference=CustomInference("satterthwaite", b, V, dof_function=dof, ftest_function=ftest),
                    grid_factors=("arm", "visit"), reference_arm="b", df_method="satterthwaite",
                    residual_covariance=pd.DataFrame([[4.0, 1.0], [1.0, 9.0]], index=["v1", "v2"],
                                                     columns=["v1", "v2"]),
-                   fit_stats={"n_subjects": 30}, extra={"sigma_df": 27.0}, data=frame)
+                   fit_stats=FitStats(n_subjects=30, df_resid=27.0), data=frame)
     emm = rs.emmeans(fit)
     xbar = frame["x"].mean()
     rows = {("a", "v1"): [1, 1, 0, xbar, 0], ("b", "v1"): [1, 0, 0, xbar, 0],

@@ -18,10 +18,11 @@ import pytest
 from scipy import linalg
 
 from retrostudy.errors import ModelError, SpecError
-from retrostudy.models.covariance import STRUCTURES, make_structure
+from retrostudy.models.structures import STRUCTURES, make_structure
 from retrostudy.models.dof import satterthwaite_dof, satterthwaite_ftest
 from retrostudy.models.mmrm import fit_mmrm
-from retrostudy.models.reml import evaluate, fit_reml, prepare, second_order_blocks
+from retrostudy.models.kenward_roger import kenward_roger_engine
+from retrostudy.models.reml import evaluate, fit_reml, prepare
 from retrostudy.models.sandwich import empirical_vcov
 
 RNG = np.random.default_rng(20240605)
@@ -149,18 +150,17 @@ def test_fit_is_row_order_invariant_and_kr_blocks_consistent():
                   mean="arm * vis + age", baseline="none")
     np.testing.assert_allclose(f1.coef.to_numpy(), f2.coef.to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(f1.fit_stats["minus2_loglik"], f2.fit_stats["minus2_loglik"], rtol=1e-12)
-    eng = f1.extra["engine"]
-    Pk, Qkl, Rkl = second_order_blocks(eng)
-    np.testing.assert_allclose(Pk, eng.Q, rtol=1e-10)
-    assert not np.any(Rkl)  # UN is linear in its parameters
-    np.testing.assert_allclose(Qkl, np.swapaxes(np.swapaxes(Qkl, 0, 1), 2, 3), rtol=1e-9, atol=1e-12)
+    eng = f1.details.engine
+    kr = kenward_roger_engine(eng, linear=False)
+    np.testing.assert_allclose(-kr.P, eng.Q, rtol=1e-10)  # the engine's and KR's pattern sums agree
+    np.testing.assert_allclose(kr.vcov, kenward_roger_engine(eng, linear=True).vcov, rtol=1e-12)  # UN is linear
 
 
 def test_sandwich_matches_dense():
     d = _toy(50)
     fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none",
                    covariance="cs", vcov="empirical", df_method="between-within")
-    eng = fit.extra["engine"]
+    eng = fit.details.engine
     X = fit.design.matrix(fit.data)
     r = fit.data["y"].to_numpy() - X @ eng.beta
     meat = np.zeros((X.shape[1],) * 2)
@@ -176,7 +176,7 @@ def test_sandwich_matches_dense():
 def test_satterthwaite_single_row_ftest_equals_t():
     d = _toy(60)
     fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none")
-    eng = fit.extra["engine"]
+    eng = fit.details.engine
     L = np.zeros(len(fit.coef))
     L[1] = 1
     df = satterthwaite_dof(L, eng.vcov_beta, eng.Q, eng.theta_cov)[0]
@@ -262,7 +262,7 @@ def test_between_within_df_on_fev_like_data():
     d = _toy(40)
     fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none",
                    df_method="between-within")
-    bw = fit.extra["bw"]
+    bw = fit.inference.summary
     n_sub, n_obs = d["sid"].nunique(), len(d)
     assert bw["between"] == n_sub - 2 and bw["within"] == n_obs - n_sub - 6
     df = fit.linear(np.eye(len(fit.coef)))["df"]
@@ -298,17 +298,34 @@ def test_spatial_structure_derivatives():
         assert st.param_names[1] == "Residual" and st.subject_view(1).n_groups == 1
 
 
-@pytest.mark.parametrize("name", ["adh", "csh", "us"])
-def test_kr_from_engine_blocks_equals_kr_module(name):
-    """Two KR implementations: the engine's pattern blocks vs retrostudy.models.kenward_roger."""
-    from retrostudy.models.mmrm import _kenward_roger, _kr_from_blocks
 
-    d = _toy(60)
-    fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none",
-                   covariance=name)
-    eng = fit.extra["engine"]
-    for linear in (False, True):
-        a, b = _kr_from_blocks(eng, linear=linear), _kenward_roger(eng, linear=linear)
-        np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-8)
-        L = np.eye(len(fit.coef))
-        np.testing.assert_allclose(a.dof(L), b.dof(L), rtol=1e-8)
+
+@pytest.mark.parametrize("alias,key", [("ante(1)", "adh"), ("ANTE(1)", "adh"), ("arh1", "ar1h"), ("ARH(1)", "ar1h"),
+                                       ("UN", "us"), ("Toeplitz", "toep"), ("ar(1)", "ar1")])
+def test_fit_mmrm_accepts_every_documented_alias(alias, key):
+    """make_structure documents the SAS names; fit_mmrm refused 'ante(1)' and 'arh1' before."""
+    d = _toy(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", baseline="none", covariance=alias)
+        b = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", baseline="none", covariance=key)
+    assert a.spec.covariance == b.spec.covariance == key
+    assert a.fit_stats.minus2_loglik == b.fit_stats.minus2_loglik
+
+
+def test_unknown_covariance_names_the_closest():
+    with pytest.raises(SpecError, match="did you mean 'toep'"):
+        fit_mmrm(_toy(10), response="y", subject="sid", visit="vis", arm="arm", covariance="toepliz")
+
+
+def test_durbin_levinson_agrees_with_statsmodels():
+    from statsmodels.tsa.stattools import levinson_durbin_pacf
+
+    from retrostudy.models._linalg import levinson, pacf_from_acf
+
+    rng = np.random.default_rng(3)
+    for k in (1, 2, 5, 9):
+        pacf = rng.uniform(-0.9, 0.9, k)
+        _, acf = levinson_durbin_pacf(np.r_[1.0, pacf])  # statsmodels' pacf starts at lag 0
+        np.testing.assert_allclose(levinson(pacf), acf[1:], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(pacf_from_acf(acf[1:]), pacf, rtol=1e-10, atol=1e-12)

@@ -78,7 +78,7 @@ def test_neg2_loglik(cid):
 def test_neg2_loglik_at_sas_theta(cid):
     fit = _fit(cid)
     case = CASES[cid]
-    eng = fit.extra["engine"]
+    eng = fit.details.engine
     theta = np.array([p["estimate"] for p in case["covariance_parameters"]])
     assert list(eng.theta_names) == [p["cov_parm"] for p in case["covariance_parameters"]]
     ev = evaluate(eng.problem, eng.structure, theta, eng.method)
@@ -89,7 +89,7 @@ def test_neg2_loglik_at_sas_theta(cid):
 def test_covariance_parameters(cid):
     fit = _fit(cid)
     case = CASES[cid]
-    ours = fit.extra["theta"].to_numpy()
+    ours = fit.details.theta.to_numpy()
     sas = np.array([p["estimate"] for p in case["covariance_parameters"]])
     rtol = T["cov_parm_stopped_early" if cid in EARLY else "cov_parm"]["rtol"]
     floor = T["cov_parm"]["floor"]
@@ -133,7 +133,7 @@ def test_fixed_effects_at_sas_theta(cid):
     """Early stops: at SAS's own theta we reproduce SAS's model-based estimates and SEs."""
     fit = _fit(cid)
     case = CASES[cid]
-    eng = fit.extra["engine"]
+    eng = fit.details.engine
     theta = np.array([p["estimate"] for p in case["covariance_parameters"]])
     ev = evaluate(eng.problem, eng.structure, theta, eng.method)
     idx = sup.column_index(fit)

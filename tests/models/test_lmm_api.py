@@ -63,10 +63,10 @@ def test_result_object():
     vc = fit.residual_covariance
     assert list(vc.index) == ["var(Intercept)", "cov(Intercept,slope)", "var(slope)", "Residual"]
     assert list(vc.columns) == ["estimate", "std_error"] and np.all(vc["std_error"] > 0)
-    G = fit.extra["G"].to_numpy()
-    times = fit.extra["times"].to_numpy()
+    G = fit.details.G.to_numpy()
+    times = fit.details.times.to_numpy()
     Z = np.column_stack([np.ones_like(times), times])
-    np.testing.assert_allclose(fit.extra["sigma"].to_numpy(), Z @ G @ Z.T + vc.loc["Residual", "estimate"] * np.eye(4))
+    np.testing.assert_allclose(fit.details.sigma.to_numpy(), Z @ G @ Z.T + vc.loc["Residual", "estimate"] * np.eye(4))
     np.testing.assert_array_equal(times, [8.0, 10.0, 12.0, 14.0])
     # lme4 1.1.31 (lmer(distance ~ arm * visit + (age | Subject))): -2 REML 422.449352803
     assert fit.fit_stats["minus2_loglik"] <= 422.449352803 + 1e-8
@@ -100,7 +100,7 @@ def test_random_intercept_is_the_compound_symmetry_marginal_model():
     np.testing.assert_allclose(lmm.coef, cs.coef, rtol=1e-9)
     np.testing.assert_allclose(lmm.vcov, cs.vcov, rtol=1e-7)
     np.testing.assert_allclose(lmm.table["df"], cs.table["df"], rtol=1e-6)
-    np.testing.assert_allclose(lmm.residual_covariance["estimate"], cs.extra["theta"].to_numpy(), rtol=1e-7)
+    np.testing.assert_allclose(lmm.residual_covariance["estimate"], cs.details.theta.to_numpy(), rtol=1e-7)
 
 
 def test_other_df_methods_and_the_default_mean():

@@ -1,0 +1,65 @@
+"""Small linear-algebra helpers shared by the covariance structures (private).
+
+* :func:`is_pd` / :func:`nearest_pd`: positive-definiteness test and the nearest positive
+  definite matrix with eigenvalues floored relative to the diagonal (starting values).
+* :func:`levinson` / :func:`pacf_from_acf`: the Durbin-Levinson recursion between partial
+  autocorrelations and autocorrelations of a stationary sequence (Toeplitz and
+  ante-dependence structures are optimized in partial-autocorrelation coordinates, which
+  keep the correlation matrix positive definite). Checked against statsmodels'
+  ``levinson_durbin_pacf`` in the tests.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["is_pd", "nearest_pd", "levinson", "pacf_from_acf"]
+
+
+def is_pd(M: np.ndarray) -> bool:
+    """Whether ``M`` has a Cholesky factor (is numerically positive definite)."""
+    try:
+        np.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def nearest_pd(S: np.ndarray, floor: float = 1e-3) -> np.ndarray:
+    """``S`` symmetrized with eigenvalues at least ``floor`` x its mean absolute diagonal."""
+    S = (S + S.T) / 2.0
+    w, Q = np.linalg.eigh(S)
+    scale = max(float(np.mean(np.abs(np.diag(S)))), 1e-8)
+    w = np.maximum(w, floor * scale)
+    return (Q * w) @ Q.T
+
+
+def levinson(pacf: np.ndarray) -> np.ndarray:
+    """Autocorrelations rho_1..rho_K from partial autocorrelations (Durbin-Levinson)."""
+    K = len(pacf)
+    rho = np.zeros(K)
+    phi = np.zeros(0)
+    for k in range(K):
+        a = pacf[k]
+        if k == 0:
+            rho[0] = a
+            phi = np.array([a])
+            continue
+        rho[k] = a * (1.0 - phi @ rho[:k]) + phi @ rho[:k][::-1]
+        phi = np.concatenate([phi - a * phi[::-1], [a]])
+    return rho
+
+
+def pacf_from_acf(rho: np.ndarray) -> np.ndarray:
+    """Partial autocorrelations from autocorrelations (inverse of :func:`levinson`)."""
+    K = len(rho)
+    out = np.zeros(K)
+    phi = np.zeros(0)
+    for k in range(K):
+        if k == 0:
+            a = rho[0]
+            phi = np.array([a])
+        else:
+            a = (rho[k] - phi @ rho[:k][::-1]) / (1.0 - phi @ rho[:k])
+            phi = np.concatenate([phi - a * phi[::-1], [a]])
+        out[k] = a
+    return out
