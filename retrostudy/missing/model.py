@@ -53,16 +53,14 @@ class ImputationModel:
     X_as: np.ndarray  # (A, n, T, p): every subject as if in arm a
     fit_mask: np.ndarray  # (n, T) values entering the model
     group_of_sigma: tuple[str, ...]  # arm of each covariance (all arms share one when same_cov)
-    engine: Any = None  # the full fit's REML engine result (structure and theta for warm starts)
+    refitter: Any = None  # the full fit's Refitter (models/refit.py)
+    refit_positions: np.ndarray | None = None  # subject position of each of the refitter's subjects
+    row_subject: np.ndarray | None = None  # subject position of each row of ``frame`` (= the refitter's rows)
 
     @property
     def n(self) -> int:
         return self.data.n
 
-    @property
-    def fit_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """(subject position, visit index) of each row of ``frame``."""
-        return np.nonzero(self.fit_mask)
 
     def fit_kwargs(self) -> dict[str, Any]:
         d = self.data
@@ -131,11 +129,15 @@ def build_model(data: MIData, ice: IceSpec, *, covariance: str = "us", same_cov:
 
 
 def fit_full(model: ImputationModel):
-    """Fit on every subject; returns ``(model with design rows, fit, params)``.
+    """Fit on every subject; returns ``(model with design rows and refitter, fit, params)``.
 
-    The design learnt here fixes the model-matrix columns of every replicate.
+    The design learnt here fixes the model-matrix columns of every replicate, and the
+    :class:`~retrostudy.models.refit.Refitter` built from this fit refits it on other subjects.
     """
+    from dataclasses import replace
+
     from ..models.mmrm import fit_mmrm
+    from ..models.refit import Refitter
 
     data = model.data
     with warnings.catch_warnings():
@@ -154,33 +156,23 @@ def fit_full(model: ImputationModel):
         .reshape(n, T, -1)
         for arm in data.arms
     ])
-    from dataclasses import replace
+    refitter = Refitter(fit, df_method="none")
+    positions = np.asarray(refitter.subjects).astype(np.int64)  # subject positions, in the refitter's order
+    row_subject = np.asarray(model.frame[data.subject], dtype=np.int64)
+    if refitter.n_rows != len(row_subject):
+        raise ModelError("The imputation model did not use every row it was given.")  # pragma: no cover
+    model = replace(model, columns=tuple(fit.coef.index), X_own=X_own, X_as=X_as, refitter=refitter,
+                    refit_positions=positions, row_subject=row_subject)
+    full = _refit(model, np.arange(n))
+    return model, fit, full
 
-    model = replace(model, columns=tuple(fit.coef.index), X_own=X_own, X_as=X_as, engine=fit.extra.get("engine"))
-    return model, fit, params_of(model, fit)
 
-
-def params_of(model: ImputationModel, fit) -> Params:
-    """:class:`Params` of a fitted ModelFit, checked against the model's columns and visits."""
-    if tuple(fit.coef.index) != model.columns:
-        raise ModelError("The imputation model's columns differ in this sample (a level of a factor is absent).")
+def _params(model: ImputationModel, beta: np.ndarray, sigma: np.ndarray) -> Params:
     data = model.data
-    T = data.T
-    if model.same_cov:
-        S = fit.residual_covariance
-        if S is None or S.shape != (T, T):
-            raise ModelError("A visit has no value in this sample, so its variance cannot be estimated.")
-        sigma = np.broadcast_to(S.to_numpy(float), (len(data.arms), T, T)).copy()
-    else:
-        groups = fit.extra.get("sigma_groups", {})
-        mats = []
-        for arm in data.arms:
-            S = groups.get(arm)
-            if S is None or S.shape != (T, T):
-                raise ModelError(f"The covariance of arm {arm} cannot be estimated in this sample.")
-            mats.append(S.to_numpy(float))
-        sigma = np.stack(mats)
-    return Params(beta=fit.coef.to_numpy(float).copy(), sigma=sigma)
+    sigma = np.asarray(sigma, float)
+    if sigma.shape[0] == 1:
+        sigma = np.broadcast_to(sigma[0], (len(data.arms), data.T, data.T))
+    return Params(beta=np.asarray(beta, float).copy(), sigma=np.array(sigma, float))
 
 
 def sample_frame(model: ImputationModel, sample: np.ndarray) -> pd.DataFrame:
@@ -192,63 +184,55 @@ def sample_frame(model: ImputationModel, sample: np.ndarray) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def fit_params(model: ImputationModel, sample: np.ndarray) -> Params:
-    """Fit the imputation model on the subjects ``sample`` and return its :class:`Params`.
-
-    The one step a faster refit can replace: it only has to return ``beta`` in the
-    columns of ``model.columns`` and the visit x visit covariance of each arm. Until
-    the models package offers a refit of a fitted MMRM, this builds the REML problem of
-    the sample's rows directly from the model-matrix rows of the full fit (no pandas,
-    no design rebuilt) and starts Newton's method at the full fit's covariance
-    parameters; :func:`fit_params_mmrm` is the same fit through ``rs.fit_mmrm`` (the
-    tests check that both agree).
-
-    Raises
-    ------
-    ModelError
-        The model cannot be fitted or does not converge on this sample.
-    """
-    from ..models.reml import fit_reml, prepare
-
-    eng = model.engine
-    if eng is None:
-        return fit_params_mmrm(model, sample)
-    sample = np.asarray(sample, dtype=np.int64)
-    rows = _sample_rows(model, sample)
-    counts = model.row_count[sample]
-    subj = np.repeat(np.arange(len(sample), dtype=np.int64), counts)
-    si, vi = model.fit_rows
-    data = model.data
-    G = 1 if model.same_cov else len(data.arms)
-    group = None if model.same_cov else data.arm_code[si[rows]]
-    present = np.bincount(vi[rows], minlength=data.T)
-    if np.any(present == 0):
-        raise ModelError("A visit has no value in this sample, so its variance cannot be estimated.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        try:
-            problem = prepare(data.Y[si[rows], vi[rows]], model.X_own[si[rows], vi[rows]], subj, vi[rows], data.T,
-                              group=group, n_groups=G)
-            res = fit_reml(problem, eng.structure, method=model.method, theta0=eng.theta)
-        except (RetrostudyError, ConvergenceWarning, np.linalg.LinAlgError) as err:
-            raise ModelError(f"The imputation model cannot be fitted: {err}") from None
-    if not res.converged:
-        raise ModelError("The imputation model did not converge.")
-    sigma = res.sigma
-    if model.same_cov:
-        sigma = np.broadcast_to(sigma[0], (len(data.arms), data.T, data.T))
-    return Params(beta=np.asarray(res.beta, float).copy(), sigma=np.array(sigma, float))
-
-
 def _sample_rows(model: ImputationModel, sample: np.ndarray) -> np.ndarray:
     counts = model.row_count[sample]
     offsets = np.repeat(model.row_start[sample] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
     return offsets + np.arange(int(counts.sum()))
 
 
+def _refit(model: ImputationModel, sample: np.ndarray) -> Params:
+    sample = np.asarray(sample, dtype=np.int64)
+    data = model.data
+    present = np.bincount(np.nonzero(model.fit_mask[sample])[1], minlength=data.T)
+    if np.any(present == 0):
+        raise ModelError("A visit has no value in this sample, so its variance cannot be estimated.")
+    counts = np.bincount(sample, minlength=data.n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            if counts.max() <= 1:  # a subset (jackknife): a row mask, no copies
+                res = model.refitter.fit(keep=counts[model.row_subject] > 0)
+            else:
+                res = model.refitter.fit(subject_weights=counts[model.refit_positions])
+        except (RetrostudyError, ConvergenceWarning, np.linalg.LinAlgError) as err:
+            raise ModelError(f"The imputation model cannot be fitted: {err}") from None
+    if not res.converged:
+        raise ModelError("The imputation model did not converge.")
+    return _params(model, res.beta, res.sigma)
+
+
+def fit_params(model: ImputationModel, sample: np.ndarray) -> Params:
+    """Fit the imputation model on the subjects ``sample`` and return its :class:`Params`.
+
+    The one step every replicate takes: the full fit's
+    :class:`~retrostudy.models.refit.Refitter` refits the same design with each subject
+    counted as often as it is drawn (0 = left out, 2 = two copies of a bootstrap sample),
+    warm-started at the full fit's covariance parameters, without df (not needed here).
+    :func:`fit_params_mmrm` is the same fit through a fresh ``rs.fit_mmrm`` on the sample's
+    long frame (the tests check that both agree).
+
+    Raises
+    ------
+    ModelError
+        The model cannot be fitted or does not converge on this sample.
+    """
+    return _refit(model, sample)
+
+
 def fit_params_mmrm(model: ImputationModel, sample: np.ndarray) -> Params:
-    """:func:`fit_params` through the public ``rs.fit_mmrm`` on the sample's long frame."""
+    """:func:`fit_params` through a fresh public ``rs.fit_mmrm`` on the sample's long frame."""
     from ..models.mmrm import fit_mmrm
+    from ..models.refit import Refitter
 
     frame = sample_frame(model, sample)
     with warnings.catch_warnings():
@@ -257,6 +241,7 @@ def fit_params_mmrm(model: ImputationModel, sample: np.ndarray) -> Params:
             fit = fit_mmrm(frame, **model.fit_kwargs())
         except (RetrostudyError, ConvergenceWarning, np.linalg.LinAlgError) as err:
             raise ModelError(f"The imputation model cannot be fitted: {err}") from None
-    if not fit.converged:
-        raise ModelError("The imputation model did not converge.")
-    return params_of(model, fit)
+    if not fit.converged or tuple(fit.coef.index) != model.columns:
+        raise ModelError("The imputation model did not converge or its columns differ in this sample.")
+    res = Refitter(fit, df_method="none").fit()  # the public per-group covariances of this fit
+    return _params(model, fit.coef.to_numpy(float), res.sigma)

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..exclusions import ExclusionLog
-from ..results import TidyResult, _json_safe
+from ..tidy import TidyResult
+from ..tidy import json_safe as _json_safe
 from .estimand import Estimand
 
 __all__ = ["RESULT_COLUMNS", "SensitivityResult", "TippingPointResult"]
