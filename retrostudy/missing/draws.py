@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError, RetrostudyError
+from ..errors import ModelError, RetrostudyError, SpecError
 from .analyse import Analysis, analyse
 from .impute import Plan, impute
 from .model import ImputationModel, fit_params
@@ -77,7 +77,11 @@ def _condmean(payload: Payload, sample: np.ndarray) -> np.ndarray:
 def jackknife_task(payload: Payload, index: int, seed: np.random.SeedSequence | None = None) -> np.ndarray:
     """Leave subject ``index`` out: (K, C, V) estimates."""
     sample = np.delete(np.arange(payload.n), index)
-    return _condmean(payload, sample)
+    try:
+        return _condmean(payload, sample)
+    except ModelError as err:
+        subject = payload.model.data.subjects[index]
+        raise ModelError(f"Without subject {subject} (jackknife) {str(err)[0].lower()}{str(err)[1:]}") from None
 
 
 def bootstrap_task(payload: Payload, index: int, seed: np.random.SeedSequence) -> np.ndarray:
@@ -96,9 +100,33 @@ def approx_bayes_task(payload: Payload, index: int, seed: np.random.SeedSequence
     return analyse(payload.analysis, Y, everyone, payload.deltas)
 
 
+@dataclass(frozen=True, eq=False)
+class _Job:
+    """What :func:`_guarded` needs: the task, its payload, the root seed and the first index."""
+
+    task: Callable[..., Any]
+    payload: Payload
+    root: np.random.SeedSequence | None
+    offset: int
+
+
+def _guarded(job: _Job, index: int, _seed: np.random.SeedSequence | None = None) -> Any:
+    """Replicate ``job.offset + index`` with its own seed (child ``offset + index`` of the root, so
+    replacement replicates continue the same sequence); a model that cannot be fitted gives a
+    :class:`Failure` (counted, with its seed) instead of an exception. Other exceptions are bugs
+    and propagate."""
+    i = job.offset + int(index)
+    ss = seed_of(job.root, i) if job.root is not None else None
+    try:
+        return job.task(job.payload, i, ss)
+    except (RetrostudyError, np.linalg.LinAlgError) as err:
+        label = f"{job.root.entropy}/{i}" if job.root is not None else str(i)
+        return Failure(i, label, str(err).strip() or type(err).__name__)
+
+
 def run(task: Callable[..., Any], n: int, *, payload: Payload, seed: np.random.SeedSequence | None,
-        max_errors: int = 0, workers: int | None = None, scheduler: str | None = None,
-        replace_failures: bool = True) -> tuple[list[Any], list[Failure]]:
+        max_errors: int = 0, workers: int | None = None, scheduler: Any = None, progress: bool | None = None,
+        replace_failures: bool = True, label: str = "replicates") -> tuple[list[Any], list[Failure]]:
     """Run ``n`` replicates; failed ones are recorded and, when ``replace_failures``,
     replaced by the next indices' replicates (in index order) up to ``max_errors``.
 
@@ -111,36 +139,35 @@ def run(task: Callable[..., Any], n: int, *, payload: Payload, seed: np.random.S
     """
     results: list[Any] = []
     failures: list[Failure] = []
-    index = 0
-    target = n
-    while len(results) < n:
-        batch = list(range(index, index + (target - index)))
-        for i, out in zip(batch, _execute(task, batch, payload, seed, workers, scheduler)):
+    offset = 0
+    todo = n
+    while todo > 0:
+        for out in _execute(_Job(task, payload, seed, offset), todo, workers, scheduler, progress, label):
             if isinstance(out, Failure):
                 failures.append(out)
             else:
                 results.append(out)
-        index = batch[-1] + 1 if batch else index
+        offset += todo
         if len(failures) > max_errors:
             first = failures[0]
             raise ModelError(
                 f"{len(failures)} replicate(s) could not be fitted, more than the {max_errors} allowed; the first, "
                 f"replicate {first.index} (seed {first.seed}), failed with: {first.message}"
             )
-        if not replace_failures:
-            break
-        target = index + (n - len(results))
+        todo = (n - len(results)) if replace_failures else 0
     return results, failures
 
 
-def _execute(task, indices, payload, seed, workers, scheduler) -> list[Any]:
-    """Serial execution (the Dask runner is used once ``retrostudy.replicates`` lands)."""
-    out = []
-    for i in indices:
-        ss = seed_of(seed, i) if seed is not None else None
-        try:
-            out.append(task(payload, i, ss))
-        except (RetrostudyError, np.linalg.LinAlgError) as err:
-            label = f"{seed.entropy}/{i}" if seed is not None else str(i)
-            out.append(Failure(i, label, str(err)))
-    return out
+def _execute(job: _Job, n: int, workers, scheduler, progress, label) -> list[Any]:
+    """Run ``n`` guarded replicates: through ``retrostudy.replicates.run_replicates`` (serial, or
+    Dask with ``workers`` / ``scheduler``) when the package has it, else serially here."""
+    try:
+        from ..replicates import run_replicates
+    except ImportError:
+        if workers or scheduler is not None:
+            raise SpecError("Parallel replicates need retrostudy.replicates, which this installation lacks; "
+                            "leave workers= and scheduler= unset.") from None
+        return [_guarded(job, i) for i in range(n)]
+    res = run_replicates(_guarded, n, payload=job, seed=0, workers=workers, scheduler=scheduler,
+                         progress=progress, max_errors=0, label=label)
+    return list(res.results)

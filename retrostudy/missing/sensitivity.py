@@ -138,7 +138,7 @@ class _Pooled:
 
 
 def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples, seed, workers, scheduler,
-             max_errors, bayes_options: Mapping[str, Any]) -> _Pooled:
+             max_errors, bayes_options: Mapping[str, Any], progress: bool | None = None) -> _Pooled:
     payload = Payload(setup.model, setup.plan, setup.analysis, deltas,
                       tuple(np.flatnonzero(setup.data.arm_code == a) for a in range(len(setup.data.arms))))
     n = setup.data.n
@@ -148,15 +148,17 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
         full, _, _ = analyse(setup.analysis, Y, everyone, deltas)
         if method == "condmean-jackknife":
             reps, failures = run(jackknife_task, n, payload=payload, seed=None, max_errors=0, workers=workers,
-                                 scheduler=scheduler, replace_failures=False)
+                                 scheduler=scheduler, replace_failures=False, progress=progress,
+                                 label="jackknife")
             arr = np.stack(reps)
             est, se, df = pool_jackknife(full, arr)
             root = None
         else:
             root = np.random.SeedSequence(seed)
             B = int(n_samples)
-            reps, failures = run(bootstrap_task, B, payload=payload, seed=root,
-                                 max_errors=_max_errors(max_errors, B), workers=workers, scheduler=scheduler)
+            reps, failures = run(bootstrap_task, B, payload=payload, seed=root, progress=progress,
+                                 max_errors=_max_errors(max_errors, B), workers=workers, scheduler=scheduler,
+                                 label="bootstrap")
             arr = np.stack(reps)
             est, se, df = pool_bootstrap(full, arr)
         rows = [(0, full, None, math.inf)] + [(k + 1, r, None, math.inf) for k, r in enumerate(reps)]
@@ -165,7 +167,7 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
     M = int(n_samples)
     if method == "approx-bayes":
         reps, failures = run(approx_bayes_task, M, payload=payload, seed=root, max_errors=_max_errors(max_errors, M),
-                             workers=workers, scheduler=scheduler)
+                             workers=workers, scheduler=scheduler, progress=progress, label="approximate Bayes")
         extra: dict = {}
     else:
         from .gibbs import bayes_imputations
@@ -318,6 +320,7 @@ def sensitivity(
     prior: str = "inverse-wishart",
     burn_in: int = 200,
     thin: int = 50,
+    progress: bool | None = None,
     subject: str = "subject_id",
     visit: str = "visit",
     arm: str = "arm",
@@ -382,6 +385,8 @@ def sensitivity(
         The estimand to attach to the result (default: the one this call estimates).
     prior, burn_in, thin
         Options of ``method="bayes"``.
+    progress
+        Progress bar of the replicates: None (after 2 s), True or False.
     subject, visit, arm, response, baseline_visit
         Column names of a non-canonical frame; the baseline visit (default: the trial's
         declared baseline, else the first visit).
@@ -413,7 +418,8 @@ def sensitivity(
     deltas = None if delta is None else delta_matrix(setup.data, setup.plan, delta)[None]
     setup = _fitted(setup)
     pooled = _compute(setup, method, deltas, n_samples=n_samples, seed=seed, workers=workers, scheduler=scheduler,
-                      max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin})
+                      max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin},
+                      progress=progress)
     notes = []
     if delta is not None:
         n_adj = int(np.count_nonzero(deltas))
@@ -463,6 +469,7 @@ def tipping_point(
     prior: str = "inverse-wishart",
     burn_in: int = 200,
     thin: int = 50,
+    progress: bool | None = None,
     subject: str = "subject_id",
     visit: str = "visit",
     arm_column: str = "arm",
@@ -526,7 +533,8 @@ def tipping_point(
         raise SpecError(f"Contrast {contrast!r} is not one of {', '.join(names)}.")
     setup = _fitted(setup)
     pooled = _compute(setup, method, D, n_samples=n_samples, seed=seed, workers=workers, scheduler=scheduler,
-                      max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin})
+                      max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin},
+                      progress=progress)
     frames = []
     for k, d in enumerate(grid):
         frames.append(_table(setup, pooled.est[k], pooled.se[k], pooled.df[k], conf_level).assign(delta=float(d)))
