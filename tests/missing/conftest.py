@@ -58,7 +58,7 @@ def rbmi_ref():
     return load
 
 
-def simulated_trial(n_per_arm: int = 30, seed: int = 11, arms=("retro", "forward", "control"),
+def simulated_trial(n_per_arm: int = 24, seed: int = 11, arms=("retro", "forward", "control"),
                     weeks=(0.0, 2.0, 4.0, 6.0), dropout: float = 0.25) -> pd.DataFrame:
     """A canonical long table: three arms, four visits, monotone dropout after week 0 and one
     intermittent missing value; subject covariates age (numeric) and sex (text)."""

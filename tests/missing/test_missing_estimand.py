@@ -53,12 +53,13 @@ def test_bad_imputation_of_an_event():
 
 
 def test_result_carries_the_estimand_it_computed(sim):
-    res = rs.sensitivity(sim, outcome="pain_nrs", strategy="cir", contrasts="pairwise")
+    quick = {"method": "condmean-bootstrap", "n_samples": 2, "seed": 1}
+    res = rs.sensitivity(sim, outcome="pain_nrs", strategy="cir", contrasts="pairwise", **quick)
     e = res.estimand
     assert e.contrasts == tuple(res.to_frame()["contrast"].unique())
     assert e.intercurrent_events[0].imputation == "cir"
     assert e.intercurrent_events[0].strategy == "treatment policy"
     assert e.population.startswith(f"the {res.settings['n_subjects']} subjects")
     declared = Estimand.default("pain_nrs")
-    assert rs.sensitivity(sim, outcome="pain_nrs", estimand=declared).estimand is declared
+    assert rs.sensitivity(sim, outcome="pain_nrs", estimand=declared, **quick).estimand is declared
     assert res.to_dict()["estimand"]["intercurrent_events"][0]["imputation"] == "cir"
