@@ -334,3 +334,15 @@ def test_subject_delta_equals_arm_delta_when_given_to_every_subject(sim):
 def test_params_container():
     p = Params(beta=np.zeros(2), sigma=np.ones((1, 1, 1)))
     assert p.beta.shape == (2,)
+
+
+def test_parallel_equals_serial(sim):
+    """The same seed gives the same bytes serially and on a Dask LocalCluster of two workers."""
+    pytest.importorskip("retrostudy.replicates", reason="the replicate runner (retrostudy.replicates) is not installed")
+    pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    kw = {"outcome": "pain_nrs", "strategy": "j2r", "method": "condmean-bootstrap", "n_samples": 6, "seed": 8,
+          "progress": False}
+    serial = rs.sensitivity(sim, **kw)
+    parallel = rs.sensitivity(sim, workers=2, **kw)
+    assert serial.to_frame().to_json() == parallel.to_frame().to_json()
+    assert serial.replicates.to_json() == parallel.replicates.to_json()
