@@ -174,6 +174,9 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
 
         reps, extra = bayes_imputations(payload, setup, M, root, **bayes_options)
         failures = []
+        if workers or scheduler is not None:
+            extra["notes"] = [*extra.get("notes", []), ("The Gibbs chain is sequential and ran in this process "
+                              "(workers= and scheduler= apply to the bootstrap-based methods).")]
     ests = np.stack([r[0] for r in reps])
     ses = np.stack([r[1] for r in reps])
     v_com = float(reps[0][2])
