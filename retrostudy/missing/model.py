@@ -13,7 +13,9 @@ structures, ``group=`` the arm for a covariance per arm).
 """
 from __future__ import annotations
 
+import hashlib
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,7 @@ class ImputationModel:
     refitter: Any = None  # the full fit's Refitter (models/refit.py)
     refit_positions: np.ndarray | None = None  # subject position of each of the refitter's subjects
     row_subject: np.ndarray | None = None  # subject position of each row of ``frame`` (= the refitter's rows)
+    fingerprint: str = ""  # identifies the fits (not the strategy): the cache key of fit_params
 
     @property
     def n(self) -> int:
@@ -163,6 +166,7 @@ def fit_full(model: ImputationModel):
         raise ModelError("The imputation model did not use every row it was given.")  # pragma: no cover
     model = replace(model, columns=tuple(fit.coef.index), X_own=X_own, X_as=X_as, refitter=refitter,
                     refit_positions=positions, row_subject=row_subject)
+    model = replace(model, fingerprint=_fingerprint(fit, model))
     full = _refit(model, np.arange(n))
     return model, fit, full
 
@@ -211,8 +215,27 @@ def _refit(model: ImputationModel, sample: np.ndarray) -> Params:
     return _params(model, res.beta, res.sigma)
 
 
+_CACHE: OrderedDict[tuple[str, bytes], Params] = OrderedDict()
+_CACHE_SIZE = 20_000
+
+
+def _fingerprint(fit, model: ImputationModel) -> str:
+    """What determines every refit: the model's rows, design and options (not the strategy)."""
+    h = hashlib.sha256()
+    inp = fit.details.inputs if getattr(fit, "details", None) is not None else None
+    for arr in (model.fit_mask, model.data.Y, model.X_own, model.row_subject):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(repr((model.rhs, model.covariance, model.same_cov, model.method, model.columns,
+                   None if inp is None else inp.n_groups)).encode())
+    return h.hexdigest()
+
+
 def fit_params(model: ImputationModel, sample: np.ndarray) -> Params:
     """Fit the imputation model on the subjects ``sample`` and return its :class:`Params`.
+
+    Fits are remembered in this process (keyed by the model's rows, design and options and
+    the sample), so analyses that differ only in the strategy, the references or the deltas,
+    such as MAR, J2R, CR and CIR side by side, fit each replicate once.
 
     The one step every replicate takes: the full fit's
     :class:`~retrostudy.models.refit.Refitter` refits the same design with each subject
@@ -226,7 +249,19 @@ def fit_params(model: ImputationModel, sample: np.ndarray) -> Params:
     ModelError
         The model cannot be fitted or does not converge on this sample.
     """
-    return _refit(model, sample)
+    sample = np.asarray(sample, dtype=np.int64)
+    key = (model.fingerprint, hashlib.sha256(sample.tobytes()).digest())
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit
+    params = _refit(model, sample)
+    params.beta.flags.writeable = False
+    params.sigma.flags.writeable = False
+    _CACHE[key] = params
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return params
 
 
 def fit_params_mmrm(model: ImputationModel, sample: np.ndarray) -> Params:
