@@ -209,7 +209,9 @@ def prepare_data(
     if len(arm_levels) < 2:
         raise SpecError(f"The arm column {arm!r} has {len(arm_levels)} level(s); a sensitivity analysis compares arms.")
     records: list[dict] = []
-    arm_by_subject = per_subject.groupby("_s", sort=False)[arm].agg(lambda s: set(s.dropna().astype(str)))
+    arm_text = per_subject[arm].astype(str).where(per_subject[arm].notna())
+    arm_groups = arm_text.groupby(per_subject["_s"], sort=False)
+    n_arms, first_arm = arm_groups.nunique(dropna=True), arm_groups.first()
     cov_values: dict[str, dict[str, Any]] = {c: {} for c in covs}
     for c in covs:
         grouped = per_subject.groupby("_s", sort=False)[c]
@@ -226,11 +228,12 @@ def prepare_data(
     keep: list[str] = []
     arm_of: dict[str, str] = {}
     for s in subjects:
-        a = arm_by_subject.get(s, set())
         cells = int(n_obs.get(s, 0))
-        if len(a) > 1:
-            raise SpecError(f"Subject {s} is in more than one arm ({', '.join(sorted(a))}); give each subject one arm.")
-        if not a or next(iter(a)) not in arm_levels:
+        if n_arms.get(s, 0) > 1:
+            arms_s = sorted(set(arm_text[per_subject["_s"] == s].dropna()))
+            raise SpecError(f"Subject {s} is in more than one arm ({', '.join(arms_s)}); give each subject one arm.")
+        a = first_arm.get(s)
+        if a is None or pd.isna(a) or a not in arm_levels:
             records.append(_record(s, outcome_id, arm, None, cells, "no arm"))
             continue
         missing_cov = [c for c in covs if pd.isna(cov_values[c].get(s))]
@@ -238,7 +241,7 @@ def prepare_data(
             records.append(_record(s, outcome_id, missing_cov[0], None, cells, f"missing covariate {missing_cov[0]}"))
             continue
         keep.append(s)
-        arm_of[s] = next(iter(a))
+        arm_of[s] = str(a)
 
     wide = (rows.assign(_s=rows[subject].astype(str).to_numpy(), _v=text_visit.to_numpy())
             .pivot(index="_s", columns="_v", values=response))
