@@ -230,6 +230,12 @@ def _failure_frame(failures: list[Failure]) -> pd.DataFrame:
                          "message": [f.message for f in failures]})
 
 
+def _label(outcome: str) -> str:
+    from ..schema import OUTCOMES
+
+    return OUTCOMES[outcome].label if outcome in OUTCOMES else outcome
+
+
 def _estimand(setup: _Setup, strategy: str, ice_arg) -> Estimand:
     data = setup.data
     source = {"derived": "dropout (the first visit of a run of missing values that lasts to the last visit)",
@@ -237,7 +243,7 @@ def _estimand(setup: _Setup, strategy: str, ice_arg) -> Estimand:
     return Estimand(
         population=f"the {data.n} subjects of the data with an arm" + (
             " and a baseline value" if data.baseline == "covariate_by_visit" else ""),
-        variable=f"{data.outcome} at {data.visits[-1]}", outcome=data.outcome, visit=data.visits[-1],
+        variable=f"{_label(data.outcome)} at {data.visits[-1]}", outcome=data.outcome, visit=data.visits[-1],
         treatments=data.arms,
         intercurrent_events=(IntercurrentEvent(event=source[setup.ice.source], strategy=_E9_OF_IMPUTATION[strategy],
                                                imputation=strategy),),
