@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["barnard_rubin_df", "inference", "pool_bootstrap", "pool_jackknife", "pool_rubin", "rubin_df_original"]
+__all__ = ["barnard_rubin_df", "inference", "percentile_interval", "pool_bootstrap", "pool_jackknife", "pool_rubin", "rubin_df_original"]
 
 
 def inference(est: np.ndarray, se: np.ndarray, df: np.ndarray, conf_level: float) -> dict[str, np.ndarray]:
@@ -42,6 +42,38 @@ def pool_bootstrap(full: np.ndarray, reps: np.ndarray) -> tuple[np.ndarray, np.n
     """``(estimate, se, df=inf)``: full-data estimate, SD of the (N, ...) bootstrap estimates."""
     se = reps.std(axis=0, ddof=1) if reps.shape[0] > 1 else np.full_like(full, np.nan)
     return full, se, np.full_like(full, np.inf)
+
+
+def percentile_interval(reps: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bootstrap percentile CI and p-value over the (N, ...) bootstrap estimates (rbmi
+    ``pool(type = "percentile")``): the CI ends are R's type-6 quantiles (numpy's ``weibull``)
+    at ``alpha/2`` and ``1 - alpha/2``; the two-sided p-value is ``2 min(q, 1 - q)`` (at most 1)
+    where ``q`` solves ``quantile(reps, q) = 0``, found exactly on the piecewise-linear quantile
+    function (rbmi uses ``uniroot``)."""
+    alpha = 1.0 - conf_level
+    low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2], axis=0, method="weibull")
+    flat = reps.reshape(reps.shape[0], -1)
+    p = np.empty(flat.shape[1])
+    N = flat.shape[0]
+    for j in range(flat.shape[1]):
+        x = np.sort(flat[:, j])
+        if np.all(x == 0):
+            q = 0.5
+        elif x[0] > 0:
+            q = 0.0
+        elif x[-1] < 0:
+            q = 1.0
+        elif np.any(x == 0):  # rbmi: ranks of the zeros
+            ranks = np.flatnonzero(x == 0) + 1
+            q = min(ranks.min() / (N + 1), 1 - ranks.max() / (N + 1))
+            p[j] = min(2 * q, 1.0)
+            continue
+        else:  # x[k-1] < 0 < x[k] (1-based k): h = k + (0 - x_k) / (x_{k+1} - x_k), q = h / (N + 1)
+            k = int(np.searchsorted(x, 0.0))  # x[k-1] < 0 <= x[k] (0-based)
+            h = k + (0.0 - x[k - 1]) / (x[k] - x[k - 1])
+            q = h / (N + 1)
+        p[j] = min(2 * min(q, 1 - q), 1.0)
+    return low, high, p.reshape(reps.shape[1:])
 
 
 def barnard_rubin_df(v_com: float, var_b: np.ndarray, var_t: np.ndarray, M: int) -> np.ndarray:

@@ -44,7 +44,13 @@ from .estimand import _E9_OF_IMPUTATION, Estimand, IntercurrentEvent
 from .ice import IceSpec, check_strategy, resolve_ice
 from .impute import Plan, impute, make_plan
 from .model import ImputationModel, build_model, fit_full
-from .pool import inference, pool_bootstrap, pool_jackknife, pool_rubin
+from .pool import (
+    inference,
+    percentile_interval,
+    pool_bootstrap,
+    pool_jackknife,
+    pool_rubin,
+)
 from .results import (
     RESULT_COLUMNS,
     SensitivityResult,
@@ -138,11 +144,13 @@ class _Pooled:
 
 
 def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples, seed, workers, scheduler,
-             max_errors, bayes_options: Mapping[str, Any], progress: bool | None = None) -> _Pooled:
+             max_errors, bayes_options: Mapping[str, Any], progress: bool | None = None, ci: str = "normal",
+             conf_level: float = 0.95) -> _Pooled:
     payload = Payload(setup.model, setup.plan, setup.analysis, deltas,
                       tuple(np.flatnonzero(setup.data.arm_code == a) for a in range(len(setup.data.arms))))
     n = setup.data.n
     everyone = np.arange(n)
+    extra_ci: dict = {}
     if method.startswith("condmean"):
         Y = impute(setup.model, setup.plan, setup.params, everyone)
         full, _, _ = analyse(setup.analysis, Y, everyone, deltas)
@@ -161,8 +169,11 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
                                  label="bootstrap")
             arr = np.stack(reps)
             est, se, df = pool_bootstrap(full, arr)
+            if ci == "percentile":
+                extra_ci = dict(zip(("conf_low", "conf_high", "p_value"), percentile_interval(arr, conf_level)))
         rows = [(0, full, None, math.inf)] + [(k + 1, r, None, math.inf) for k, r in enumerate(reps)]
-        return _Pooled(est, se, df, rows, failures, len(reps), None if root is None else root.entropy, {})
+        return _Pooled(est, se, df, rows, failures, len(reps), None if root is None else root.entropy,
+                       {"percentile": extra_ci} if ci == "percentile" else {})
     root = np.random.SeedSequence(seed)
     M = int(n_samples)
     if method == "approx-bayes":
@@ -194,8 +205,9 @@ def _max_errors(max_errors: int | None, n: int) -> int:
 
 
 def _table(setup: _Setup, est: np.ndarray, se: np.ndarray, df: np.ndarray, conf_level: float,
-           lsmeans: bool = False) -> pd.DataFrame:
-    """Visit-major table of one delta from (C + A, V) arrays: the contrasts, or the arms' LS means."""
+           lsmeans: bool = False, override: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Visit-major table of one delta from (C + A, V) arrays: the contrasts, or the arms' LS means.
+    ``override``: (C + A, V) arrays replacing the normal/t CI and p-value (percentile bootstrap)."""
     an, data = setup.analysis, setup.data
     C = len(an.contrasts)
     rows = slice(C, None) if lsmeans else slice(0, C)
@@ -203,6 +215,8 @@ def _table(setup: _Setup, est: np.ndarray, se: np.ndarray, df: np.ndarray, conf_
     est, se, df = est[rows], se[rows], np.broadcast_to(df, est.shape)[rows]
     R, V = est.shape
     inf = inference(est.T.reshape(-1), se.T.reshape(-1), df.T.reshape(-1), conf_level)
+    for key, arr in (override or {}).items():
+        inf[key] = np.asarray(arr)[rows].T.reshape(-1)
     frame = pd.DataFrame({
         "arm" if lsmeans else "contrast": [names[c] for _ in range(V) for c in range(R)],
         "visit": [data.visits[an.visits[v]] for v in range(V) for _ in range(R)],
@@ -330,6 +344,7 @@ def sensitivity(
     burn_in: int = 200,
     thin: int = 50,
     progress: bool | None = None,
+    ci: str = "normal",
     subject: str = "subject_id",
     visit: str = "visit",
     arm: str = "arm",
@@ -396,6 +411,10 @@ def sensitivity(
         Options of ``method="bayes"``.
     progress
         Progress bar of the replicates: None (after 2 s), True or False.
+    ci
+        ``"normal"`` (default) or, with ``condmean-bootstrap``, ``"percentile"`` (rbmi's
+        ``pool(type = "percentile")``: type-6 quantiles of the bootstrap estimates and the
+        matching p-value; ``std_error`` stays the bootstrap SD).
     subject, visit, arm, response, baseline_visit
         Column names of a non-canonical frame; the baseline visit (default: the trial's
         declared baseline, else the first visit).
@@ -424,11 +443,13 @@ def sensitivity(
     method, strategy, n_samples, setup = _prepare(
         data, outcome, strategy, method, covariates, baseline, reference_arm, references, ice, n_samples, covariance,
         same_cov, contrasts, conf_level, subject, visit, arm, response, baseline_visit)
+    if ci not in ("normal", "percentile") or (ci == "percentile" and method != "condmean-bootstrap"):
+        raise SpecError(f"ci must be 'normal', or 'percentile' with method='condmean-bootstrap', not {ci!r}.")
     deltas = None if delta is None else delta_matrix(setup.data, setup.plan, delta)[None]
     setup = _fitted(setup)
     pooled = _compute(setup, method, deltas, n_samples=n_samples, seed=seed, workers=workers, scheduler=scheduler,
                       max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin},
-                      progress=progress)
+                      progress=progress, ci=ci, conf_level=conf_level)
     notes = []
     if delta is not None:
         n_adj = int(np.count_nonzero(deltas))
@@ -437,10 +458,17 @@ def sensitivity(
     if method == "bayes":
         settings.update({k: v for k, v in pooled.extra.items() if k != "notes"})
         settings["notes"] = settings["notes"] + list(pooled.extra.get("notes", []))
+    override = {k: v[0] for k, v in pooled.extra["percentile"].items()} if ci == "percentile" else None
+    if ci == "percentile":
+        settings["df"] = "bootstrap percentile"
+        settings["notes"][0] = (f"Conditional mean imputation; {pooled.n_samples} bootstrap samples: percentile "
+                                "intervals and p-values (type-6 quantiles of the bootstrap estimates); std_error is "
+                                "the bootstrap SD.")
     return SensitivityResult(
-        table=_table(setup, pooled.est[0], pooled.se[0], pooled.df[0], conf_level),
+        table=_table(setup, pooled.est[0], pooled.se[0], pooled.df[0], conf_level, override=override),
         settings=settings,
-        lsmeans=_table(setup, pooled.est[0], pooled.se[0], pooled.df[0], conf_level, lsmeans=True),
+        lsmeans=_table(setup, pooled.est[0], pooled.se[0], pooled.df[0], conf_level, lsmeans=True,
+                       override=override),
         estimand=estimand if estimand is not None else _estimand(setup, strategy, ice),
         ice=setup.ice.table(setup.data),
         replicates=_replicate_frame(setup, pooled.replicates),
