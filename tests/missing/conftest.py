@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("RETROSTUDY_SHARED") or ROOT.parent / "shared") / "rbmi"
-REF = ROOT / "tests" / "reference" / "rbmi"
+REF = Path(os.environ.get("RETROSTUDY_RBMI_REF") or ROOT / "tests" / "reference" / "rbmi")  # env: a fresh make_rbmi.R run
 
 #: rs.sensitivity arguments for rbmi's antidepressant data as rbmi's quickstart sets it up:
 #: CHANGE ~ THERAPY * VISIT + BASVAL * VISIT, ANCOVA on BASVAL, no baseline visit in the frame.
