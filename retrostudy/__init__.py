@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "contrasts": "retrostudy.inference",
     "joint_tests": "retrostudy.inference",
     "effect_sizes": "retrostudy.inference",
+    "responders": "retrostudy.inference",
     # missing data
     "sensitivity": "retrostudy.missing",
     "tipping_point": "retrostudy.missing",
@@ -71,7 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .errors import (ConvergenceWarning, DataError, ModelError, RetrostudyError, RetrostudyWarning,
                          SpecError)
     from .exclusions import ExclusionLog
-    from .inference import contrasts, effect_sizes, emmeans, joint_tests
+    from .inference import contrasts, effect_sizes, emmeans, joint_tests, responders
     from .io import read_trial, validate_trial
     from .missing import Estimand, sensitivity, tipping_point
     from .models.ancova import fit_ancova

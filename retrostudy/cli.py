@@ -90,7 +90,7 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
         if rec.get("citation"):
             print(f"\n{rec['id']} cites: {rec['citation']}")
     if "synthetic" in frame.columns and frame["synthetic"].astype(str).str.lower().isin(["yes", "true"]).any():
-        print("\nSynthetic datasets are simulated reconstructions, not participant data.")
+        print("\nSynthetic datasets are simulated, not participant data.")
     return EXIT_OK
 
 
@@ -138,7 +138,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if trial.meta.get("synthetic"):
         print("NOTE: " + str(trial.meta.get("synthetic_statement", "these data are synthetic.")) + "\n")
     emm = emmeans(fit)
-    con = contrasts(emm, method=args.contrasts, adjust=args.adjust)
+    con = contrasts(emm, family=args.contrasts, adjust=args.adjust)
     print(emm.summary())
     print()
     print(con.summary())

@@ -95,8 +95,8 @@ def inference_text(
     from .errors import SpecError
 
     emm = emmeans(fit, weights=weights)
-    trt = contrasts(emm, method="trt_vs_ref", adjust="dunnett" if adjust == "tukey" else adjust)
-    pair = contrasts(emm, method="pairwise", adjust=adjust)
+    trt = contrasts(emm, family="trt_vs_ref", adjust="dunnett" if adjust == "tukey" else adjust)
+    pair = contrasts(emm, family="pairwise", adjust=adjust)
     try:
         eff = effect_sizes(pair, standardizer=standardizer)
     except SpecError:

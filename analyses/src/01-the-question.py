@@ -73,7 +73,9 @@ import retrostudy as rs
 rs.list_datasets()
 
 # %% [markdown]
-# The `synthetic` column says which datasets are simulated. Now we load the trial. `load_dataset`
+# The `synthetic` column says which datasets are simulated: both are. The second, `retro_replication_sim`,
+# is a made-up replication with visits at weeks 0, 2, 4 and 6 and dropout, for mixed models and missing
+# data. Here we stay with the reconstruction of the original trial. `load_dataset`
 # returns a `TrialData` object: the data in one long table plus a log of anything left out and a
 # dictionary of metadata. Its printed form is a one-line summary.
 

@@ -134,7 +134,7 @@ print(rs.joint_tests(fit).summary())
 
 # %%
 adjusted = {
-    adjust: rs.contrasts(emm, method="pairwise", adjust=adjust).to_frame().set_index("contrast")["p_adjusted"]
+    adjust: rs.contrasts(emm, family="pairwise", adjust=adjust).to_frame().set_index("contrast")["p_adjusted"]
     for adjust in ("none", "bonferroni", "holm", "tukey")
 }
 pd.DataFrame(adjusted).round(4)
@@ -146,7 +146,7 @@ pd.DataFrame(adjusted).round(4)
 # compatible with "no difference".
 
 # %%
-pairs = {adjust: rs.contrasts(emm, method="pairwise", adjust=adjust).to_frame() for adjust in ("none", "tukey")}
+pairs = {adjust: rs.contrasts(emm, family="pairwise", adjust=adjust).to_frame() for adjust in ("none", "tukey")}
 fig, ax = plt.subplots(figsize=(7, 3.2))
 for shift, (adjust, colour) in zip((0.12, -0.12), (("none", "#0072B2"), ("tukey", "#D55E00"))):
     tab = pairs[adjust]

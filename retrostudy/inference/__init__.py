@@ -12,6 +12,10 @@ module                    holds
 ``contrasts``             trt-vs-ref / pairwise / custom contrasts, adjustment, joint tests
 ``mvt``                   multivariate t probabilities and quantiles (Dunnett)
 ``effects``               standardized effect sizes (Hedges' g) with CIs
+``responders``            responder analysis (:func:`responders`): subjects, rates, result table
+``responder_measures``    per pair of arms: risk difference / ratio, adjusted odds ratio, NNT
+``response_criteria``     responder thresholds per outcome, literature defaults with citations
+``proportions``           two-proportion score intervals (Miettinen-Nurminen, Newcombe, Wilson)
 ========================  ================================================================
 """
 from __future__ import annotations
@@ -20,6 +24,9 @@ from .contrasts import ContrastTable, JointTestTable, contrasts, joint_tests
 from .effects import EffectSizeTable, effect_sizes
 from .emmeans import EmmTable, emmeans, reference_grid
 from .mvt import pmvt_max, qmvt_max
+from .responders import ResponderTable, responders
+from .response_criteria import ResponseCriterion
 
 __all__ = ["emmeans", "EmmTable", "reference_grid", "contrasts", "joint_tests", "ContrastTable",
-           "JointTestTable", "effect_sizes", "EffectSizeTable", "pmvt_max", "qmvt_max"]
+           "JointTestTable", "effect_sizes", "EffectSizeTable", "pmvt_max", "qmvt_max", "responders",
+           "ResponderTable", "ResponseCriterion"]

@@ -32,6 +32,7 @@ from scipy import stats
 from .emmeans import EmmTable, reference_grid
 from .mvt import pmvt_max, qmvt_max
 from ..errors import SpecError
+from ..deprecation import NOT_GIVEN, resolve_renamed
 from ..options import ADJUST
 from ..results import ModelFit, TidyResult, infer_linear
 
@@ -69,9 +70,9 @@ class JointTestTable(TidyResult):
 # ---------------------------------------------------------------- contrasts
 
 
-def _contrast_weights(arms: list[str], method: Any, reference: str) -> tuple[list[str], np.ndarray]:
+def _contrast_weights(arms: list[str], family: Any, reference: str) -> tuple[list[str], np.ndarray]:
     k = len(arms)
-    if method == "trt_vs_ref":
+    if family == "trt_vs_ref":
         if reference not in arms:
             raise SpecError(f"Reference arm {reference!r} has no EMM; arms: {', '.join(arms)}.")
         r = arms.index(reference)
@@ -83,7 +84,7 @@ def _contrast_weights(arms: list[str], method: Any, reference: str) -> tuple[lis
                 names.append(f"{a} - {reference}")
                 rows.append(w)
         return names, np.array(rows)
-    if method == "pairwise":
+    if family == "pairwise":
         names, rows = [], []
         for i in range(k):
             for j in range(i + 1, k):
@@ -92,9 +93,9 @@ def _contrast_weights(arms: list[str], method: Any, reference: str) -> tuple[lis
                 names.append(f"{arms[i]} - {arms[j]}")
                 rows.append(w)
         return names, np.array(rows)
-    if isinstance(method, Mapping):
+    if isinstance(family, Mapping):
         names, rows = [], []
-        for name, weights in method.items():
+        for name, weights in family.items():
             if isinstance(weights, Mapping):
                 unknown = sorted(set(map(str, weights)) - set(arms))
                 if unknown:
@@ -109,7 +110,7 @@ def _contrast_weights(arms: list[str], method: Any, reference: str) -> tuple[lis
         if not rows:
             raise SpecError("The contrast dictionary is empty; give at least one {name: weights} entry.")
         return names, np.array(rows)
-    raise SpecError(f"method must be 'trt_vs_ref', 'pairwise' or a {{name: weights}} dict, not {method!r}.")
+    raise SpecError(f"family must be 'trt_vs_ref', 'pairwise' or a {{name: weights}} dict, not {family!r}.")
 
 
 def _adjust_family(est, se, df, t, p, adjust, conf, corr, n_means):
@@ -141,9 +142,10 @@ def _per_df(df: np.ndarray, critical: Callable[[float], float]) -> np.ndarray:
 def contrasts(
     emm: EmmTable,
     *,
-    method: "str | Mapping[str, Sequence[float] | Mapping[str, float]]" = "trt_vs_ref",
+    family: "str | Mapping[str, Sequence[float] | Mapping[str, float]] | None" = None,
     adjust: str = "none",
     reference_arm: str | None = None,
+    method: Any = NOT_GIVEN,
 ) -> ContrastTable:
     """Differences between arms' EMMs within each visit, with a multiplicity adjustment.
 
@@ -151,17 +153,20 @@ def contrasts(
     ----------
     emm
         From :func:`retrostudy.emmeans`.
-    method
-        ``"trt_vs_ref"`` (each arm minus the reference arm, in declared order),
-        ``"pairwise"`` (every earlier arm minus every later arm: retro - forward,
-        retro - control, forward - control) or ``{name: weights}`` with one weight per
-        arm (a sequence in arm order, or a dict keyed by arm).
+    family
+        The family of contrasts: ``"trt_vs_ref"`` (default; each arm minus the reference
+        arm, in declared order), ``"pairwise"`` (every earlier arm minus every later arm:
+        retro - forward, retro - control, forward - control) or ``{name: weights}`` with
+        one weight per arm (a sequence in arm order, or a dict keyed by arm).
     adjust
         ``"none"``, ``"holm"``, ``"bonferroni"``, ``"dunnett"`` (exact multivariate t,
         emmeans ``"mvt"``) or ``"tukey"`` (studentized range; pairwise only). The
         family is the set of contrasts at one visit.
     reference_arm
         Default: the fit's reference arm.
+    method
+        Deprecated spelling of ``family`` (``method`` names the estimation method
+        elsewhere); works with a ``FutureWarning``.
 
     Returns
     -------
@@ -170,9 +175,10 @@ def contrasts(
         p_adjusted, adjust, conf_low, conf_high``; the CI is adjusted as the p-value
         (Bonferroni intervals for Holm, as emmeans).
     """
+    family = resolve_renamed("contrasts", "family", family, "method", method) or "trt_vs_ref"
     if adjust not in ADJUST:
         raise SpecError(f"adjust must be one of {', '.join(ADJUST)}, not {adjust!r}.")
-    if adjust == "tukey" and method != "pairwise":
+    if adjust == "tukey" and family != "pairwise":
         raise SpecError("adjust='tukey' is for pairwise comparisons; use adjust='dunnett' for other families.")
     fit = emm.fit
     conf = float(emm.settings.get("conf_level", fit.conf_level))
@@ -182,7 +188,7 @@ def contrasts(
     for visit in emm.visits:
         rows = np.flatnonzero((emm.table["visit"] == visit).to_numpy())
         arms = [str(a) for a in emm.table["arm"].iloc[rows]]
-        names, W = _contrast_weights(arms, method, reference)
+        names, W = _contrast_weights(arms, family, reference)
         L = W @ emm.L[rows]
         est = L @ b
         cov = L @ V @ L.T
@@ -205,7 +211,7 @@ def contrasts(
         notes.append(f"P values adjusted by {adjust} and intervals by {ci_adj} within each visit.")
     settings = {
         "conf_level": conf, "df_method": fit.df_method, "weights": emm.settings.get("weights"),
-        "adjust": adjust, "method": method if isinstance(method, str) else "custom", "reference_arm": reference,
+        "adjust": adjust, "family": family if isinstance(family, str) else "custom", "reference_arm": reference,
         "outcome": fit.outcome, "model": fit.model, "notes": notes,
     }
     return ContrastTable(table=table, settings=settings, L=np.vstack(Ls), emm=emm)

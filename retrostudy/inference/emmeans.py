@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecError
-from ..results import ModelFit, TidyResult, infer_linear
+from ..results import ModelFit, TidyResult, check_conf_level, infer_linear
 
 __all__ = ["emmeans", "EmmTable", "reference_grid"]
 
@@ -90,27 +90,29 @@ def reference_grid(
     if covariate_means not in ("observations", "subjects"):
         raise SpecError(f"covariate_means must be 'observations' or 'subjects', not {covariate_means!r}.")
     design = fit.design
+    arm_col = fit.columns.arm or "arm"
+    visit_col = fit.columns.visit
     grid = [g for g in fit.grid_factors if g in design.factors]
-    if "arm" not in grid:
-        raise SpecError("The fit has no 'arm' factor, so there are no arm EMMs to compute.")
+    if arm_col not in grid:
+        raise SpecError(f"The fit has no arm factor ({arm_col!r}), so there are no arm EMMs to compute.")
     means = dict(design.numerics)
     if covariate_means == "subjects" and design.subject_means:
         means.update(design.subject_means)
     others = [f for f in design.factors if f not in grid]
-    averaged = others + (["visit"] if average_visits and "visit" in grid else [])
+    averaged = others + ([visit_col] if average_visits and visit_col in grid else [])
     keep = [g for g in grid if g not in averaged]
     levels = {f: list(design.factors[f].levels) for f in design.factors}
     w_other = _weights(fit, averaged, levels, weights)
     cells = list(product(*[levels[f] for f in averaged])) if averaged else [()]
     keys, rows = [], []
-    visit_levels = levels["visit"] if "visit" in keep else [None]
+    visit_levels = levels[visit_col] if visit_col in keep else [None]
     for v in visit_levels:
-        for a in levels["arm"]:
+        for a in levels[arm_col]:
             combos = []
             for cell in cells:
-                rec: dict[str, Any] = {"arm": a}
+                rec: dict[str, Any] = {arm_col: a}
                 if v is not None:
-                    rec["visit"] = v
+                    rec[visit_col] = v
                 rec.update(dict(zip(averaged, cell)))
                 rec.update(means)
                 combos.append(rec)
@@ -118,7 +120,7 @@ def reference_grid(
             rows.append(w_other @ X)
             if v is not None:
                 vis = v
-            elif "visit" in averaged:
+            elif visit_col in averaged:
                 vis = "all visits"
             else:
                 vis = _visit_label(fit)
@@ -179,9 +181,7 @@ def emmeans(
     """
     if by not in ("visit", None):
         raise SpecError(f"by must be 'visit' or None, not {by!r}.")
-    conf = float(fit.conf_level if conf_level is None else conf_level)
-    if not 0.0 < conf < 1.0:
-        raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
+    conf = check_conf_level(fit.conf_level if conf_level is None else conf_level)
     keys, L, means = reference_grid(fit, weights=weights, covariate_means=covariate_means,
                                     average_visits=by is None)
     b = fit.coef.to_numpy()

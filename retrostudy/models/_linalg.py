@@ -2,6 +2,10 @@
 
 * :func:`is_pd` / :func:`nearest_pd`: positive-definiteness test and the nearest positive
   definite matrix with eigenvalues floored relative to the diagonal (starting values).
+* :func:`gram_rank`, :func:`column_rank`, :func:`diag_scale`: scale-invariant rank and
+  conditioning: columns (or rows and columns of a symmetric matrix) are scaled to unit
+  length first, so a covariate measured in micrograms or in millions (an outcome near 3e6
+  entering as the baseline column) does not look collinear with the intercept.
 * :func:`levinson` / :func:`pacf_from_acf`: the Durbin-Levinson recursion between partial
   autocorrelations and autocorrelations of a stationary sequence (Toeplitz and
   ante-dependence structures are optimized in partial-autocorrelation coordinates, which
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["is_pd", "nearest_pd", "levinson", "pacf_from_acf"]
+__all__ = ["is_pd", "nearest_pd", "levinson", "pacf_from_acf", "gram_rank", "column_rank", "diag_scale"]
 
 
 def is_pd(M: np.ndarray) -> bool:
@@ -63,3 +67,33 @@ def pacf_from_acf(rho: np.ndarray) -> np.ndarray:
             phi = np.concatenate([phi - a * phi[::-1], [a]])
         out[k] = a
     return out
+
+
+def diag_scale(M: np.ndarray) -> np.ndarray:
+    """``1 / sqrt(|diag M|)`` (1 where the diagonal is 0): ``D M D`` has a unit diagonal."""
+    d = np.abs(np.diag(np.asarray(M, float)))
+    out = np.ones_like(d)
+    pos = d > 0
+    out[pos] = 1.0 / np.sqrt(d[pos])
+    return out
+
+
+def gram_rank(G: np.ndarray) -> int:
+    """Rank of a symmetric positive semi-definite matrix (``X'X``) after scaling it to unit
+    diagonal; a zero column counts as deficient."""
+    G = np.asarray(G, float)
+    if G.size == 0:
+        return 0
+    d = np.diag(G)
+    keep = d > 0
+    D = diag_scale(G)
+    C = (G * D[:, None] * D[None, :])[np.ix_(keep, keep)]
+    return int(np.linalg.matrix_rank(C, hermitian=True)) if C.size else 0
+
+
+def column_rank(X: np.ndarray) -> int:
+    """Rank of ``X`` with its columns scaled to unit length (zero columns are deficient)."""
+    X = np.asarray(X, float)
+    norms = np.linalg.norm(X, axis=0)
+    keep = norms > 0
+    return int(np.linalg.matrix_rank(X[:, keep] / norms[keep])) if np.any(keep) else 0

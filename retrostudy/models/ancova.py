@@ -20,6 +20,7 @@ import pandas as pd
 from ..design import build_design
 from ..errors import DataError, ModelError, SpecError
 from ..results import Columns, FitSpec, FitStats, ModelDetails, ModelFit, check_conf_level, fit_provenance
+from ._linalg import column_rank
 from .inference import ResidualDf
 from ..trial import TrialData, as_trial
 
@@ -107,7 +108,7 @@ def fit_ancova(
     rhs = " + ".join(["arm", "baseline", *covariates])
     design, X = build_design(wide, rhs, factors={"arm": arms}, reference={"arm": reference_arm})
     n, p = X.shape
-    if np.linalg.matrix_rank(X) < p:
+    if column_rank(X) < p:
         raise ModelError(
             "The ANCOVA design is not of full rank (a covariate is constant or collinear with arm or baseline); "
             "drop that covariate."

@@ -51,6 +51,7 @@ import numpy as np
 from scipy import linalg
 
 from ..errors import ModelError, SpecError
+from ._linalg import diag_scale
 
 __all__ = ["KRPieces", "KRResult", "kenward_roger", "kenward_roger_engine", "kr_df_ftest"]
 
@@ -335,8 +336,9 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
             if H is not None:
                 r2[sl, sl] += terms["r2"]
 
+    D = diag_scale(XVX)  # columns of X may have any unit (a baseline near 3e6 beside the intercept)
     try:
-        Phi = linalg.inv(XVX, check_finite=True)
+        Phi = D[:, None] * linalg.inv(XVX * D[:, None] * D[None, :], check_finite=True) * D[None, :]
     except linalg.LinAlgError as exc:
         raise ModelError("X' V^-1 X is singular: the fixed-effects design is not of full column rank.") from exc
     Phi = (Phi + Phi.T) / 2.0

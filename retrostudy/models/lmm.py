@@ -10,7 +10,7 @@ variance components ``theta = (G elements, s2)`` -- the lme4 / SAS PROC MIXED
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from ..errors import SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from .covariance import LinearStructure
 from .inference import make_inference
+from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
 from .longitudinal import EngineInput, LongitudinalDetails, check_options, engine_stats, prepare_mean_model
 from .reml import fit_reml
 
@@ -150,15 +151,17 @@ def fit_lmm(
     method: str = "reml",
     reference_arm: str | None = None,
     conf_level: float = 0.95,
-    subject: str = "subject_id",
-    visit: str = "visit",
-    arm: str | None = "arm",
-    response: str = "value",
-    time: str = "week",
-    reference: Mapping[str, str] | None = None,
+    columns: Mapping[str, str | None] | Columns | None = None,
+    reference_levels: Mapping[str, str] | None = None,
     factors: Mapping[str, Sequence[str]] | None = None,
     baseline_visit: str | None = None,
     information: str = "observed",
+    subject: Any = NOT_GIVEN,
+    visit: Any = NOT_GIVEN,
+    arm: Any = NOT_GIVEN,
+    response: Any = NOT_GIVEN,
+    time: Any = NOT_GIVEN,
+    reference: Any = NOT_GIVEN,
 ) -> ModelFit:
     """Fit a linear mixed model with a random intercept, or intercept and slope in time.
 
@@ -173,13 +176,13 @@ def fit_lmm(
     data
         TrialData or a canonical long DataFrame (``outcome`` selects rows), or any long
         DataFrame with one row per subject and time (``outcome=None``; name its columns
-        with ``subject``, ``response``, ``time`` and, if present, ``visit`` and ``arm``).
+        with ``columns=``).
     outcome
         Outcome id in the canonical table.
     random
         ``"intercept"`` or ``"intercept+slope"`` (slope in ``time``; needs at least 3
         distinct times).
-    covariates, baseline, mean, reference_arm, reference, factors, baseline_visit
+    covariates, baseline, mean, reference_arm, reference_levels, factors, baseline_visit
         As in :func:`~retrostudy.models.mmrm.fit_mmrm`. Without a ``visit`` column the
         distinct times are the visits and ``mean`` must be given (e.g. ``"week"``).
     df_method
@@ -188,11 +191,16 @@ def fit_lmm(
         ``between-within`` or ``residual``.
     method
         ``reml`` or ``ml``.
-    time
-        Numeric time of each visit (constant within a visit), the slope's variable.
+    columns
+        The data's column names: ``subject``, ``visit``, ``arm``, ``response`` as in
+        :func:`~retrostudy.models.mmrm.fit_mmrm`, and ``time`` (default ``"week"``): the
+        numeric time of each visit (constant within a visit), the slope's variable.
     information
         Kenward-Roger only: ``"observed"`` (SAS) or ``"expected"`` (Kenward & Roger 1997,
         pbkrtest) REML information for the covariance of the variance components.
+    subject, visit, arm, response, time, reference
+        Deprecated spellings of ``columns={...}`` and ``reference_levels=`` (they work, with a
+        ``FutureWarning``).
 
     Returns
     -------
@@ -201,17 +209,21 @@ def fit_lmm(
         (``estimate``, ``std_error``); ``details`` is an :class:`LmmDetails` (random-effects
         covariance ``G``, implied visit x visit covariance ``sigma``).
     """
+    cols = resolve_columns("fit_lmm", columns, Columns(time="week"), subject=subject, visit=visit, arm=arm,
+                           response=response, time=time)
+    reference_levels = resolve_renamed("fit_lmm", "reference_levels", reference_levels, "reference", reference)
+    subject, visit, arm, response, time = cols.subject, cols.visit, cols.arm, cols.response, cols.time or "week"
     key = _random_key(random)
     df_method, method = check_options(df_method, method, baseline, conf_level)
     if information not in ("observed", "expected"):
         raise SpecError(f"information must be 'observed' or 'expected', not {information!r}.")
     slope = key != "intercept"
     if slope and isinstance(data, pd.DataFrame) and time not in data.columns:
-        raise SpecError(f"A random slope needs the numeric time column {time!r}; name it with time=.")
+        raise SpecError(f"A random slope needs the numeric time column {time!r}; name it with columns={{'time': ...}}.")
     mm = prepare_mean_model(
         data, stage="lmm", outcome=outcome, covariates=covariates, baseline=baseline, mean=mean,
         reference_arm=reference_arm, subject=subject, visit=visit, arm=arm, response=response,
-        reference=reference, factors=factors, baseline_visit=baseline_visit, time=time, require_visit=False,
+        reference=reference_levels, factors=factors, baseline_visit=baseline_visit, time=time, require_visit=False,
     )
     frame, design, X, visits, times = mm.frame, mm.design, mm.X, mm.visits, mm.times
     if slope:
@@ -230,7 +242,6 @@ def fit_lmm(
     components = pd.DataFrame({"estimate": eng.theta, "std_error": se_theta}, index=list(structure.param_names))
     components.index.name = "parameter"
     stats = engine_stats(eng, int(problem.n_subjects), mm.n_subjects_all, random=key, df_method=df_method)
-    cols = Columns(subject=subject, visit=visit, arm=arm, response=response, time=time)
     spec = FitSpec(model="lmm", outcome=str(mm.outcome), mean=mm.rhs, columns=cols, covariates=tuple(covariates),
                    baseline=baseline, baseline_visit=mm.baseline_visit, response="value",
                    reference_arm=mm.reference_arm, reference_levels=dict(mm.reference), conf_level=float(conf_level),

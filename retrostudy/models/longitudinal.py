@@ -9,6 +9,7 @@ an ExclusionLog entry with its reason.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..design import Design, build_design, parse_rhs
-from ..errors import ModelError, SpecError
+from ..errors import ModelError, RetrostudyWarning, SpecError
 from ..exclusions import ExclusionLog
 from ..options import BASELINE_OPTIONS, DF_METHODS
 from ..results import FitStats, ModelDetails, check_conf_level
@@ -157,7 +158,7 @@ def prepare_mean_model(
     has_visit = visit in frame.columns
     missing = [c for c in (subject, response) + ((visit,) if require_visit else ()) if c not in frame.columns]
     if missing:
-        raise SpecError(f"The data has no column(s) {', '.join(missing)}; name them with subject=, visit=, response=.")
+        raise SpecError(f"The data has no column(s) {', '.join(missing)}; name them with columns={{'subject': ..., 'visit': ..., 'response': ...}}.")
     frame = frame.copy()
     if has_visit:
         frame["_v"] = frame[visit].astype(str)
@@ -171,6 +172,7 @@ def prepare_mean_model(
         raise SpecError(f"The data has neither a visit column {visit!r} nor a time column {time!r}.")
     n_subjects_all = int(frame[subject].nunique())
     frame = frame.loc[frame["_v"].isin(visits)]
+    start = frame
     records: list[dict] = []
 
     def drop(bad: pd.Series, column: str, reason: str) -> None:
@@ -194,7 +196,7 @@ def prepare_mean_model(
 
     bv = baseline_visit or (trial.baseline_visit if trial is not None else None)
     if baseline != "none":
-        bv = baseline_visit or (trial.baseline_visit if trial is not None else visits[0])
+        bv = bv or _marked_baseline(frame, visits, visit, time if has_time else None)
         if bv not in visits:
             raise SpecError(f"The baseline visit {bv!r} is not a visit of the data; pass baseline_visit= or baseline='none'.")
         if "baseline" in frame.columns:
@@ -229,8 +231,12 @@ def prepare_mean_model(
         present_arms = set(pd.unique(frame[arm].astype(str)))
         arm_levels = [a for a in arm_levels if a in present_arms]
         fac[arm] = arm_levels
+        by_levels = (reference or {}).get(arm)
+        if by_levels is not None and reference_arm is not None and str(by_levels) != str(reference_arm):
+            raise SpecError(f"reference_arm={reference_arm!r} and reference_levels={{{arm!r}: {by_levels!r}}} "
+                            "disagree; give the reference arm once.")
         if reference_arm is None:
-            reference_arm = arm_levels[-1]
+            reference_arm = str(by_levels) if by_levels is not None else arm_levels[-1]
         elif reference_arm not in arm_levels:
             raise SpecError(f"Reference arm {reference_arm!r} is not an arm of the data; arms: {', '.join(arm_levels)}.")
     fac.update({k: list(v) for k, v in (factors or {}).items() if k != visit})
@@ -245,11 +251,59 @@ def prepare_mean_model(
     if has_time:
         per_visit = frame.groupby("_v", sort=False)[time].agg(["min", "max"]).astype(float)
         times = per_visit.loc[visits, "min"].to_numpy()
+    records += _subjects_left_out(start, frame, records, stage, subject, response, outcome_id, bv, baseline)
     exclusions = (trial.exclusions if trial is not None else ExclusionLog()).extend(ExclusionLog.from_records(records))
     return MeanModel(frame=frame, design=design, X=X, visits=visits, times=times, rhs=rhs, outcome=str(outcome_id),
                      reference_arm=reference_arm if has_arm else None, reference=ref,
                      n_subjects_all=n_subjects_all, exclusions=exclusions,
                      meta=dict(trial.meta) if trial is not None else {}, baseline_visit=bv)
+
+
+#: Visit labels that mark a baseline (exact, or as the start of the label).
+_BASELINE_EXACT = ("bl", "pre", "0", "0.0", "v0", "visit 0", "t0")
+_BASELINE_START = ("baseline", "screening", "day 0", "day0", "week 0", "week0", "randomi", "pre-", "pre ", "pretreat")
+
+
+def _marked_baseline(frame: pd.DataFrame, visits: list[str], visit: str, time: str | None) -> str:
+    """The first visit, when something marks it as the baseline of a generic frame: a time of
+    0 or less, or a label that says so. Otherwise a :class:`SpecError` (the default
+    ``baseline="covariate"`` would silently turn a post-baseline visit into a covariate)."""
+    first = visits[0]
+    rows = frame.loc[frame["_v"] == first]
+    times = [c for c in (time, "week", "day", "time") if c and c in frame.columns]
+    marked_by_time = bool(times) and pd.to_numeric(rows[times[0]], errors="coerce").le(0).all()
+    label = str(first).strip().lower()
+    marked_by_label = label in _BASELINE_EXACT or label.startswith(_BASELINE_START)
+    if not (marked_by_time or marked_by_label):
+        raise SpecError(
+            f"Nothing marks a baseline visit in this data (the first {visit!r} is {first!r}, with no time of 0); "
+            f"pass baseline_visit={first!r} to use it as the baseline covariate, or baseline='none' when every "
+            "visit is a response (e.g. change scores)."
+        )
+    warnings.warn(f"Took visit {first!r} as the baseline (its {'time is 0' if marked_by_time else 'label says so'}): "
+                  "its value is the baseline covariate, not a response; pass baseline_visit= to choose another.",
+                  RetrostudyWarning, stacklevel=4)
+    return first
+
+
+def _subjects_left_out(start: pd.DataFrame, frame: pd.DataFrame, records: list[dict], stage: str, subject: str,
+                       response: str, outcome, bv: str | None, baseline: str) -> list[dict]:
+    """One record for each subject of the input that the model does not use and whose values
+    no row record explains (e.g. only a baseline value when the baseline is a covariate)."""
+    used = set(frame[subject].astype(str))
+    logged = {(str(r["subject_id"]), str(r["visit"])) for r in records}
+    out = []
+    rows = start.loc[~start[subject].astype(str).isin(used) & start[response].notna()]
+    for s, grp in rows.groupby(rows[subject].astype(str), sort=True):
+        unlogged = [v for v in grp["_v"] if (s, str(v)) not in logged]
+        if not unlogged:
+            continue
+        only_base = baseline != "none" and set(unlogged) == {bv}
+        reason = (f"only a baseline ({bv}) value: no value after it to analyse" if only_base
+                  else "no analysable value left")
+        out.append({"stage": stage, "subject_id": s, "visit": ", ".join(map(str, unlogged)), "outcome": str(outcome),
+                    "column": response, "value": None, "cells": len(unlogged), "reason": reason})
+    return out
 
 
 def _select(data, outcome, response):

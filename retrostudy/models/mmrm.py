@@ -1,7 +1,7 @@
 """MMRM: the mixed model for repeated measures with a SAS-style residual covariance.
 
-``fit_mmrm`` turns the canonical long table (or any long frame: subject, visit and
-response column names are arguments) into the marginal model ``y_i ~ N(X_i b,
+``fit_mmrm`` turns the canonical long table (or any long frame: its subject, visit, arm
+and response column names are given with ``columns=``) into the marginal model ``y_i ~ N(X_i b,
 Sigma[obs_i, obs_i])`` and fits it with the REML/ML engine of
 :mod:`retrostudy.models.reml`. Inference on any linear combination uses the chosen
 df method (Satterthwaite, Kenward-Roger, Kenward-Roger linear, between-within,
@@ -10,7 +10,7 @@ residual) and the model-based or empirical (sandwich) covariance.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from ..trial import TrialData, factor_levels
 from .dof import type3_hypotheses
 from .inference import make_inference
+from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
 from .longitudinal import DF_METHODS, EngineInput, LongitudinalDetails, check_options, engine_stats, prepare_mean_model
 from .reml import fit_reml
 from .spatial import SpatialStructure
@@ -50,16 +51,18 @@ def fit_mmrm(
     vcov: str = "model",
     reference_arm: str | None = None,
     conf_level: float = 0.95,
-    group: str | None = None,
-    weights: str | None = None,
-    subject: str = "subject_id",
-    visit: str = "visit",
-    arm: str | None = "arm",
-    response: str = "value",
-    reference: Mapping[str, str] | None = None,
+    columns: Mapping[str, str | None] | Columns | None = None,
+    reference_levels: Mapping[str, str] | None = None,
     factors: Mapping[str, Sequence[str]] | None = None,
     baseline_visit: str | None = None,
     coordinates: Sequence[str] | None = None,
+    group: Any = NOT_GIVEN,
+    weights: Any = NOT_GIVEN,
+    subject: Any = NOT_GIVEN,
+    visit: Any = NOT_GIVEN,
+    arm: Any = NOT_GIVEN,
+    response: Any = NOT_GIVEN,
+    reference: Any = NOT_GIVEN,
 ) -> ModelFit:
     """Fit an MMRM by REML (or ML) with a SAS covariance structure.
 
@@ -67,8 +70,8 @@ def fit_mmrm(
     ----------
     data
         TrialData or a canonical long DataFrame (then ``outcome`` selects rows), or any
-        long DataFrame with one row per subject and visit (``outcome=None``; name the
-        columns with ``subject``, ``visit``, ``arm``, ``response``).
+        long DataFrame with one row per subject and visit (``outcome=None``; name its
+        columns with ``columns=``).
     outcome
         Outcome id in the canonical table.
     covariance
@@ -94,14 +97,19 @@ def fit_mmrm(
         ``model`` or ``empirical`` (SAS ``EMPIRICAL`` sandwich, CR0).
     reference_arm
         Reference level of the arm (default the last arm, as SAS).
-    group
-        Column whose levels get separate covariance matrices (SAS ``GROUP=``).
-    weights
-        Column of positive weights (SAS ``WEIGHT``: ``V = W^-1/2 Sigma W^-1/2``).
-    reference, factors
+    columns
+        The data's column names, as a dict with any of the keys ``subject`` (default
+        ``"subject_id"``), ``visit`` (``"visit"``), ``arm`` (``"arm"``; None for no arm),
+        ``response`` (``"value"``), ``group`` (levels get separate covariance matrices, SAS
+        ``GROUP=``) and ``weights`` (positive weights, SAS ``WEIGHT``:
+        ``V = W^-1/2 Sigma W^-1/2``).
+    reference_levels, factors
         Reference level and level order per categorical variable.
     baseline_visit
         The baseline visit (default: the trial's declared baseline, else the first visit).
+    group, weights, subject, visit, arm, response, reference
+        Deprecated spellings of ``columns={...}`` and ``reference_levels=`` (they work, with a
+        ``FutureWarning``).
     coordinates
         Coordinate columns of each observation for the spatial structures ``sp_exp`` /
         ``sp_gau`` (SAS ``SP(EXP)(c1 c2)``, ``SP(GAU)(c1 c2)``).
@@ -112,6 +120,11 @@ def fit_mmrm(
         ``grid_factors`` are the arm and visit columns; ``dof(L)`` and ``ftest(L)`` use
         ``df_method``; ``details`` is an :class:`MmrmDetails`.
     """
+    cols = resolve_columns("fit_mmrm", columns, Columns(), group=group, weights=weights, subject=subject,
+                           visit=visit, arm=arm, response=response)
+    reference_levels = resolve_renamed("fit_mmrm", "reference_levels", reference_levels, "reference", reference)
+    subject, visit, arm, response = cols.subject, cols.visit, cols.arm, cols.response
+    group, weights = cols.group, cols.weights
     df_method, method = check_options(df_method, method, baseline, conf_level)
     if vcov not in ("model", "empirical"):
         raise SpecError(f"vcov must be 'model' or 'empirical', not {vcov!r}.")
@@ -128,7 +141,7 @@ def fit_mmrm(
     mm = prepare_mean_model(
         data, stage="mmrm", outcome=outcome, covariates=covariates, baseline=baseline, mean=mean,
         reference_arm=reference_arm, subject=subject, visit=visit, arm=arm, response=response,
-        reference=reference, factors=factors, baseline_visit=baseline_visit,
+        reference=reference_levels, factors=factors, baseline_visit=baseline_visit,
         required=[c for c in (group, weights) if c is not None] + list(coordinates or []),
     )
     frame, design, X, visits, rhs = mm.frame, mm.design, mm.X, mm.visits, mm.rhs
@@ -160,7 +173,6 @@ def fit_mmrm(
         g_levels) > 1 else list(eng.theta_names)
     stats = engine_stats(eng, int(problem.n_subjects), n_subjects_all, covariance=structure.name,
                          df_method=df_method, vcov=vcov)
-    cols = Columns(subject=subject, visit=visit, arm=arm, response=response, group=group, weights=weights)
     spec = FitSpec(model="mmrm", outcome=str(outcome_id), mean=rhs, columns=cols, covariates=tuple(covariates),
                    baseline=baseline, baseline_visit=mm.baseline_visit, response="value",
                    reference_arm=reference_arm, reference_levels=dict(ref), conf_level=float(conf_level),

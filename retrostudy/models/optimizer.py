@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
+from ._linalg import diag_scale
 from .covariance import CovarianceStructure
 from .patterns import RemlProblem
 
@@ -55,10 +56,12 @@ def newton(ev, structure, theta, max_iter: int, tol: float):
     cur = ev(theta, 2)
     for it in range(1, max_iter + 1):
         g, H = cur.grad, cur.hess
-        w, V = np.linalg.eigh(H)
+        # Newton in diagonally scaled coordinates: variances (any unit) and correlations mix in theta
+        D = diag_scale(H)
+        w, V = np.linalg.eigh(H * D[:, None] * D[None, :])
         scale = max(np.max(np.abs(w)), 1e-12)
         w_mod = np.where(w > 1e-10 * scale, w, np.maximum(np.abs(w), 1e-6 * scale))
-        step = -V @ ((V.T @ g) / w_mod)
+        step = -D * (V @ ((V.T @ (D * g)) / w_mod))
         crit = float(-(g @ step))
         if crit < tol:
             return theta, cur, it - 1, True
@@ -80,8 +83,9 @@ def newton(ev, structure, theta, max_iter: int, tol: float):
         theta = cand
         cur = ev(theta, 2)
     g, H = cur.grad, cur.hess
+    D = diag_scale(H)
     try:
-        crit = float(g @ np.linalg.solve(H, g))
+        crit = float((D * g) @ np.linalg.solve(H * D[:, None] * D[None, :], D * g))
     except np.linalg.LinAlgError:
         crit = np.inf
     return theta, cur, max_iter, 0 <= crit < tol

@@ -31,6 +31,7 @@ from scipy import linalg
 
 from ..errors import ConvergenceWarning, ModelError, SpecError
 from .covariance import CovarianceStructure
+from ._linalg import diag_scale, gram_rank
 from .optimizer import Singular, bfgs, empirical_start, min_eig_ratio, newton
 from .patterns import Pattern, RemlProblem, prepare
 
@@ -244,7 +245,7 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
     p = problem.p
     XtX = sum(pat.XX.reshape(pat.m, pat.m, p, p)[np.arange(pat.m), np.arange(pat.m)].sum(0)
               for pat in problem.patterns)
-    rank = np.linalg.matrix_rank(XtX) if p else 0
+    rank = gram_rank(XtX) if p else 0
     if rank < p:
         raise ModelError(
             f"The mean model has {p} columns but only rank {rank}: some effects are not estimable from these "
@@ -276,6 +277,8 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
             theta_b, res = bfgs(ev, structure, theta_n if cur is not None else theta)
             theta_n, cur, it2, ok = newton(ev, structure, theta_b, max_iter, tol)
             iters += int(res.nit) + it2
+        if not ok and min_eig_ratio(structure, theta_n, problem) < 1e-6:
+            raise Singular  # stopped on the way to a singular covariance: the likelihood is unbounded
     except Singular:
         raise ModelError(
             f"The {method.upper()} likelihood has no interior maximum for these data: the covariance matrix "
@@ -283,13 +286,15 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
             "a smaller mean model."
         ) from None
     H = cur.hess
+    D = diag_scale(H)  # theta mixes variances and correlations: invert the unit-diagonal form
+    Hs = H * D[:, None] * D[None, :]
     try:
-        np.linalg.cholesky(H)
+        np.linalg.cholesky(Hs)
         hpd = True
-        theta_cov = 2.0 * np.linalg.inv(H)
+        theta_cov = 2.0 * D[:, None] * np.linalg.inv(Hs) * D[None, :]
     except np.linalg.LinAlgError:
         hpd = False
-        theta_cov = 2.0 * np.linalg.pinv(H)
+        theta_cov = 2.0 * D[:, None] * np.linalg.pinv(Hs, hermitian=True) * D[None, :]
     message = "converged" if ok else "the optimizer stopped before meeting the convergence criterion"
     if ok and not hpd:
         message = "converged to a point where the Hessian is not positive definite (boundary?)"

@@ -80,7 +80,7 @@ def fit_one(trial: TrialData, outcome: str, model: str, spec: Mapping[str, Any])
             fit = fn(trial, **kwargs)
             emm = emmeans(fit, weights=spec["weights"]) if "visit" in fit.grid_factors else emmeans(fit, by=None,
                                                                                                        weights=spec["weights"])
-            con = contrasts(emm, method="pairwise", adjust=spec["adjust"])
+            con = contrasts(emm, family="pairwise", adjust=spec["adjust"])
             eff = effect_sizes(con, standardizer=spec["standardizer"])
         caught = sorted({str(w.message) for w in rec})
     except RetrostudyError as exc:

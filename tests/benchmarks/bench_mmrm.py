@@ -64,11 +64,11 @@ def time_ours(frame: pd.DataFrame, repeat: int) -> tuple[float, float, float]:
     fit = None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fit = fit_mmrm(frame, response="value", subject="subject_id", visit="visit", arm="arm",
+        fit = fit_mmrm(frame, columns={'response': "value", 'subject': "subject_id", 'visit': "visit", 'arm': "arm"},
                        mean="arm * visit", baseline="none", covariance="us", factors={"visit": visits})
         best = min(best, time.perf_counter() - t0)
     tracemalloc.start()
-    fit_mmrm(frame, response="value", subject="subject_id", visit="visit", arm="arm", mean="arm * visit",
+    fit_mmrm(frame, columns={'response': "value", 'subject': "subject_id", 'visit': "visit", 'arm': "arm"}, mean="arm * visit",
              baseline="none", covariance="us", factors={"visit": visits})
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
@@ -83,7 +83,7 @@ def time_ours_lmm(frame: pd.DataFrame) -> float:
         return float("nan")
     visits = sorted(frame["visit"].unique(), key=lambda v: int(v[1:]))
     t0 = time.perf_counter()
-    fit_lmm(frame, response="value", subject="subject_id", visit="visit", arm="arm", time="week",
+    fit_lmm(frame, columns={'response': "value", 'subject': "subject_id", 'visit': "visit", 'arm': "arm", 'time': "week"},
             mean="arm * visit", baseline="none", random="intercept", factors={"visit": visits})
     return time.perf_counter() - t0
 

@@ -109,9 +109,9 @@ def test_argument_errors(trial_frame):
     with pytest.raises(SpecError, match="adjust"):
         rs.contrasts(emm, adjust="sidak")
     with pytest.raises(SpecError, match="pairwise"):
-        rs.contrasts(emm, method="trt_vs_ref", adjust="tukey")
+        rs.contrasts(emm, family="trt_vs_ref", adjust="tukey")
     with pytest.raises(SpecError, match="3 weights"):
-        rs.contrasts(emm, method={"bad": [1, -1]})
+        rs.contrasts(emm, family={"bad": [1, -1]})
     with pytest.raises(SpecError, match="standardizer"):
         rs.effect_sizes(rs.contrasts(emm), standardizer="pooled")
 
@@ -119,17 +119,17 @@ def test_argument_errors(trial_frame):
 def test_custom_contrast(trial_frame):
     fit = rs.fit_ancova(trial_frame, outcome="pain_nrs")
     emm = rs.emmeans(fit)
-    custom = rs.contrasts(emm, method={"walking - control": {"retro": 0.5, "forward": 0.5, "control": -1}})
+    custom = rs.contrasts(emm, family={"walking - control": {"retro": 0.5, "forward": 0.5, "control": -1}})
     t = emm.to_frame().set_index("arm")["estimate"]
     expected = 0.5 * t["retro"] + 0.5 * t["forward"] - t["control"]
     assert custom.to_frame()["estimate"].iloc[0] == pytest.approx(expected, rel=1e-12)
-    same = rs.contrasts(emm, method={"walking - control": [0.5, 0.5, -1]})
+    same = rs.contrasts(emm, family={"walking - control": [0.5, 0.5, -1]})
     assert same.to_frame()["std_error"].iloc[0] == pytest.approx(custom.to_frame()["std_error"].iloc[0])
 
 
 def test_bonferroni_interval_and_conf_level(trial_frame):
     fit = rs.fit_ancova(trial_frame, outcome="pain_nrs", conf_level=0.9)
-    con = rs.contrasts(rs.emmeans(fit), method="pairwise", adjust="bonferroni").to_frame()
+    con = rs.contrasts(rs.emmeans(fit), family="pairwise", adjust="bonferroni").to_frame()
     q = stats.t.ppf(1 - 0.1 / 6, con["df"])
     np.testing.assert_allclose(con["conf_high"], con["estimate"] + q * con["std_error"], rtol=1e-12)
     np.testing.assert_allclose(con["p_adjusted"], np.minimum(1, 3 * con["p_value"]), rtol=1e-12)
@@ -140,7 +140,7 @@ def test_printing(trial_frame):
 
     fit = rs.fit_ancova(trial_frame, outcome="pain_nrs")
     emm = rs.emmeans(fit, weights="proportional")
-    con = rs.contrasts(emm, method="pairwise", adjust="holm")
+    con = rs.contrasts(emm, family="pairwise", adjust="holm")
     es = rs.effect_sizes(con)
     for res, words in ((emm, ["weights: proportional", "conf_level: 0.95", "df_method: residual"]),
                        (con, ["adjust: holm", "retro - control", "bonferroni"]),

@@ -71,7 +71,7 @@ def test_long_ols_matches_r(long_fit, ref_json, check):
     for col in ("std_error", "df", "statistic", "conf_low", "conf_high"):
         check.close(emm[col], r[col], 1e-6, col)
     for adj, ours_adj in (("none", "none"), ("holm", "holm"), ("mvt", "dunnett")):
-        con = rs.contrasts(rs.emmeans(long_fit), method="pairwise", adjust=ours_adj).to_frame()
+        con = rs.contrasts(rs.emmeans(long_fit), family="pairwise", adjust=ours_adj).to_frame()
         rc = ref["contrasts"][adj]
         assert list(con["contrast"]) == rc["label"] and list(con["visit"]) == rc["visit"]
         check.close(con["estimate"], rc["estimate"], 1e-8, adj)
@@ -140,14 +140,14 @@ def test_made_up_fit_by_hand():
         assert rec["df"] == pytest.approx(dof(l)[0], rel=1e-12)
         q = stats.t.ppf(0.975, rec["df"])
         assert rec["conf_high"] == pytest.approx(l @ b + q * np.sqrt(l @ V @ l), rel=1e-12)
-    con = rs.contrasts(emm, method="trt_vs_ref", adjust="holm").to_frame()
+    con = rs.contrasts(emm, family="trt_vs_ref", adjust="holm").to_frame()
     assert list(con["contrast"]) == ["a - b", "a - b"] and list(con["visit"]) == ["v1", "v2"]
     l = np.array(rows[("a", "v2")]) - np.array(rows[("b", "v2")])
     assert con["estimate"].iloc[1] == pytest.approx(l @ b, rel=1e-12)
     assert con["df"].iloc[1] == pytest.approx(dof(l)[0], rel=1e-12)
     # one contrast per visit: Holm leaves p unchanged
     np.testing.assert_allclose(con["p_adjusted"], con["p_value"], rtol=1e-12)
-    es = rs.effect_sizes(rs.contrasts(emm, method="pairwise"), standardizer="residual_sd").to_frame()
+    es = rs.effect_sizes(rs.contrasts(emm, family="pairwise"), standardizer="residual_sd").to_frame()
     np.testing.assert_allclose(es["standardizer"], [2.0, 3.0])
     J = 1 - 3 / (4 * 27.0 - 1)
     np.testing.assert_allclose(es["estimate"], J * con["estimate"] / [2.0, 3.0], rtol=1e-12)
@@ -199,8 +199,8 @@ def test_mmrm_fit_plugs_in(trial_frame):
     mm = fit_mmrm(trial_frame, outcome="pain_nrs")
     an = rs.fit_ancova(trial_frame, outcome="pain_nrs")
     for adjust in ("none", "dunnett"):
-        cm = rs.contrasts(rs.emmeans(mm), method="pairwise", adjust=adjust).to_frame()
-        ca = rs.contrasts(rs.emmeans(an), method="pairwise", adjust=adjust).to_frame()
+        cm = rs.contrasts(rs.emmeans(mm), family="pairwise", adjust=adjust).to_frame()
+        ca = rs.contrasts(rs.emmeans(an), family="pairwise", adjust=adjust).to_frame()
         assert list(cm["contrast"]) == list(ca["contrast"]) and list(cm["visit"]) == list(ca["visit"])
         np.testing.assert_allclose(cm["estimate"], ca["estimate"], rtol=1e-8)
         np.testing.assert_allclose(cm["std_error"], ca["std_error"], rtol=1e-5)

@@ -108,7 +108,7 @@ def test_contrasts_match(cases, check):
             method, adj = key.rsplit("_", 1)
             if adj == "dunnettx":
                 continue
-            con = rs.contrasts(emm, method=R_METHOD[method], adjust=R_ADJUST[adj]).to_frame()
+            con = rs.contrasts(emm, family=R_METHOD[method], adjust=R_ADJUST[adj]).to_frame()
             what = f"{label} {key}"
             assert list(con["contrast"]) == ref["label"], what
             check.close(con["estimate"], ref["estimate"], EST, what)
@@ -154,7 +154,7 @@ def test_effect_sizes_match(cases, check):
                 if method not in refs:
                     continue
                 ref = refs[method]
-                es = rs.effect_sizes(rs.contrasts(emm, method=method), standardizer=std).to_frame()
+                es = rs.effect_sizes(rs.contrasts(emm, family=method), standardizer=std).to_frame()
                 what = f"{label} {std} {method}"
                 assert list(es["contrast"]) == ref["label"], what
                 check.close(es["standardizer"], np.full(len(es), refs["sigma"]), EST, what)
@@ -173,17 +173,17 @@ def test_change_response(cases, check):
         chg = rs.fit_ancova(frame, outcome=fit.outcome, covariates=covs, response="change")
         emm = rs.emmeans(chg)
         _check_table(check, emm.to_frame(), case["change"]["emmeans"], f"{label} change emmeans")
-        con = rs.contrasts(emm, method="pairwise").to_frame()
+        con = rs.contrasts(emm, family="pairwise").to_frame()
         _check_table(check, con, case["change"]["pairwise_none"], f"{label} change contrasts")
         # same contrasts as the value response
-        same = rs.contrasts(rs.emmeans(fit), method="pairwise").to_frame()
+        same = rs.contrasts(rs.emmeans(fit), family="pairwise").to_frame()
         check.close(con["estimate"], same["estimate"], EST, label)
         check.close(con["p_value"], same["p_value"], SE, label)
 
 
 def test_near_miss_no_baseline(cases, check):
     for label, case, fit, _, _ in cases:
-        con = rs.contrasts(rs.emmeans(fit), method="pairwise").to_frame()
+        con = rs.contrasts(rs.emmeans(fit), family="pairwise").to_frame()
         nm = case["near_miss_no_baseline"]["pairwise_none"]
         check.not_close(con["estimate"], nm["estimate"], 1e-3, f"{label} no-baseline estimate")
         check.not_close(con["std_error"], nm["std_error"], 1e-3, f"{label} no-baseline SE")
@@ -191,7 +191,7 @@ def test_near_miss_no_baseline(cases, check):
 
 def test_near_miss_dunnettx(cases):
     label, case, fit, _, _ = next(c for c in cases if c[0] == "pingouin:income")
-    con = rs.contrasts(rs.emmeans(fit), method="trt_vs_ref", adjust="dunnett").to_frame()
+    con = rs.contrasts(rs.emmeans(fit), family="trt_vs_ref", adjust="dunnett").to_frame()
     dx = np.asarray(case["contrasts"]["trt.vs.ctrl_dunnettx"]["p_value"])
     assert np.max(np.abs(con["p_adjusted"].to_numpy() - dx)) > 5e-3, "matched emmeans dunnettx instead of mvt"
 

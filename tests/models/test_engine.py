@@ -145,8 +145,8 @@ def test_gradient_and_hessian_match_finite_differences(method, name):
 
 def test_fit_is_row_order_invariant_and_kr_blocks_consistent():
     d = _toy(80)
-    f1 = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis + age", baseline="none")
-    f2 = fit_mmrm(d.sample(frac=1.0, random_state=1), response="y", subject="sid", visit="vis", arm="arm",
+    f1 = fit_mmrm(d, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, mean="arm * vis + age", baseline="none")
+    f2 = fit_mmrm(d.sample(frac=1.0, random_state=1), columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"},
                   mean="arm * vis + age", baseline="none")
     np.testing.assert_allclose(f1.coef.to_numpy(), f2.coef.to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(f1.fit_stats["minus2_loglik"], f2.fit_stats["minus2_loglik"], rtol=1e-12)
@@ -158,7 +158,7 @@ def test_fit_is_row_order_invariant_and_kr_blocks_consistent():
 
 def test_sandwich_matches_dense():
     d = _toy(50)
-    fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none",
+    fit = fit_mmrm(d, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, mean="arm * vis", baseline="none",
                    covariance="cs", vcov="empirical", df_method="between-within")
     eng = fit.details.engine
     X = fit.design.matrix(fit.data)
@@ -175,7 +175,7 @@ def test_sandwich_matches_dense():
 
 def test_satterthwaite_single_row_ftest_equals_t():
     d = _toy(60)
-    fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none")
+    fit = fit_mmrm(d, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, mean="arm * vis", baseline="none")
     eng = fit.details.engine
     L = np.zeros(len(fit.coef))
     L[1] = 1
@@ -248,19 +248,19 @@ def test_unidentifiable_models_are_refused():
     d2 = _toy(20)
     d2["const"] = 1.0
     with pytest.raises(ModelError, match="rank"):
-        fit_mmrm(d2, response="y", subject="sid", visit="vis", arm="arm", mean="arm + const", baseline="none")
+        fit_mmrm(d2, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, mean="arm + const", baseline="none")
 
 
 def test_duplicate_visit_rows_are_refused():
     d = _toy(10)
     d = pd.concat([d, d.iloc[[0]]])
     with pytest.raises(SpecError, match="two rows for the same visit"):
-        fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", baseline="none")
+        fit_mmrm(d, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, baseline="none")
 
 
 def test_between_within_df_on_fev_like_data():
     d = _toy(40)
-    fit = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", mean="arm * vis", baseline="none",
+    fit = fit_mmrm(d, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, mean="arm * vis", baseline="none",
                    df_method="between-within")
     bw = fit.inference.summary
     n_sub, n_obs = d["sid"].nunique(), len(d)
@@ -273,8 +273,8 @@ def test_ml_aic_counts_fixed_effects():
     d = _toy(40)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        reml = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", baseline="none", covariance="cs")
-        ml = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", baseline="none", covariance="cs",
+        reml = fit_mmrm(d, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, baseline="none", covariance="cs")
+        ml = fit_mmrm(d, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, baseline="none", covariance="cs",
                       method="ml")
     assert np.isclose(reml.fit_stats["aic"], reml.fit_stats["minus2_loglik"] + 2 * 2)
     assert np.isclose(ml.fit_stats["aic"], ml.fit_stats["minus2_loglik"] + 2 * (2 + len(ml.coef)))
@@ -307,15 +307,15 @@ def test_fit_mmrm_accepts_every_documented_alias(alias, key):
     d = _toy(40)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", baseline="none", covariance=alias)
-        b = fit_mmrm(d, response="y", subject="sid", visit="vis", arm="arm", baseline="none", covariance=key)
+        a = fit_mmrm(d, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, baseline="none", covariance=alias)
+        b = fit_mmrm(d, columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, baseline="none", covariance=key)
     assert a.spec.covariance == b.spec.covariance == key
     assert a.fit_stats.minus2_loglik == b.fit_stats.minus2_loglik
 
 
 def test_unknown_covariance_names_the_closest():
     with pytest.raises(SpecError, match="did you mean 'toep'"):
-        fit_mmrm(_toy(10), response="y", subject="sid", visit="vis", arm="arm", covariance="toepliz")
+        fit_mmrm(_toy(10), columns={'response': "y", 'subject': "sid", 'visit': "vis", 'arm': "arm"}, covariance="toepliz")
 
 
 def test_durbin_levinson_agrees_with_statsmodels():

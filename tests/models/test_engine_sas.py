@@ -234,7 +234,7 @@ def test_type3_anova_csv(model):
     """Full-precision Type 3 tests (AR(1), REML, Satterthwaite) from sas_ods_csv/anova."""
     rhs = {"FEV1 ~ ARMCD * FEV1_BL + ar1(AVISIT | USUBJID)": "ARMCD * FEV1_BL",
            "FEV1 ~ ARMCD * SEX + ARMCD * FEV1_BL - FEV1_BL + ar1(AVISIT | USUBJID)": "ARMCD * SEX + ARMCD:FEV1_BL"}
-    fit = fit_mmrm(sup.fev_data(), response="FEV1", subject="USUBJID", visit="AVISIT", arm=None,
+    fit = fit_mmrm(sup.fev_data(), columns={'response': "FEV1", 'subject': "USUBJID", 'visit': "AVISIT", 'arm': None},
                    mean=rhs[model["mmrm_formula"]], baseline="none", covariance="ar1")
     table = type3_tests(fit)
     for t in model["type3_tests"]:

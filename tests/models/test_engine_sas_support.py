@@ -106,11 +106,11 @@ def run(case_id: str, method: str | None = None, covariance: str | None = None, 
         df, vc = "satterthwaite", "model"
     used = set(re.findall(r"\w+", rhs)) | {visit} | ({group} if group else set())
     fit = fit_mmrm(
-        data, response="FEV1", subject=subj, visit=visit, arm=None, mean=rhs, baseline="none",
+        data, columns={'response': "FEV1", 'subject': subj, 'visit': visit, 'arm': None, 'group': group, 'weights': eq.get("weights")}, mean=rhs, baseline="none",
         covariance=covariance or struct, method=method or ("reml" if eq["reml"] else "ml"),
-        df_method=df_method or df, vcov=vc, group=group, weights=eq.get("weights"), coordinates=coords,
+        df_method=df_method or df, vcov=vc, coordinates=coords,
         factors={k: v for k, v in factors.items() if k in used},
-        reference={k: v for k, v in ref.items() if k in used},
+        reference_levels={k: v for k, v in ref.items() if k in used},
     )
     return fit
 

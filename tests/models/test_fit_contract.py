@@ -38,8 +38,8 @@ def test_pickle_round_trip_gives_the_same_inference(name):
     again = pickle.loads(pickle.dumps(fit))
     a, b = rs.emmeans(fit).to_frame(), rs.emmeans(again).to_frame()
     pd.testing.assert_frame_equal(a, b)
-    ca = rs.contrasts(rs.emmeans(fit), method="pairwise", adjust="holm").to_frame()
-    cb = rs.contrasts(rs.emmeans(again), method="pairwise", adjust="holm").to_frame()
+    ca = rs.contrasts(rs.emmeans(fit), family="pairwise", adjust="holm").to_frame()
+    cb = rs.contrasts(rs.emmeans(again), family="pairwise", adjust="holm").to_frame()
     pd.testing.assert_frame_equal(ca, cb)
 
 
@@ -99,3 +99,61 @@ def test_summary_counts_subjects_the_model_left_out():
     assert anc.n_excluded() == 68 - 59
     assert anc.settings["excluded_subjects"] == 9
     assert "excluded_subjects: 9" in anc.summary()
+
+
+def test_old_keyword_spellings_still_work_with_a_futurewarning():
+    frame = TRIAL.data.loc[TRIAL.data["outcome"] == "pain_nrs"].rename(
+        columns={"subject_id": "sid", "visit": "vis", "value": "y"})
+    new = rs.fit_mmrm(frame, outcome=None, columns={"subject": "sid", "visit": "vis", "response": "y"},
+                      baseline="none", reference_levels={"arm": "forward"})
+    with pytest.warns(FutureWarning, match=r"columns=\{'subject': 'sid'"):
+        old = rs.fit_mmrm(frame, outcome=None, subject="sid", visit="vis", response="y", baseline="none",
+                          reference={"arm": "forward"})
+    np.testing.assert_array_equal(new.coef.to_numpy(), old.coef.to_numpy())
+    assert new.spec.columns == old.spec.columns and new.reference_arm == "forward"
+    with pytest.warns(FutureWarning, match="use family="):
+        a = rs.contrasts(rs.emmeans(new), method="pairwise").to_frame()
+    pd.testing.assert_frame_equal(a, rs.contrasts(rs.emmeans(new), family="pairwise").to_frame())
+    with pytest.warns(FutureWarning, match="fit_lmm"):
+        rs.fit_lmm(frame, outcome=None, subject="sid", visit="vis", response="y", baseline="none")
+
+
+def test_unknown_columns_key_is_a_sentence():
+    with pytest.raises(rs.SpecError, match="unknown key.*'id'.*subject"):
+        rs.fit_mmrm(TRIAL, outcome="pain_nrs", columns={"id": "subject_id"})
+
+
+def test_generic_frame_without_a_marked_baseline_is_refused():
+    """A frame of change scores at visits 4-7: the default baseline='covariate' must not turn visit 4
+    into a covariate silently (issue: it did)."""
+    rng = np.random.default_rng(5)
+    rows = [{"sid": f"s{i}", "trt": "a" if i % 2 else "b", "vis": f"VIS{v}", "chg": rng.normal()}
+            for i in range(30) for v in range(4, 8)]
+    frame = pd.DataFrame(rows)
+    cols = {"subject": "sid", "visit": "vis", "arm": "trt", "response": "chg"}
+    with pytest.raises(rs.SpecError, match=r"Nothing marks a baseline.*baseline_visit='VIS4'.*baseline='none'"):
+        rs.fit_mmrm(frame, outcome=None, columns=cols)
+    fit = rs.fit_mmrm(frame, outcome=None, columns=cols, baseline="none")
+    assert fit.n_analysed(by="visit") == {"VIS4": 30, "VIS5": 30, "VIS6": 30, "VIS7": 30}
+    marked = frame.replace({"vis": {"VIS4": "baseline"}})
+    marked["vis"] = pd.Categorical(marked["vis"], categories=["baseline", "VIS5", "VIS6", "VIS7"], ordered=True)
+    with pytest.warns(rs.RetrostudyWarning, match="Took visit 'baseline' as the baseline"):
+        rs.fit_mmrm(marked, outcome=None, columns=cols)
+
+
+def test_every_subject_a_longitudinal_fit_leaves_out_is_logged():
+    """Subjects with only a baseline value are not analysed when the baseline is a covariate: logged."""
+    data = TRIAL.data.copy()
+    lost = data["subject_id"].isin(["R01", "C01"]) & (data["visit"] == "week6")
+    data.loc[lost, "value"] = np.nan
+    fit = rs.fit_mmrm(data, outcome="pain_nrs")
+    assert "R01" not in fit.subjects_used() and fit.n_excluded() >= 2
+    log = fit.exclusions.to_frame()
+    mine = log.loc[(log["stage"] == "mmrm") & log["subject_id"].isin(["R01", "C01"])]
+    assert set(mine["reason"]) >= {"missing response value", "only a baseline (baseline) value: no value after it to analyse"}
+    # cell count invariant for the outcome: analysed + logged by the model = non-missing input cells + logged missing
+    n_in = int(data.loc[data["outcome"] == "pain_nrs", "value"].notna().sum())
+    model_log = log.loc[log["stage"] == "mmrm"]
+    only_base = model_log.loc[model_log["reason"].str.startswith("only a baseline"), "cells"].sum()
+    n_base_used = fit.n_analysed(by=None)  # one baseline cell per analysed subject
+    assert fit.fit_stats.n_obs + n_base_used + only_base == n_in

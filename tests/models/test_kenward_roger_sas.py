@@ -204,8 +204,8 @@ def _engine_fit(name, df_method):
     fit_mmrm = _engine()
     d, _ = _data()
     return fit_mmrm(
-        d, covariance=name, mean="ARMCD", df_method=df_method, subject="USUBJID", visit="AVISIT", arm="ARMCD",
-        response="FEV1", baseline="none", reference={"ARMCD": "PBO"},
+        d, covariance=name, mean="ARMCD", df_method=df_method, columns={'subject': "USUBJID", 'visit': "AVISIT", 'arm': "ARMCD", 'response': "FEV1"},
+        baseline="none", reference_levels={"ARMCD": "PBO"},
         factors={"ARMCD": ["PBO", "TRT"], "AVISIT": ["VIS1", "VIS2", "VIS3", "VIS4"]},
     )
 

@@ -118,8 +118,8 @@ def test_other_df_methods_and_the_default_mean():
 
 def test_plain_frame_without_visit_column():
     s = pd.read_csv(REF / "sleepstudy.csv")
-    fit = fit_lmm(s, response="Reaction", subject="Subject", time="Days", mean="Days", baseline="none",
+    fit = fit_lmm(s, columns={'response': "Reaction", 'subject': "Subject", 'time': "Days"}, mean="Days", baseline="none",
                   random="intercept+slope")
     assert fit.grid_factors == () and list(fit.coef.index) == ["Intercept", "Days"]
     with pytest.raises(SpecError, match="give the mean model"):
-        fit_lmm(s, response="Reaction", subject="Subject", time="Days", baseline="none")
+        fit_lmm(s, columns={'response': "Reaction", 'subject': "Subject", 'time': "Days"}, baseline="none")

@@ -101,7 +101,7 @@ def test_emmeans_match_gls_emmeans(data, structure):
     np.testing.assert_allclose(m["estimate"], m["estimate_r"], rtol=TOL["est"])
     np.testing.assert_allclose(m["std_error"], m["std_error_r"], rtol=TOL["se"])
     np.testing.assert_allclose(m["df"], m["df_r"], rtol=TOL["df_appx"])
-    con = rs.contrasts(rs.emmeans(fit), method="trt_vs_ref").to_frame()
+    con = rs.contrasts(rs.emmeans(fit), family="trt_vs_ref").to_frame()
     c = con.merge(pd.DataFrame(theirs["contrasts"]), on=["contrast", "visit"], suffixes=("", "_r"))
     assert len(c) == 4
     np.testing.assert_allclose(c["estimate"], c["estimate_r"], rtol=1e-5)
@@ -116,7 +116,7 @@ def test_balanced_un_contrast_df_is_exactly_two_sample_t_df():
     visit is the two-sample t test at that visit, with n_subjects - 2 = 25 df exactly.
     (emmeans' approximation gives 24.36-25.17; the residual df would be 100.)"""
     fit = fitted("orthodont", "us")
-    con = rs.contrasts(rs.emmeans(fit), method="trt_vs_ref").to_frame()
+    con = rs.contrasts(rs.emmeans(fit), family="trt_vs_ref").to_frame()
     # 1e-6: the REML optimum is met to g'H^-1 g < 1e-10, not exactly (observed 1.7e-7)
     np.testing.assert_allclose(con["df"], 25.0, rtol=1e-6)
     o = canonical("orthodont")

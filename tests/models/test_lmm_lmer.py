@@ -61,12 +61,12 @@ def dietox_canonical() -> pd.DataFrame:
 # case -> (data factory, fit_lmm keyword arguments)
 CASES = {
     "sleepstudy_ri": (lambda: pd.read_csv(REF / "sleepstudy.csv"),
-                      dict(response="Reaction", subject="Subject", time="Days", mean="Days", baseline="none")),
+                      dict(columns={'response': "Reaction", 'subject': "Subject", 'time': "Days"}, mean="Days", baseline="none")),
     "sleepstudy_rs": (lambda: pd.read_csv(REF / "sleepstudy.csv"),
-                      dict(response="Reaction", subject="Subject", time="Days", mean="Days", baseline="none",
+                      dict(columns={'response': "Reaction", 'subject': "Subject", 'time': "Days"}, mean="Days", baseline="none",
                            random="intercept+slope")),
-    "dietox_ri": (dietox, dict(response="Weight", subject="Pig", time="Time", mean="Time", baseline="none")),
-    "dietox_rs": (dietox, dict(response="Weight", subject="Pig", time="Time", mean="Time", baseline="none",
+    "dietox_ri": (dietox, dict(columns={'response': "Weight", 'subject': "Pig", 'time': "Time"}, mean="Time", baseline="none")),
+    "dietox_rs": (dietox, dict(columns={'response': "Weight", 'subject': "Pig", 'time': "Time"}, mean="Time", baseline="none",
                                random="intercept+slope")),
     "dietox_armvisit_ri": (dietox_canonical, dict(outcome="weight", baseline="none", reference_arm="evit1")),
     "dietox_armvisit_rs": (dietox_canonical, dict(outcome="weight", baseline="none", reference_arm="evit1",
@@ -210,7 +210,7 @@ def test_emmeans_and_contrasts_match_R_emmeans(case, df_method):
     np.testing.assert_allclose(m["estimate"], m["estimate_r"], rtol=TOL["est"])
     np.testing.assert_allclose(m["std_error"], m["std_error_r"], rtol=TOL["se"])
     np.testing.assert_allclose(m["df"], m["df_r"], rtol=TOL["df"])
-    con = rs.contrasts(emm, method="trt_vs_ref")
+    con = rs.contrasts(emm, family="trt_vs_ref")
     c = _merge(con.to_frame(), {k: theirs["contrasts"][k] for k in ("contrast", "visit", "estimate", "std_error", "df", "p_value")},
                ["contrast", "visit"])
     np.testing.assert_allclose(c["estimate"], c["estimate_r"], rtol=1e-5, atol=1e-8)

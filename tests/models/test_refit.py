@@ -35,7 +35,7 @@ def _toy(n: int = 40, T: int = 4) -> pd.DataFrame:
 
 
 TOY = _toy()
-KW = dict(outcome=None, subject="sid", visit="vis", arm="arm", response="y", mean="arm * vis + x", baseline="none")
+KW = dict(outcome=None, columns={'subject': "sid", 'visit': "vis", 'arm': "arm", 'response': "y"}, mean="arm * vis + x", baseline="none")
 
 
 @pytest.fixture(scope="module")

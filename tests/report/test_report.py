@@ -81,7 +81,7 @@ def test_pdf_contains_contrasts_as_the_tables_hold_them(toy_text):
     trial = make_trial()
     for outcome in ("pain_nrs", "tug"):
         for fit in (rs.fit_mmrm(trial, outcome=outcome), rs.fit_ancova(trial, outcome=outcome, visit="week6")):
-            con = rs.contrasts(rs.emmeans(fit), method="pairwise", adjust="holm")
+            con = rs.contrasts(rs.emmeans(fit), family="pairwise", adjust="holm")
             eff = rs.effect_sizes(con).to_frame()
             tab = con.to_frame()
             tab = tab.loc[tab["visit"].astype(str) == "week6"]
@@ -96,7 +96,7 @@ def test_pdf_contains_contrasts_as_the_tables_hold_them(toy_text):
                 assert row in text, f"{fit.model} {outcome}: {row!r} not in the PDF"
     # a near miss: the same row with unadjusted CIs is NOT what the table shows under Holm
     fit = rs.fit_mmrm(trial, outcome="pain_nrs")
-    raw = rs.contrasts(rs.emmeans(fit), method="pairwise", adjust="none").to_frame()
+    raw = rs.contrasts(rs.emmeans(fit), family="pairwise", adjust="none").to_frame()
     raw = raw.loc[raw["visit"].astype(str) == "week6"].iloc[0]
     assert f"{raw['contrast']} {fmt.num(raw['estimate'])} {fmt.ci(raw['conf_low'], raw['conf_high'])} " not in text
 
@@ -190,7 +190,7 @@ def test_settings_file_reaches_the_models_and_the_methods(tmp_path):
     assert "90% CI" in text
     fit = rs.fit_mmrm(make_trial(n_per_arm=8), outcome="pain_nrs", covariance="cs", df_method="kenward-roger",
                       conf_level=0.9)
-    con = rs.contrasts(rs.emmeans(fit), method="pairwise", adjust="holm").to_frame()
+    con = rs.contrasts(rs.emmeans(fit), family="pairwise", adjust="holm").to_frame()
     r = con.loc[con["visit"].astype(str) == "week6"].iloc[0]
     assert f"{r['contrast']} {fmt.num(r['estimate'])} {fmt.ci(r['conf_low'], r['conf_high'])} {fmt.num(r['std_error'])}" \
         f" {fmt.num(r['df'], 1)}" in text
