@@ -67,10 +67,11 @@ class ImputationModel:
 
     def fit_kwargs(self) -> dict[str, Any]:
         d = self.data
-        return {"outcome": None, "subject": d.subject, "visit": d.visit, "arm": d.arm, "response": d.response,
-                    "baseline": "none", "mean": self.rhs, "covariance": self.covariance, "method": self.method,
-                    "group": None if self.same_cov else d.arm, "factors": self.factors,
-                    "reference": {d.arm: d.arms[-1]}, "reference_arm": d.arms[-1]}
+        columns = {"subject": d.subject, "visit": d.visit, "arm": d.arm, "response": d.response,
+                   "group": None if self.same_cov else d.arm}
+        return {"outcome": None, "columns": columns, "baseline": "none", "mean": self.rhs,
+                "covariance": self.covariance, "method": self.method, "factors": self.factors,
+                "reference_levels": {d.arm: d.arms[-1]}, "reference_arm": d.arms[-1]}
 
 
 def _long_frame(data: MIData, mask: np.ndarray | None = None) -> pd.DataFrame:

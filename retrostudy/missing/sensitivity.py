@@ -66,6 +66,20 @@ _DF_KIND = {"condmean-jackknife": "normal", "condmean-bootstrap": "normal", "app
             "bayes": "Barnard-Rubin t"}
 
 
+_COLUMN_KEYS = {"subject": "subject_id", "visit": "visit", "arm": "arm", "response": "value"}
+
+
+def _columns(columns: Mapping[str, str] | None) -> dict[str, str]:
+    """The data's column names (``columns=`` keys subject, visit, arm, response), with defaults."""
+    given = dict(columns or {})
+    unknown = sorted(set(given) - set(_COLUMN_KEYS))
+    if unknown:
+        raise SpecError(f"columns= has unknown key(s) {', '.join(map(repr, unknown))}; the keys are "
+                        f"{', '.join(_COLUMN_KEYS)}.")
+    out = {**_COLUMN_KEYS, **{k: v for k, v in given.items() if v is not None}}
+    return {k: str(v) for k, v in out.items()}
+
+
 def _check_method(method: str) -> str:
     text = str(method).strip().lower().replace("_", "-")
     text = {"condmean": "condmean-jackknife", "jackknife": "condmean-jackknife", "bootstrap": "condmean-bootstrap",
@@ -297,8 +311,9 @@ def _settings(setup: _Setup, method: str, strategy: str, pooled: _Pooled, conf_l
 
 
 def _prepare(data, outcome, strategy, method, covariates, baseline, reference_arm, references, ice, n_samples,
-             covariance, same_cov, contrasts, conf_level, subject, visit, arm, response, baseline_visit):
+             covariance, same_cov, contrasts, conf_level, columns, baseline_visit):
     method = _check_method(method)
+    cols = _columns(columns)
     strategy = check_strategy(strategy)
     if not 0.0 < float(conf_level) < 1.0:
         raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
@@ -312,7 +327,7 @@ def _prepare(data, outcome, strategy, method, covariates, baseline, reference_ar
     if isinstance(covariates, str):
         covariates = [covariates]
     setup = _setup(data, outcome=outcome, covariates=covariates, baseline=baseline, baseline_visit=baseline_visit,
-                   subject=subject, visit=visit, arm=arm, response=response, strategy=strategy, ice=ice,
+                   **cols, strategy=strategy, ice=ice,
                    reference_arm=reference_arm, references=references, covariance=covariance, same_cov=same_cov,
                    contrasts=contrasts)
     return method, strategy, n_samples, setup
@@ -345,10 +360,7 @@ def sensitivity(
     thin: int = 50,
     progress: bool | None = None,
     ci: str = "normal",
-    subject: str = "subject_id",
-    visit: str = "visit",
-    arm: str = "arm",
-    response: str = "value",
+    columns: Mapping[str, str] | None = None,
     baseline_visit: str | None = None,
 ) -> SensitivityResult:
     """Reference-based multiple imputation of missing values after intercurrent events (rbmi in Python).
@@ -357,9 +369,8 @@ def sensitivity(
     ----------
     data
         TrialData or a canonical long DataFrame (``outcome`` selects the rows), or any
-        long frame with one row per subject and visit (``outcome=None``; name the columns
-        with ``subject``, ``visit``, ``arm``, ``response``). Missing values may be absent
-        rows or rows with a missing value.
+        long frame with one row per subject and visit (``outcome=None``; name its columns
+        with ``columns=``). Missing values may be absent rows or rows with a missing value.
     outcome
         The outcome id (canonical data).
     strategy
@@ -415,9 +426,12 @@ def sensitivity(
         ``"normal"`` (default) or, with ``condmean-bootstrap``, ``"percentile"`` (rbmi's
         ``pool(type = "percentile")``: type-6 quantiles of the bootstrap estimates and the
         matching p-value; ``std_error`` stays the bootstrap SD).
-    subject, visit, arm, response, baseline_visit
-        Column names of a non-canonical frame; the baseline visit (default: the trial's
-        declared baseline, else the first visit).
+    columns
+        The data's column names, as ``fit_mmrm`` takes them: a dict with any of the keys
+        ``subject`` (default ``"subject_id"``), ``visit`` (``"visit"``), ``arm`` (``"arm"``)
+        and ``response`` (``"value"``).
+    baseline_visit
+        The baseline visit (default: the trial's declared baseline, else the first visit).
 
     Returns
     -------
@@ -442,7 +456,7 @@ def sensitivity(
     """
     method, strategy, n_samples, setup = _prepare(
         data, outcome, strategy, method, covariates, baseline, reference_arm, references, ice, n_samples, covariance,
-        same_cov, contrasts, conf_level, subject, visit, arm, response, baseline_visit)
+        same_cov, contrasts, conf_level, columns, baseline_visit)
     if ci not in ("normal", "percentile") or (ci == "percentile" and method != "condmean-bootstrap"):
         raise SpecError(f"ci must be 'normal', or 'percentile' with method='condmean-bootstrap', not {ci!r}.")
     deltas = None if delta is None else delta_matrix(setup.data, setup.plan, delta)[None]
@@ -507,10 +521,7 @@ def tipping_point(
     burn_in: int = 200,
     thin: int = 50,
     progress: bool | None = None,
-    subject: str = "subject_id",
-    visit: str = "visit",
-    arm_column: str = "arm",
-    response: str = "value",
+    columns: Mapping[str, str] | None = None,
     baseline_visit: str | None = None,
 ) -> TippingPointResult:
     """The sensitivity analysis repeated with each delta of a grid added to ``arm``'s imputed values.
@@ -531,8 +542,6 @@ def tipping_point(
     contrast
         The contrast whose tipping point the attributes give (default ``arm - reference``,
         or the first contrast when ``arm`` is the reference).
-    arm_column
-        The arm column of a non-canonical frame (``arm`` names the shifted arm here).
     Others
         As :func:`sensitivity`.
 
@@ -563,7 +572,7 @@ def tipping_point(
         raise SpecError("The delta grid is empty; give at least one delta, e.g. deltas=[0, 0.5, 1, 1.5, 2].")
     method, strategy, n_samples, setup = _prepare(
         data, outcome, strategy, method, covariates, baseline, reference_arm, references, ice, n_samples, covariance,
-        same_cov, contrasts, conf_level, subject, visit, arm_column, response, baseline_visit)
+        same_cov, contrasts, conf_level, columns, baseline_visit)
     D = grid_deltas(setup.data, setup.plan, grid, arm)
     names = setup.analysis.contrasts
     if contrast is not None and contrast not in names:

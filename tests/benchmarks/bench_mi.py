@@ -33,8 +33,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("RETROSTUDY_SHARED") or ROOT.parent / "shared") / "rbmi"
-KW = {"subject": "PATIENT", "visit": "VISIT", "arm": "THERAPY", "response": "CHANGE", "covariates": ["BASVAL"],
-      "baseline": "absent", "strategy": "j2r"}
+KW = {"columns": {"subject": "PATIENT", "visit": "VISIT", "arm": "THERAPY", "response": "CHANGE"},
+      "covariates": ["BASVAL"], "baseline": "absent", "strategy": "j2r"}
 
 
 def _ours(data: pd.DataFrame, method: str, repeat: int, **extra) -> tuple[float, object]:

@@ -62,7 +62,7 @@ def one(payload, index, seed_sequence):
         kw = {"n_samples": 20, "seed": int(rng.integers(2**31))} if method != "condmean-jackknife" else {}
         if method == "bayes":
             kw.update(thin=10, burn_in=100)
-        res = rs.sensitivity(data, subject="PATIENT", visit="VISIT", arm="THERAPY", response="CHANGE",
+        res = rs.sensitivity(data, columns={"subject": "PATIENT", "visit": "VISIT", "arm": "THERAPY", "response": "CHANGE"},
                              covariates=["BASVAL"], baseline="absent", method=method, progress=False, **kw)
         last = res.to_frame().iloc[-1]
         out[method] = (float(last["estimate"]), float(last["std_error"]), float(last["conf_low"]),
@@ -110,7 +110,7 @@ def five_macros_long_chains() -> None:
     for strategy, key in (("mar", "MAR"), ("j2r", "J2R"), ("cr", "CR"), ("cir", "CIR")):
         for prior in ("inverse-wishart", "jeffreys"):
             for same_cov in (True, False):
-                res = rs.sensitivity(data, subject="PATIENT", visit="VISIT", arm="THERAPY", response="CHANGE",
+                res = rs.sensitivity(data, columns={"subject": "PATIENT", "visit": "VISIT", "arm": "THERAPY", "response": "CHANGE"},
                                      covariates=["BASVAL"], baseline="absent", strategy=strategy, method="bayes",
                                      n_samples=2000, thin=10, seed=98765, prior=prior, same_cov=same_cov,
                                      progress=False)

@@ -22,13 +22,13 @@ REF = Path(os.environ.get("RETROSTUDY_RBMI_REF") or ROOT / "tests" / "reference"
 
 #: rs.sensitivity arguments for rbmi's antidepressant data as rbmi's quickstart sets it up:
 #: CHANGE ~ THERAPY * VISIT + BASVAL * VISIT, ANCOVA on BASVAL, no baseline visit in the frame.
-AD = {"subject": "PATIENT", "visit": "VISIT", "arm": "THERAPY", "response": "CHANGE", "covariates": ["BASVAL"],
-      "baseline": "absent"}
+AD = {"columns": {"subject": "PATIENT", "visit": "VISIT", "arm": "THERAPY", "response": "CHANGE"},
+      "covariates": ["BASVAL"], "baseline": "absent"}
 
 
 @pytest.fixture(scope="session")
 def ad_kw() -> dict:
-    return dict(AD, covariates=list(AD["covariates"]))
+    return dict(AD, covariates=list(AD["covariates"]), columns=dict(AD["columns"]))
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,7 @@ def test_bad_ice_table(sim, table, pattern):
 def test_ice_visit_after_the_last_visit():
     frame = pd.DataFrame({"id": list("aabb"), "v": ["1", "2", "1", "2"], "g": list("xxyy"), "y": [1.0, 2, 3, 4]})
     with pytest.raises(SpecError, match="after the last visit '2'") as info:
-        rs.sensitivity(frame, subject="id", visit="v", arm="g", response="y", baseline="absent",
+        rs.sensitivity(frame, columns={"subject": "id", "visit": "v", "arm": "g", "response": "y"}, baseline="absent",
                        ice=pd.DataFrame({"id": ["a"], "v": ["3"]}))
     _one_sentence(info.value)
 
@@ -56,6 +56,7 @@ def test_two_ices_in_a_column(sim):
     ({"contrasts": "all"}, "contrasts must be"),
     ({"conf_level": 95}, "conf_level must be between 0 and 1"),
     ({"outcome": "gait"}, "Outcome 'gait' is not in the data"),
+    ({"columns": {"patient": "subject_id"}}, "columns= has unknown key"),
 ])
 def test_bad_options(sim, kwargs, pattern):
     kw = {"outcome": "pain_nrs", **kwargs}

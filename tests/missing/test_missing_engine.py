@@ -56,7 +56,7 @@ def test_ancova_matches_fit_ancova_on_complete_cases():
     an = make_analysis(data, "control", "pairwise")
     est, se, df = analyse(an, data.Y[complete], complete)
     fit = rs.fit_ancova(trial, outcome="pain_nrs", covariates=["age", "bmi"])
-    con = rs.contrasts(rs.emmeans(fit), method="pairwise").to_frame()
+    con = rs.contrasts(rs.emmeans(fit), family="pairwise").to_frame()
     assert fit.fit_stats["n_subjects"] == complete.size if "n_subjects" in fit.fit_stats else True
     assert list(con["contrast"]) == list(an.contrasts)
     assert_allclose(est[0, :3, 0], con["estimate"], rtol=1e-10)

@@ -36,6 +36,7 @@ from retrostudy.missing.model import build_model, fit_full, fit_params
 from retrostudy.missing.pool import pool_rubin, rubin_df_original
 
 RTOL = 1e-6
+COLUMNS = {"subject": "PATIENT", "visit": "VISIT", "arm": "THERAPY", "response": "CHANGE"}
 ATOL = 1e-8
 STRATEGIES = {"MAR": "mar", "JR": "j2r", "CR": "cr", "CIR": "cir", "LMCF": "lmcf"}
 _cache: dict = {}
@@ -70,8 +71,8 @@ def _max_rel(ours: pd.DataFrame, ref) -> float:
 
 
 def _data(antidepressant, ad_kw):
-    return prepare_data(antidepressant, outcome=None, **{k: ad_kw[k] for k in ("subject", "visit", "arm", "response",
-                                                                              "covariates", "baseline")})
+    return prepare_data(antidepressant, outcome=None, **ad_kw["columns"], covariates=ad_kw["covariates"],
+                        baseline=ad_kw["baseline"])
 
 
 def _jackknife(antidepressant, ad_kw, case: str, cases: dict):
@@ -190,8 +191,7 @@ def test_post_ice_observed_data(antidepressant, ad_kw, rbmi_ref):
 def test_plain_mmrm_matches_mmrm_kenward_roger(antidepressant, rbmi_ref):
     """SAS's DDFM=KR for UN is mmrm's Kenward-Roger-Linear; -2 REML log-lik, estimate, SE, df."""
     ref = rbmi_ref("mmrm_plain.json")["cases"]["exact_optimum"]
-    fit = rs.fit_mmrm(antidepressant, outcome=None, subject="PATIENT", visit="VISIT", arm="THERAPY",
-                      response="CHANGE", baseline="none", mean="BASVAL * VISIT + THERAPY * VISIT",
+    fit = rs.fit_mmrm(antidepressant, outcome=None, columns=COLUMNS, baseline="none", mean="BASVAL * VISIT + THERAPY * VISIT",
                       df_method="kenward-roger", reference_arm="PLACEBO")
     assert_allclose(fit.fit_stats["minus2_loglik"], ref["minus2_reml_loglik"], rtol=1e-10)
     names = list(fit.coef.index)

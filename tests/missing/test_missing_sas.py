@@ -23,13 +23,14 @@ from numpy.testing import assert_allclose
 
 import retrostudy as rs
 
+COLUMNS = {"subject": "PATIENT", "visit": "VISIT", "arm": "THERAPY", "response": "CHANGE"}
+
 
 def test_plain_mmrm_matches_sas_proc_mixed_kr(antidepressant, five_macros):
     """-2 REML log-likelihood to 1e-9 relative (SAS prints 8 decimals), visit-7 difference to
     SAS's printed 4 decimals, KR df to its integer."""
     sas = five_macros["mmrm_kr"]
-    fit = rs.fit_mmrm(antidepressant, outcome=None, subject="PATIENT", visit="VISIT", arm="THERAPY",
-                      response="CHANGE", baseline="none", mean="BASVAL * VISIT + THERAPY * VISIT",
+    fit = rs.fit_mmrm(antidepressant, outcome=None, columns=COLUMNS, baseline="none", mean="BASVAL * VISIT + THERAPY * VISIT",
                       df_method="kenward-roger", reference_arm="PLACEBO")
     assert_allclose(fit.fit_stats["minus2_loglik"], sas["neg2_res_loglik"], rtol=1e-9)
     b = fit.coef
@@ -42,8 +43,7 @@ def test_plain_mmrm_matches_sas_proc_mixed_kr(antidepressant, five_macros):
     assert abs(res["std_error"][0] - d["se"]) <= 5e-5
     assert round(float(res["df"][0])) == d["df"]
     # near miss: Satterthwaite df with the unadjusted SE is not SAS's KR
-    sat = rs.fit_mmrm(antidepressant, outcome=None, subject="PATIENT", visit="VISIT", arm="THERAPY",
-                      response="CHANGE", baseline="none", mean="BASVAL * VISIT + THERAPY * VISIT",
+    sat = rs.fit_mmrm(antidepressant, outcome=None, columns=COLUMNS, baseline="none", mean="BASVAL * VISIT + THERAPY * VISIT",
                       reference_arm="PLACEBO").linear(L[None])
     assert abs(sat["std_error"][0] - d["se"]) > 5e-4
 
