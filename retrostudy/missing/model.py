@@ -26,7 +26,7 @@ from ..errors import ConvergenceWarning, ModelError, RetrostudyError, SpecError
 from .data import MIData
 from .ice import IceSpec
 
-__all__ = ["ImputationModel", "Params", "build_model", "fit_full", "fit_params", "fit_params_mmrm"]
+__all__ = ["ImputationModel", "Params", "build_model", "clear_cache", "fit_full", "fit_params", "fit_params_mmrm"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,6 +218,11 @@ def _refit(model: ImputationModel, sample: np.ndarray) -> Params:
 
 _CACHE: OrderedDict[tuple[str, bytes], Params] = OrderedDict()
 _CACHE_SIZE = 20_000
+
+
+def clear_cache() -> None:
+    """Forget the remembered imputation-model fits (benchmarks time fresh fits)."""
+    _CACHE.clear()
 
 
 def _fingerprint(fit, model: ImputationModel) -> str:
