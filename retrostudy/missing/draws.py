@@ -30,7 +30,7 @@ from .analyse import Analysis, analyse
 from .impute import Plan, impute
 from .model import ImputationModel, fit_params
 
-__all__ = ["Failure", "Payload", "approx_bayes_task", "bootstrap_task", "jackknife_task", "run", "seed_of"]
+__all__ = ["Failure", "Payload", "approx_bayes_task", "bmlmi_task", "bootstrap_task", "jackknife_task", "run", "seed_of"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +42,7 @@ class Payload:
     analysis: Analysis
     deltas: np.ndarray | None  # (K, n, T)
     strata: tuple[np.ndarray, ...]  # subject positions per arm
+    n_imputations: int = 2  # D of the bootstrapped ML MI
 
     @property
     def n(self) -> int:
@@ -122,6 +123,19 @@ def _guarded(job: _Job, index: int, _seed: np.random.SeedSequence | None = None)
     except (RetrostudyError, np.linalg.LinAlgError) as err:
         label = f"{job.root.entropy}/{i}" if job.root is not None else str(i)
         return Failure(i, label, str(err).strip() or type(err).__name__)
+
+
+def bmlmi_task(payload: Payload, index: int, seed: np.random.SeedSequence) -> np.ndarray:
+    """A bootstrap sample's model, then ``payload.n_imputations`` random imputations of that sample
+    (rbmi ``method_bmlmi``): (D, K, C, V) estimates."""
+    rng = np.random.default_rng(seed)
+    sample = _bootstrap_sample(rng, payload.strata)
+    params = fit_params(payload.model, sample)
+    out = []
+    for _ in range(payload.n_imputations):
+        Y = impute(payload.model, payload.plan, params, sample, rng=rng)
+        out.append(analyse(payload.analysis, Y, sample, payload.deltas)[0])
+    return np.stack(out)
 
 
 def run(task: Callable[..., Any], n: int, *, payload: Payload, seed: np.random.SeedSequence | None,

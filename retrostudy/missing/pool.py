@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["barnard_rubin_df", "inference", "percentile_interval", "pool_bootstrap", "pool_jackknife", "pool_rubin", "rubin_df_original"]
+__all__ = ["barnard_rubin_df", "inference", "percentile_interval", "pool_bmlmi", "pool_bootstrap", "pool_jackknife", "pool_rubin", "rubin_df_original"]
 
 
 def inference(est: np.ndarray, se: np.ndarray, df: np.ndarray, conf_level: float) -> dict[str, np.ndarray]:
@@ -97,6 +97,29 @@ def rubin_df_original(var_b: np.ndarray, var_t: np.ndarray, M: int) -> np.ndarra
     lam = (1.0 + 1.0 / M) * np.asarray(var_b, float) / np.asarray(var_t, float)
     with np.errstate(divide="ignore"):
         return (M - 1) / lam**2
+
+
+def pool_bmlmi(est: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bootstrapped maximum-likelihood MI (von Hippel & Bartlett 2021, Stat Sci 36:400; rbmi
+    ``get_ests_bmlmi``): ``est`` is (B, D, ...), D imputations of each of B bootstrap samples.
+
+    Point estimate: the grand mean. With ``MSW`` and ``MSB`` the within- and between-sample
+    mean squares of the one-way random-effects ANOVA, the variance is
+    ``(1 + 1/B) (MSB - MSW)/D + MSW/(B D)`` and the df
+    ``var^2 / ((B+1)^2/(B D)^2 MSB^2/(B-1) + MSW^2/(B D^2 (D-1)))``, at least 3.
+    """
+    B, D = est.shape[:2]
+    point = est.mean(axis=(0, 1))
+    means = est.mean(axis=1)
+    ssw = np.sum((est - means[:, None]) ** 2, axis=(0, 1))
+    ssb = D * np.sum((means - point) ** 2, axis=0)
+    msw = ssw / (B * (D - 1))
+    msb = ssb / (B - 1)
+    var = (1 + 1 / B) * (msb - msw) / D + msw / (B * D)
+    df = var**2 / (((B + 1) / (B * D)) ** 2 * msb**2 / (B - 1) + msw**2 / (B * D**2 * (D - 1)))
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(var)
+    return point, se, np.maximum(3.0, df)
 
 
 def pool_rubin(est: np.ndarray, se: np.ndarray, v_com: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ from .draws import (
     Failure,
     Payload,
     approx_bayes_task,
+    bmlmi_task,
     bootstrap_task,
     jackknife_task,
     run,
@@ -47,6 +48,7 @@ from .model import ImputationModel, build_model, fit_full
 from .pool import (
     inference,
     percentile_interval,
+    pool_bmlmi,
     pool_bootstrap,
     pool_jackknife,
     pool_rubin,
@@ -60,10 +62,10 @@ from .results import (
 
 __all__ = ["METHODS", "sensitivity", "tipping_point"]
 
-METHODS = ("condmean-jackknife", "condmean-bootstrap", "approx-bayes", "bayes")
-_DEFAULT_SAMPLES = {"condmean-bootstrap": 1000, "approx-bayes": 100, "bayes": 100}
+METHODS = ("condmean-jackknife", "condmean-bootstrap", "approx-bayes", "bayes", "bmlmi")
+_DEFAULT_SAMPLES = {"condmean-bootstrap": 1000, "approx-bayes": 100, "bayes": 100, "bmlmi": 100}
 _DF_KIND = {"condmean-jackknife": "normal", "condmean-bootstrap": "normal", "approx-bayes": "Barnard-Rubin t",
-            "bayes": "Barnard-Rubin t"}
+            "bayes": "Barnard-Rubin t", "bmlmi": "von Hippel-Bartlett t"}
 
 
 _COLUMN_KEYS = {"subject": "subject_id", "visit": "visit", "arm": "arm", "response": "value"}
@@ -190,6 +192,16 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
                        {"percentile": extra_ci} if ci == "percentile" else {})
     root = np.random.SeedSequence(seed)
     M = int(n_samples)
+    if method == "bmlmi":
+        from dataclasses import replace
+
+        payload = replace(payload, n_imputations=int(bayes_options.get("n_imputations", 2)))
+        reps, failures = run(bmlmi_task, M, payload=payload, seed=root, max_errors=_max_errors(max_errors, M),
+                             workers=workers, scheduler=scheduler, progress=progress, label="bootstrapped ML MI")
+        arr = np.stack(reps)  # (B, D, K, C + A, V)
+        est, se, df = pool_bmlmi(arr)
+        rows = [(k + 1, r.mean(axis=0), None, float("nan")) for k, r in enumerate(reps)]
+        return _Pooled(est, se, df, rows, failures, M, root.entropy, {"n_imputations": payload.n_imputations})
     if method == "approx-bayes":
         reps, failures = run(approx_bayes_task, M, payload=payload, seed=root, max_errors=_max_errors(max_errors, M),
                              workers=workers, scheduler=scheduler, progress=progress, label="approximate Bayes")
@@ -197,7 +209,8 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
     else:
         from .gibbs import bayes_imputations
 
-        reps, extra = bayes_imputations(payload, setup, M, root, **bayes_options)
+        reps, extra = bayes_imputations(payload, setup, M, root,
+                                        **{k: bayes_options[k] for k in ("prior", "burn_in", "thin")})
         failures = []
         if workers or scheduler is not None:
             extra["notes"] = [*extra.get("notes", []), ("The Gibbs chain is sequential and ran in this process "
@@ -290,6 +303,10 @@ def _settings(setup: _Setup, method: str, strategy: str, pooled: _Pooled, conf_l
         notes.append(f"Conditional mean imputation; SEs from the {what} "
                      f"({pooled.n_samples} {'leave-one-subject-out fits' if what == 'jackknife' else 'samples'}), "
                      "normal-based confidence intervals and p-values (df = inf).")
+    elif method == "bmlmi":
+        D = pooled.extra.get("n_imputations", 2)
+        notes.append(f"Bootstrapped ML multiple imputation: {pooled.n_samples} bootstrap samples x {D} imputations, "
+                     "pooled by von Hippel & Bartlett's (2021) random-effects ANOVA; t intervals with their df.")
     else:
         notes.append(f"{pooled.n_samples} imputations pooled by Rubin's rules; t intervals with Barnard-Rubin df.")
     if pooled.failures:
@@ -358,6 +375,7 @@ def sensitivity(
     prior: str = "inverse-wishart",
     burn_in: int = 200,
     thin: int = 50,
+    n_imputations: int = 2,
     progress: bool | None = None,
     ci: str = "normal",
     columns: Mapping[str, str] | None = None,
@@ -381,8 +399,9 @@ def sensitivity(
     method
         ``"condmean-jackknife"`` (conditional mean imputation, jackknife SE;
         deterministic), ``"condmean-bootstrap"``, ``"approx-bayes"`` (bootstrapped REML
-        fits, random imputation, Rubin's rules) or ``"bayes"`` (Gibbs sampler, see
-        :mod:`retrostudy.missing.gibbs`; ``prior``, ``burn_in``, ``thin``).
+        fits, random imputation, Rubin's rules), ``"bayes"`` (Gibbs sampler, see
+        :mod:`retrostudy.missing.gibbs`; ``prior``, ``burn_in``, ``thin``) or ``"bmlmi"``
+        (bootstrapped ML MI: ``n_imputations`` random imputations of each bootstrap sample).
     covariates
         Subject-level columns: by visit in the imputation model, main effects in the
         analysis ANCOVA.
@@ -401,7 +420,7 @@ def sensitivity(
     delta
         A table (subject or arm, visit, delta) added to imputed values after the ICE.
     n_samples
-        Bootstrap samples or imputations (defaults 1000, 100, 100); None for the jackknife.
+        Bootstrap samples or imputations (defaults 1000, 100, 100, 100); None for the jackknife.
     seed
         Seed of ``numpy.random.SeedSequence`` (random methods); the one used is in ``settings``.
     workers, scheduler
@@ -420,6 +439,9 @@ def sensitivity(
         The estimand to attach to the result (default: the one this call estimates).
     prior, burn_in, thin
         Options of ``method="bayes"``.
+    n_imputations
+        Imputations per bootstrap sample of ``method="bmlmi"`` (bootstrapped maximum-likelihood
+        MI, von Hippel & Bartlett 2021; rbmi ``method_bmlmi``'s D).
     progress
         Progress bar of the replicates: None (after 2 s), True or False.
     ci
@@ -462,13 +484,16 @@ def sensitivity(
     deltas = None if delta is None else delta_matrix(setup.data, setup.plan, delta)[None]
     setup = _fitted(setup)
     pooled = _compute(setup, method, deltas, n_samples=n_samples, seed=seed, workers=workers, scheduler=scheduler,
-                      max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin},
+                      max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin,
+                                     "n_imputations": n_imputations},
                       progress=progress, ci=ci, conf_level=conf_level)
     notes = []
     if delta is not None:
         n_adj = int(np.count_nonzero(deltas))
         notes.append(f"Delta adjustment: {n_adj} imputed value(s) after an ICE shifted by the delta table.")
     settings = _settings(setup, method, strategy, pooled, conf_level, covariance, same_cov, contrasts, notes)
+    if method == "bmlmi":
+        settings["n_imputations"] = pooled.extra["n_imputations"]
     if method == "bayes":
         settings.update({k: v for k, v in pooled.extra.items() if k != "notes"})
         settings["notes"] = settings["notes"] + list(pooled.extra.get("notes", []))
@@ -520,6 +545,7 @@ def tipping_point(
     prior: str = "inverse-wishart",
     burn_in: int = 200,
     thin: int = 50,
+    n_imputations: int = 2,
     progress: bool | None = None,
     columns: Mapping[str, str] | None = None,
     baseline_visit: str | None = None,
@@ -579,7 +605,8 @@ def tipping_point(
         raise SpecError(f"Contrast {contrast!r} is not one of {', '.join(names)}.")
     setup = _fitted(setup)
     pooled = _compute(setup, method, D, n_samples=n_samples, seed=seed, workers=workers, scheduler=scheduler,
-                      max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin},
+                      max_errors=max_errors, bayes_options={"prior": prior, "burn_in": burn_in, "thin": thin,
+                                     "n_imputations": n_imputations},
                       progress=progress)
     frames = []
     for k, d in enumerate(grid):
