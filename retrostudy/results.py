@@ -90,6 +90,8 @@ class FitStats(_Record):
         OLS fits: residual df, root mean squared error, R squared.
     covariance, df_method, vcov, random
         Model options echoed for display.
+    note
+        What a reader must know about the optimum, e.g. a boundary (singular) fit.
     """
 
     n_subjects: int
@@ -113,6 +115,7 @@ class FitStats(_Record):
     df_method: str | None = None
     vcov: str | None = None
     random: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,8 @@ class ModelFit(TidyResult):
             out["vcov"] = self.spec.vcov
         if not self.converged:
             out["converged"] = False
+        if st is not None and st.note:
+            out["notes"] = [st.note]
         n_excl = self.n_excluded()
         if n_excl:
             out["excluded_subjects"] = n_excl

@@ -1,5 +1,7 @@
 """Small linear-algebra helpers shared by the covariance structures (private).
 
+* :func:`sum_xax`: the one pattern sum of the engine and Kenward-Roger, ``sum_i X_i' A X_i``
+  over the subjects of a pattern from its moment matrix (no loop over subjects).
 * :func:`is_pd` / :func:`nearest_pd`: positive-definiteness test and the nearest positive
   definite matrix with eigenvalues floored relative to the diagonal (starting values).
 * :func:`gram_rank`, :func:`column_rank`, :func:`diag_scale`: scale-invariant rank and
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["is_pd", "nearest_pd", "levinson", "pacf_from_acf", "gram_rank", "column_rank", "diag_scale"]
+__all__ = ["is_pd", "nearest_pd", "levinson", "pacf_from_acf", "gram_rank", "column_rank", "diag_scale", "sum_xax"]
 
 
 def is_pd(M: np.ndarray) -> bool:
@@ -97,3 +99,16 @@ def column_rank(X: np.ndarray) -> int:
     norms = np.linalg.norm(X, axis=0)
     keep = norms > 0
     return int(np.linalg.matrix_rank(X[:, keep] / norms[keep])) if np.any(keep) else 0
+
+
+def sum_xax(A: np.ndarray, XX: np.ndarray, p: int) -> np.ndarray:
+    """``sum_i X_i' A X_i`` over a pattern's subjects for each ``m x m`` matrix ``A`` in a stack.
+
+    ``XX`` is the pattern's moment matrix ``XX[(a, b), (k, l)] = sum_i X_i[a, k] X_i[b, l]``
+    (shape ``(m*m, p*p)``), so the sum is one product: ``vec(A)' XX``. ``A`` has shape
+    ``(..., m, m)``; the result ``(..., p, p)``.
+    """
+    A = np.asarray(A, float)
+    lead = A.shape[:-2]
+    m = A.shape[-1]
+    return (A.reshape(-1, m * m) @ XX).reshape(*lead, p, p)

@@ -108,13 +108,14 @@ def fit_ancova(
     rhs = " + ".join(["arm", "baseline", *covariates])
     design, X = build_design(wide, rhs, factors={"arm": arms}, reference={"arm": reference_arm})
     n, p = X.shape
+    if n <= p:
+        raise ModelError(f"{n} analysable subjects are too few for the {p} coefficients of {rhs} (an ANCOVA needs "
+                         "more subjects than coefficients); add data or drop covariates.")
     if column_rank(X) < p:
         raise ModelError(
             "The ANCOVA design is not of full rank (a covariate is constant or collinear with arm or baseline); "
             "drop that covariate."
         )
-    if n <= p:
-        raise ModelError(f"{n} analysable subjects are too few for {p} coefficients; add data or drop covariates.")
     import statsmodels.api as sm
 
     res = sm.OLS(wide["y"].to_numpy(float), X).fit()

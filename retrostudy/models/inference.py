@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import ModelError
 from .dof import between_within_df, bw_dof, satterthwaite_dof, satterthwaite_ftest, wald_f
 from .kenward_roger import KRResult, kenward_roger_engine
 from .reml import RemlFit
@@ -167,6 +168,13 @@ def make_inference(df_method: str, eng: RemlFit, *, vcov: str = "model", X: np.n
     """
     b, C = eng.beta, eng.vcov_beta
     V = empirical_vcov(eng) if vcov == "empirical" else C
+    if df_method in ("satterthwaite", "kenward-roger", "kenward-roger-linear") and not (
+            eng.hessian_pd or eng.message.startswith("boundary")):
+        raise ModelError(
+            f"The {eng.method.upper()} fit stopped where the Hessian of the likelihood is not positive definite "
+            f"(a saddle point or a covariance parameter on its boundary), so {df_method} df cannot be computed; "
+            "use a simpler covariance structure, or df_method='between-within' or 'residual'."
+        )
     if df_method == "satterthwaite":
         return Satterthwaite(df_method, b, V, vcov_model=C, Q=eng.Q, theta_cov=eng.theta_cov)
     if df_method.startswith("kenward"):

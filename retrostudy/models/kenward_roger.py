@@ -51,7 +51,7 @@ import numpy as np
 from scipy import linalg
 
 from ..errors import ModelError, SpecError
-from ._linalg import diag_scale
+from ._linalg import diag_scale, sum_xax
 
 __all__ = ["KRPieces", "KRResult", "kenward_roger", "kenward_roger_engine", "kr_df_ftest"]
 
@@ -156,7 +156,7 @@ class KRResult:
     def ftest(self, L: np.ndarray) -> tuple[float, float, float, float]:
         """KR F test of ``L beta = 0``: ``(F_scaled, num_df, den_df, lambda)``."""
         if self.beta is None:
-            raise SpecError("Kenward-Roger F tests need the fixed-effect estimates; pass beta= in KRPieces.")
+            raise RuntimeError("internal: Kenward-Roger F tests need the fixed-effect estimates (beta= in KRPieces)")
         return kr_df_ftest(L, self.beta, self.vcov, self.vcov_unadjusted, self.P, self.theta_cov)
 
 
@@ -197,7 +197,7 @@ def _structures(pieces: KRPieces, n_groups: int) -> list:
     s = pieces.structure
     if isinstance(s, (list, tuple)):
         if len(s) != n_groups:
-            raise SpecError(f"KRPieces has {len(s)} structures for {n_groups} groups; give one per group.")
+            raise RuntimeError(f"internal: KRPieces has {len(s)} structures for {n_groups} groups")
         return list(s)
     return [s] * n_groups
 
@@ -227,15 +227,15 @@ def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h, XX=None):
     q = Vi.shape[0]
     Bq = np.einsum("iab,jbc->ijac", A, ViVinv)  # V^-1 V_i V^-1 V_j V^-1
     out = {
-        "XVX": (Vinv.reshape(1, m * m) @ M).reshape(k, k),
-        "Pt": (A.reshape(q, m * m) @ M).reshape(q, k, k),
-        "Q": (Bq.reshape(q * q, m * m) @ M).reshape(q, q, k, k),
+        "XVX": sum_xax(Vinv, M, k),
+        "Pt": sum_xax(A, M, k),
+        "Q": sum_xax(Bq, M, k),
         "t1": n * (ViVinv.reshape(q, m * m) @ ViVinv.transpose(0, 2, 1).reshape(q, m * m).T),
     }
     if need_h:
         Vij = H[:, :, idx][:, :, :, idx]
         C = Vinv @ Vij @ Vinv
-        out["R"] = (C.reshape(q * q, m * m) @ M).reshape(q, q, k, k)
+        out["R"] = sum_xax(C, M, k)
         out["t2"] = n * (Vij.reshape(q * q, m * m) @ Vinv.T.reshape(m * m)).reshape(q, q)
     if need_r:
         S = Vinv @ (r.T @ r) @ Vinv  # sum_s e_s e_s', e_s = V^-1 r_s
@@ -273,7 +273,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         raise SpecError(f"information must be 'observed' or 'expected', not {information!r}.")
     n_pat = len(pieces.X_blocks)
     if n_pat == 0 or len(pieces.obs_index) != n_pat:
-        raise SpecError("KRPieces needs one obs_index per X block and at least one pattern.")
+        raise RuntimeError("internal: KRPieces needs one obs_index per X block and at least one pattern")
     groups = [0] * n_pat if pieces.groups is None else [int(g) for g in pieces.groups]
     n_groups = max(groups) + 1
     structs = _structures(pieces, n_groups)
@@ -285,11 +285,11 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     theta = np.asarray(pieces.theta, float).reshape(-1)
     nt = int(offs[-1])
     if theta.size != nt:
-        raise SpecError(f"theta has {theta.size} values but the structures have {nt} parameters.")
+        raise RuntimeError(f"internal: theta has {theta.size} values but the structures have {nt} parameters")
     supplied = pieces.theta_cov is not None
     need_r = (not supplied) and information == "observed"
     if need_r and pieces.residuals is None:
-        raise SpecError("The observed information needs residuals in KRPieces (or pass theta_cov, or information='expected').")
+        raise RuntimeError("internal: the observed information needs residuals in KRPieces (or theta_cov)")
     k = np.asarray(pieces.X_blocks[0]).shape[-1]
 
     per_group = []
@@ -313,7 +313,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         Sigma, J, H = per_group[g]
         X = np.asarray(pieces.X_blocks[p], float)
         if X.ndim != 3 or X.shape[-1] != k:
-            raise SpecError(f"X block {p} must have shape (subjects, visits, {k}).")
+            raise RuntimeError(f"internal: X block {p} must have shape (subjects, visits, {k})")
         if X.shape[0] == 0:
             continue
         idx = np.asarray(pieces.obs_index[p], int)

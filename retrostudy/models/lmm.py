@@ -9,14 +9,16 @@ variance components ``theta = (G elements, s2)`` -- the lme4 / SAS PROC MIXED
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ..errors import ModelError, RetrostudyWarning, SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
+from .boundary import boundary_fit, near_boundary
 from .covariance import LinearStructure
 from .inference import make_inference
 from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
@@ -233,7 +235,13 @@ def fit_lmm(
     inputs = EngineInput(y=frame[response].to_numpy(float), X=X, subject=frame[subject].astype(str).to_numpy(),
                          visit=np.asarray(vidx, dtype=np.int64), n_times=len(visits))
     problem = inputs.problem()
-    eng = fit_reml(problem, structure, method=method, n_subjects_ic=mm.n_subjects_all)
+    if problem.n_obs == problem.n_subjects:
+        raise ModelError(
+            f"Each of the {problem.n_subjects} analysed subjects has one value, so a random intercept cannot be told "
+            "apart from the residual; use fit_ancova for one post-baseline visit, or baseline='none' to model the "
+            "baseline visit too."
+        )
+    eng = _fit_with_boundary(problem, structure, method, mm.n_subjects_all)
 
     inference = make_inference(df_method, eng, X=X, subject=frame[subject].to_numpy(),
                                column_terms=dict(design.term_index), information=information)
@@ -276,6 +284,23 @@ class LmmDetails(LongitudinalDetails):
     G: pd.DataFrame | None = None
     sigma: pd.DataFrame | None = None
     times: pd.Series | None = None
+
+
+def _fit_with_boundary(problem, structure: "RandomEffectsStructure", method: str, n_ic: int):
+    """The engine fit, or lme4's boundary (singular) fit when the optimum has G singular: the
+    interior optimizer's warnings are kept only when the boundary fit does not replace it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        eng = fit_reml(problem, structure, method=method, n_subjects_ic=n_ic)
+    if not (eng.converged and eng.hessian_pd) and near_boundary(structure, eng.theta):
+        bnd = boundary_fit(eng)
+        if bnd is not None:
+            warnings.warn(f"The {method.upper()} fit is a {bnd.message} (as lme4 reports a singular fit); the "
+                          "estimates are the maximum on that boundary.", RetrostudyWarning, stacklevel=3)
+            return bnd
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return eng
 
 
 def _check_one_time_per_visit(frame: pd.DataFrame, time: str) -> None:

@@ -122,7 +122,7 @@ def engine_stats(eng: RemlFit, n_subjects: int, n_subjects_ic: int, **options: s
         minus2_loglik=float(st["minus2_loglik"]), aic=float(st["aic"]), bic=float(st["bic"]),
         converged=bool(st["converged"]), n_cov_params=int(st["n_cov_params"]), iterations=int(st["iterations"]),
         gradient_norm=float(st["gradient_norm"]), hessian_pd=bool(st["hessian_pd"]), optimizer=str(st["optimizer"]),
-        n_subjects_ic=int(n_subjects_ic), **options,
+        n_subjects_ic=int(n_subjects_ic), note=eng.message if "boundary" in eng.message else None, **options,
     )
 
 
@@ -230,6 +230,9 @@ def prepare_mean_model(
         arm_levels = list(factors[arm]) if factors and arm in factors else factor_levels(frame[arm])
         present_arms = set(pd.unique(frame[arm].astype(str)))
         arm_levels = [a for a in arm_levels if a in present_arms]
+        if len(arm_levels) < 2 and arm in {v for t in terms for v in t}:
+            raise ModelError(f"Only arm(s) {arm_levels} have analysable values; an arm comparison needs at least two "
+                             f"(name no arm column, columns={{'arm': None}}, to model one group).")
         fac[arm] = arm_levels
         by_levels = (reference or {}).get(arm)
         if by_levels is not None and reference_arm is not None and str(by_levels) != str(reference_arm):
@@ -290,10 +293,13 @@ def _subjects_left_out(start: pd.DataFrame, frame: pd.DataFrame, records: list[d
                        response: str, outcome, bv: str | None, baseline: str) -> list[dict]:
     """One record for each subject of the input that the model does not use and whose values
     no row record explains (e.g. only a baseline value when the baseline is a covariate)."""
-    used = set(frame[subject].astype(str))
+    valued = start.loc[start[response].notna(), [subject, "_v"]]
+    lost = pd.Index(pd.unique(valued[subject])).difference(pd.Index(pd.unique(frame[subject])))
+    if lost.empty:
+        return []
+    rows = valued.loc[valued[subject].isin(lost)]
     logged = {(str(r["subject_id"]), str(r["visit"])) for r in records}
     out = []
-    rows = start.loc[~start[subject].astype(str).isin(used) & start[response].notna()]
     for s, grp in rows.groupby(rows[subject].astype(str), sort=True):
         unlogged = [v for v in grp["_v"] if (s, str(v)) not in logged]
         if not unlogged:

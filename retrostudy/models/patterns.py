@@ -80,12 +80,12 @@ def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1
     X = np.asarray(X, float)
     n, p = X.shape
     if y.shape != (n,):
-        raise SpecError("The response and the model matrix have different numbers of rows.")
+        raise RuntimeError("internal: the response and the model matrix have different numbers of rows")
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(X))):
-        raise SpecError("The response or the model matrix has missing or infinite values; exclude those rows first.")
+        raise RuntimeError("internal: missing or infinite values reached the engine (the mean model excludes them)")
     visit = np.asarray(visit, dtype=np.int64)
     if n and (visit.min() < 0 or visit.max() >= n_times):
-        raise SpecError("A visit index is outside 0..n_times-1.")
+        raise RuntimeError("internal: a visit index is outside 0..n_times-1")
     subj, codes = pd.factorize(np.asarray(subject))
     subj = np.asarray(subj, dtype=np.int64)
     n_subj = len(codes)

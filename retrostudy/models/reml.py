@@ -31,7 +31,7 @@ from scipy import linalg
 
 from ..errors import ConvergenceWarning, ModelError, SpecError
 from .covariance import CovarianceStructure
-from ._linalg import diag_scale, gram_rank
+from ._linalg import diag_scale, gram_rank, sum_xax
 from .optimizer import Singular, bfgs, empirical_start, min_eig_ratio, newton
 from .patterns import Pattern, RemlProblem, prepare
 
@@ -68,19 +68,17 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
     p = problem.p
     Sig = structure.group_matrices(theta)
     inv = []
-    A = np.zeros(p * p)
+    A = np.zeros((p, p))
     c = np.zeros(p)
     yVy = 0.0
     logdet = 0.0
     for pat in problem.patterns:
         S_sub, S, ld = _pattern_inverse(Sig, pat)
         inv.append(S)
-        s = S.reshape(-1)
-        A += s @ pat.XX
-        c += s @ pat.XY
+        A += sum_xax(S, pat.XX, p)  # X' V^-1 X
+        c += S.reshape(-1) @ pat.XY
         yVy += float(np.sum(S * pat.YY))
         logdet += pat.n * ld - pat.sum_log_w
-    A = A.reshape(p, p)
     A = (A + A.T) / 2.0
     LA = np.linalg.cholesky(A)
     Ainv = linalg.cho_solve((LA, True), np.eye(p))
@@ -118,7 +116,7 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
         SdV = np.einsum("ab,kbc->kac", S, dV)
         D = np.einsum("kab,bc->kac", SdV, S)
         hess -= pat.n * np.einsum("iab,jba->ij", SdV, SdV)
-        Q += D.reshape(P, m * m) @ pat.XX
+        Q += sum_xax(D, pat.XX, p).reshape(P, p * p)
         XR = pat.XY - (pat.XX.reshape(m * m, p, p) @ beta)
         u += D.reshape(P, m * m) @ XR
         F = np.einsum("kab,bc->kac", SdV, E)
@@ -241,7 +239,7 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
     if method not in ("reml", "ml"):
         raise SpecError(f"method must be 'reml' or 'ml', not {method!r}.")
     if structure.n_times != problem.n_times:
-        raise SpecError("The covariance structure and the data have different numbers of visits.")
+        raise RuntimeError("internal: the covariance structure and the data have different numbers of visits")
     p = problem.p
     XtX = sum(pat.XX.reshape(pat.m, pat.m, p, p)[np.arange(pat.m), np.arange(pat.m)].sum(0)
               for pat in problem.patterns)

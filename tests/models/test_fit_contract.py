@@ -157,3 +157,29 @@ def test_every_subject_a_longitudinal_fit_leaves_out_is_logged():
     only_base = model_log.loc[model_log["reason"].str.startswith("only a baseline"), "cells"].sum()
     n_base_used = fit.n_analysed(by=None)  # one baseline cell per analysed subject
     assert fit.fit_stats.n_obs + n_base_used + only_base == n_in
+
+
+def test_no_satterthwaite_or_kr_df_from_a_non_pd_hessian():
+    """Negative df and NaN p came out of a fit whose Hessian was not PD: such df are refused."""
+    from dataclasses import replace
+
+    from retrostudy.models.inference import make_inference
+
+    eng = replace(FITS["mmrm-kr"].details.engine, hessian_pd=False)
+    for df_method in ("satterthwaite", "kenward-roger"):
+        with pytest.raises(rs.ModelError, match="not positive definite.*between-within"):
+            make_inference(df_method, eng)
+    inf = make_inference("residual", eng)
+    assert inf.dof(np.eye(2, len(FITS["mmrm-kr"].coef)))[0] > 0
+
+
+def test_one_arm_and_too_few_subjects_are_sentences():
+    one = TRIAL.data.loc[TRIAL.data["arm"] == "retro"]
+    for fit in (lambda: rs.fit_mmrm(one, outcome="pain_nrs"),
+                lambda: rs.fit_lmm(one, outcome="pain_nrs", baseline="none"),
+                lambda: rs.fit_ancova(one, outcome="pain_nrs")):
+        with pytest.raises(rs.ModelError, match="at least two"):
+            fit()
+    few = TRIAL.data.loc[TRIAL.data["subject_id"].isin(["R01", "R02", "F01", "C01", "C02"])]
+    with pytest.raises(rs.ModelError, match="5 analysable subjects are too few for the 6 coefficients"):
+        rs.fit_ancova(few, outcome="pain_nrs", covariates=["age", "sex"])

@@ -184,8 +184,8 @@ def test_theta_cov_supplied_and_errors():
     sup_ = kenward_roger(p2)
     assert sup_.information_kind == "supplied"
     np.testing.assert_allclose(sup_.vcov, base.vcov, rtol=1e-12)
-    with pytest.raises(SpecError):
-        kenward_roger(KRPieces(p.X_blocks, p.obs_index, s, th))  # observed info needs residuals
+    with pytest.raises(RuntimeError, match="internal: the observed information needs residuals"):
+        kenward_roger(KRPieces(p.X_blocks, p.obs_index, s, th))  # a caller's mistake, not the user's
     with pytest.raises(SpecError):
         kenward_roger(p, information="fisher")
     with pytest.raises(SpecError):
