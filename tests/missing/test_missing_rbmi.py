@@ -240,12 +240,14 @@ def test_condmean_bootstrap_samples_recomputed(antidepressant, ad_kw, rbmi_ref, 
 @pytest.mark.parametrize("strategy", ["MAR", "JR"])
 def test_condmean_bootstrap_within_monte_carlo_error(antidepressant, ad_kw, rbmi_ref, strategy):
     case = rbmi_ref("condmean_bootstrap.json")["cases"][strategy]
-    B = 150
+    B = 100
     res = rs.sensitivity(antidepressant, strategy=STRATEGIES[strategy], method="condmean-bootstrap", n_samples=B,
                          seed=20260311, **ad_kw)
     ours = _ours(res)
     pooled = _rows(case["pooled_normal"]).set_index("parameter")
-    assert_allclose(ours.loc[pooled.index, "estimate"], pooled["est"], rtol=RTOL, atol=ATOL)  # the full-data fit
+    # the full-data estimate: rbmi as installed here, so within its optimizer gap (condmean_jackknife.json)
+    gap = rbmi_ref("condmean_jackknife.json")["optimizer_gap"][strategy]["max_rel_diff_est"]
+    assert_allclose(ours.loc[pooled.index, "estimate"], pooled["est"], rtol=1.5 * gap + 1e-7, atol=ATOL)
     mc = case["monte_carlo"]
     for p in ("trt_5", "trt_7", "lsm_alt_7"):
         kurt = mc["kurtosis_of_bootstrap_estimates"][p]
