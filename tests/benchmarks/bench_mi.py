@@ -121,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         for key, name in (("condmean_jackknife", "condmean jackknife (173 fits)"),
                           ("condmean_bootstrap", f"condmean bootstrap ({B + 1} fits)")):
             x = r[key]
+            se = x.get("trt_7_se")
+            se_text = f"{se:8.5f}" if isinstance(se, (int, float)) else f"{'-':>8s}"  # percentile pool: no SE
             print(f"{name:34s} {'rbmi ' + r['rbmi_version'] + ', 1 core':30s} {x['seconds']:9.3f} {'1.0x':>12s} "
-                  f"{x['trt_7_est']:10.5f} {x['trt_7_se']:8.5f}")
+                  f"{x['trt_7_est']:10.5f} {se_text}")
     if par is not None:
         print(f"\nDask: {args.workers} workers {t_boot / t_par:.2f}x faster than serial on the bootstrap "
               f"(cluster start-up {startup:.2f} s excluded); parallel result identical to serial: {same}.")
