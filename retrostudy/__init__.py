@@ -36,6 +36,15 @@ _EXPORTS: dict[str, str] = {
     "joint_tests": "retrostudy.inference",
     "effect_sizes": "retrostudy.inference",
     "responders": "retrostudy.inference",
+    # planning (power and sample size, simulation of the planned analysis)
+    "power_ttest": "retrostudy.planning",
+    "power_ancova": "retrostudy.planning",
+    "power_mmrm": "retrostudy.planning",
+    "PowerResult": "retrostudy.planning",
+    "planning_inputs": "retrostudy.planning",
+    "simulate_power": "retrostudy.planning",
+    "TrialModel": "retrostudy.planning",
+    "SimulationResult": "retrostudy.planning",
     # missing data
     "sensitivity": "retrostudy.missing",
     "tipping_point": "retrostudy.missing",
@@ -78,6 +87,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .models.ancova import fit_ancova
     from .models.lmm import fit_lmm
     from .models.mmrm import fit_mmrm
+    from .planning import (PowerResult, SimulationResult, TrialModel, planning_inputs, power_ancova, power_mmrm,
+                           power_ttest, simulate_power)
     from .report import build_report
     from .results import ModelFit
     from .schema import OUTCOMES, Outcome

@@ -31,10 +31,15 @@ def _style_path() -> str:
 
 @contextlib.contextmanager
 def style() -> Iterator[None]:
-    """Context in which figures use the packaged retrostudy style."""
+    """Context in which figures use the packaged retrostudy style.
+
+    Text is drawn literally (``text.parse_math`` off): arm, outcome and visit labels come
+    from the user's data, and a label such as ``$\\alpha$ arm`` must not be read as
+    matplotlib mathtext (which raises on unknown commands).
+    """
     import matplotlib.pyplot as plt
 
-    with plt.style.context(_style_path()):
+    with plt.style.context(_style_path()), plt.rc_context({"text.parse_math": False}):
         yield
 
 

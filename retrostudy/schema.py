@@ -14,6 +14,7 @@ __all__ = [
     "CANONICAL_COLUMNS",
     "CANONICAL_DTYPES",
     "DEFAULT_ARMS",
+    "MAX_ABS_VALUE",
     "Outcome",
     "OUTCOMES",
     "get_outcome",
@@ -103,7 +104,10 @@ class Outcome:
             return f"{x:g}"
 
         if self.low is not None and self.high is not None:
-            return f"from {num(self.low)} to {num(self.high)}"
+            if self.low_inclusive and self.high_inclusive:
+                return f"from {num(self.low)} to {num(self.high)}"
+            return (f"{'at least' if self.low_inclusive else 'above'} {num(self.low)} and "
+                    f"{'at most' if self.high_inclusive else 'below'} {num(self.high)}")
         if self.low is not None:
             return f"{'at least' if self.low_inclusive else 'above'} {num(self.low)}"
         if self.high is not None:
@@ -129,15 +133,25 @@ class Outcome:
 
 
 #: Default outcome registry; a mapping file or keyword arguments can override any field.
+#: Every registered outcome has a plausible upper bound, so an absurd number (``1e308`` kg)
+#: is refused as out of range instead of being analysed: quadriceps strength up to 200 kg
+#: (isometric knee-extension force of the strongest adults is about 100 kg), timed up-and-go
+#: up to 300 s (severely impaired older adults take about 30-60 s; a test abandoned after
+#: minutes is not a TUG time).
 OUTCOMES: Mapping[str, Outcome] = {
     "pain_nrs": Outcome("pain_nrs", "Pain (NRS)", "points", 0.0, 10.0, direction="lower_is_better"),
     "womac": Outcome("womac", "WOMAC total", "points", 0.0, 96.0, direction="lower_is_better",
                      version="WOMAC 3.1 Likert, total 0-96"),
-    "quad_strength": Outcome("quad_strength", "Quadriceps strength", "kg", 0.0, None,
+    "quad_strength": Outcome("quad_strength", "Quadriceps strength", "kg", 0.0, 200.0,
                              direction="higher_is_better"),
-    "tug": Outcome("tug", "Timed up-and-go", "s", 0.0, None, low_inclusive=False,
+    "tug": Outcome("tug", "Timed up-and-go", "s", 0.0, 300.0, low_inclusive=False,
                    direction="lower_is_better"),
 }
+
+#: Largest size of any outcome value, for outcomes without a registered or declared bound
+#: (an unknown outcome id, or a bound set to null in the mapping): beyond it a number is a
+#: code or an overflow, not a measurement, and is refused. Models stay exact far below it.
+MAX_ABS_VALUE = 1e12
 
 
 def get_outcome(outcome_id: str, registry: Mapping[str, Outcome] | None = None) -> Outcome:

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 __all__ = ["TidyResult", "TIDY_COLUMNS", "json_safe", "infer_linear", "fit_provenance", "check_conf_level"]
 
@@ -129,8 +129,11 @@ def infer_linear(
     dfs = np.asarray(df, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
-    p = 2.0 * stats.t.sf(np.abs(t), dfs)
-    q = stats.t.ppf(0.5 + conf_level / 2.0, dfs)
+    # scipy.special's t functions are what scipy.stats.t calls, without its per-call overhead
+    # (replicate loops call this thousands of times); df <= 0 gives NaN as before
+    with np.errstate(invalid="ignore"):
+        p = np.where(dfs > 0, 2.0 * special.stdtr(np.where(dfs > 0, dfs, 1.0), -np.abs(t)), np.nan)
+        q = np.where(dfs > 0, special.stdtrit(np.where(dfs > 0, dfs, 1.0), 0.5 + conf_level / 2.0), np.nan)
     return {"statistic": t, "p_value": p, "conf_low": est - q * se, "conf_high": est + q * se}
 
 

@@ -40,7 +40,7 @@ SOURCES = build.sources()
 NAMES = [s.stem for s in SOURCES]
 EXPECTED = [
     "01-the-question", "02-loading-and-checking-data", "03-ancova-at-week-6",
-    "04-mixed-models-and-dropout", "05-from-analysis-to-report",
+    "04-mixed-models-and-dropout", "05-from-analysis-to-report", "07-planning-the-replication",
 ]
 
 

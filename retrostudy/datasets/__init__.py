@@ -80,7 +80,7 @@ def load_dataset(name: str) -> TrialData:
     if outcomes:
         config["outcomes"] = outcomes
     if meta.get("baseline_visit"):
-        config["baseline"] = meta["baseline_visit"]
+        config["baseline_visit"] = meta["baseline_visit"]
     resource = _root() / str(meta.get("file", f"{name}.csv"))
     with resources.as_file(resource) as path:
         trial = read_trial(path, config=config, layout="long")

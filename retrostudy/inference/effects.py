@@ -32,7 +32,7 @@ from scipy import stats
 
 from .contrasts import ContrastTable
 from ..errors import SpecError
-from ..results import ModelFit, TidyResult
+from ..results import ModelFit, TidyResult, check_conf_level
 
 __all__ = ["effect_sizes", "EffectSizeTable", "hedges_j", "pooled_sd"]
 
@@ -129,7 +129,7 @@ def effect_sizes(
     if standardizer not in ("baseline_sd", "residual_sd"):
         raise SpecError(f"standardizer must be 'baseline_sd' or 'residual_sd', not {standardizer!r}.")
     fit = con.fit
-    conf = float(con.settings.get("conf_level", fit.conf_level) if conf_level is None else conf_level)
+    conf = check_conf_level(con.settings.get("conf_level", fit.conf_level) if conf_level is None else conf_level)
     t = con.table
     s = np.empty(len(t))
     m = np.empty(len(t))

@@ -52,6 +52,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from ..errors import SpecError
+from ..tidy import check_conf_level
 
 __all__ = [
     "mn_interval_rd",
@@ -79,8 +80,7 @@ def _check(x: int, n: int, which: str = "") -> tuple[int, int]:
 
 
 def _quantile(conf_level: float) -> float:
-    if not 0.0 < float(conf_level) < 1.0:
-        raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
+    check_conf_level(conf_level)
     return float(stats.norm.ppf(0.5 + float(conf_level) / 2.0))
 
 

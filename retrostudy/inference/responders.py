@@ -44,7 +44,7 @@ import pandas as pd
 
 from ..errors import DataError, ModelError, SpecError
 from ..exclusions import ExclusionLog
-from ..tidy import TidyResult, json_safe
+from ..tidy import TidyResult, check_conf_level, json_safe
 from ..schema import OUTCOMES, Outcome
 from ..trial import TrialData, as_trial
 from . import proportions as prop
@@ -311,8 +311,7 @@ def responders(
         raise SpecError(f"ci_method must be one of {', '.join(CI_METHODS)}, not {ci_method!r}.")
     if family not in ("trt_vs_ref", "pairwise"):
         raise SpecError(f"family must be 'trt_vs_ref' or 'pairwise', not {family!r}.")
-    if not 0.0 < float(conf_level) < 1.0:
-        raise SpecError(f"conf_level must be between 0 and 1, not {conf_level!r}.")
+    check_conf_level(conf_level)
     conf = float(conf_level)
     if outcome not in trial.outcomes:
         raise SpecError(f"Outcome {outcome!r} is not in the data; available outcomes: {', '.join(trial.outcomes)}.")

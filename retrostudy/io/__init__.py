@@ -16,14 +16,19 @@ Missing values are never errors: they are left out of ``data`` and logged in
 ``exclusions`` (stage ``read``) with their row, so that analysis values + excluded
 values = input values (``meta['input_cells']``).
 
-Modules: :mod:`.formats` (readers, content sniffing), :mod:`.layouts` (layout
-detection and reshaping), :mod:`.mapping` (the mapping options and YAML file),
-:mod:`.labels` (column, arm, visit and outcome synonyms), :mod:`.checks` (the bad-input
-rules), :mod:`.validate` (the two entry points and ValidationReport).
+Modules, in pipeline order: :mod:`.read` (the entry: ``read_trial``, ``validate_trial``,
+ValidationReport) -> :mod:`.formats` (content sniffing, typed files), :mod:`.text`
+(csv/tsv), :mod:`.workbook` (xlsx), :mod:`.grid` (where the header is) -> :mod:`.layouts`
+(layout detection and reshaping into cells) -> :mod:`.canonicalize` (the canonical table)
+with :mod:`.checks` (rules on cells) and :mod:`.crosschecks` (rules across rows); then
+:func:`retrostudy.trial.validate_canonical`. Helpers: :mod:`.mapping` (the mapping
+options), :mod:`.safeyaml` (the one safe YAML reader), :mod:`.labels` (names and
+synonyms), :mod:`.visits` (visit labels, dates, wide column names), :mod:`.cellparse`
+(the one cell-to-number parser and missing-value rule), :mod:`.problems`.
 """
 from __future__ import annotations
 
 from .mapping import TrialMapping, load_mapping
-from .validate import ValidationReport, read_trial, validate_trial
+from .read import ValidationReport, read_trial, validate_trial
 
-__all__ = ["read_trial", "validate_trial", "ValidationReport", "load_mapping", "TrialMapping"]
+__all__ = ["TrialMapping", "ValidationReport", "load_mapping", "read_trial", "validate_trial"]

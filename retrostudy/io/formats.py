@@ -1,8 +1,9 @@
 """Readers per file format; the format is recognised from the content, checked against the extension.
 
 Each reader returns :class:`RawTable` objects: the header (column names exactly as
-written) and the cells as Python objects, with the row number of every record as the
-user sees it:
+written) and the cells (text as written for csv/tsv, Python objects for xlsx, the
+file's own types for the typed formats), with the row number of every record as the user
+sees it:
 
 * csv, tsv, xlsx: the spreadsheet row number, the header being row 1 when it is the
   first line (blank lines above it count), so the first data row is row 2;
@@ -13,19 +14,18 @@ file and says what to do; no library traceback reaches the user.
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .labels import as_label, norm
+from .cellparse import as_label
+from .labels import norm
 from .problems import Problems
 
-__all__ = ["RawTable", "read_raw", "raw_from_frame", "sniff", "FORMATS"]
+__all__ = ["FORMATS", "RawTable", "raw_from_frame", "read_raw", "sniff"]
 
 #: Formats read, with what the user would call them.
 FORMATS = {"csv": "a CSV table", "tsv": "a tab-separated table", "xlsx": "an Excel workbook (.xlsx)",
@@ -43,16 +43,21 @@ _SAS7BDAT_MAGIC = bytes.fromhex("c2ea8160b31411cfbd92080009c7318c181f1011")
 
 @dataclass
 class RawTable:
-    """One table as read: unique column names, object cells, user-visible row numbers."""
+    """One table as read: unique column names, cells, user-visible row numbers.
+
+    ``value_labels`` maps a column to its SPSS / Stata value labels (code -> label);
+    ``nested`` lists the columns whose cells are lists or records (parquet list/struct).
+    """
 
     file: str
     format: str
     columns: list[str]
     data: pd.DataFrame
-    rows: list[int]
+    rows: np.ndarray
     sheet: str | None = None
     value_labels: dict[str, dict] = field(default_factory=dict)
     encoding: str | None = None
+    nested: dict[str, str] = field(default_factory=dict)
 
 
 def sniff(path: str) -> str:
@@ -108,8 +113,11 @@ def _fail(file: str, rule: str, text: str) -> DataError:
 
 
 def read_raw(path: str | os.PathLike, *, sheet: str | int | None = None,
-             missing: tuple[str, ...] = ()) -> tuple[list[RawTable], str]:
+             header_row: tuple[int, ...] | None = None) -> tuple[list[RawTable], str]:
     """Read a file into raw tables (several for a workbook with several sheets) and its format."""
+    from .text import read_text
+    from .workbook import read_xlsx
+
     path = os.fspath(path)
     name = os.path.basename(path.rstrip("/\\")) or path
     if not os.path.exists(path):
@@ -131,8 +139,8 @@ def read_raw(path: str | os.PathLike, *, sheet: str | int | None = None,
         if expected not in (None, "csv", "tsv", "text"):
             raise _fail(name, "file_type", f"the name says {FORMATS[expected]} but the file holds plain text "
                         f"(probably CSV); rename it to {os.path.splitext(name)[0]}.csv")
-        tables = _read_text(path, name, fmt)
-        return tables, tables[0].format
+        table = read_text(path, name, fmt, header_row)
+        return [table], table.format
     if kind not in FORMATS:
         target = f"the name says {FORMATS[expected]} but " if expected in FORMATS else ""
         raise _fail(name, "file_type", f"{target}the file is {_OTHER.get(kind, 'not a data table')}, not a "
@@ -141,165 +149,65 @@ def read_raw(path: str | os.PathLike, *, sheet: str | int | None = None,
         raise _fail(name, "file_type", f"the name says {FORMATS[expected]} but the file is {FORMATS[kind]}; "
                     f"rename it to {os.path.splitext(name)[0]}.{kind}")
     if kind == "xlsx":
-        return _read_xlsx(path, name, sheet, missing), "xlsx"
+        return read_xlsx(path, name, sheet, header_row), "xlsx"
+    if header_row is not None:
+        raise _fail(name, "header_row", f"header_row applies to csv, tsv and xlsx files; {FORMATS[kind]} has its "
+                    "column names built in, so remove header_row from the mapping")
     return [_read_typed(path, name, kind)], kind
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            pass
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), "latin-1"
+def _read_parquet(path: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A parquet file as a frame: decimals as float64, list/struct/map columns as text (named in ``nested``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-
-def _read_text(path: str, name: str, fmt: str) -> list[RawTable]:
-    with open(path, "rb") as fh:
-        text, enc = _decode(fh.read())
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    if fmt == "tsv":
-        delim = "\t"
-    else:
-        counts = {d: first.count(d) for d in (",", ";", "\t")}
-        delim = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
-    try:
-        grid = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
-    except csv.Error as exc:
-        raise _fail(name, "unreadable", f"the file cannot be read as a delimited table ({exc}); check the "
-                    "quotes in it") from None
-    table = _from_grid(grid, name, "tsv" if delim == "\t" else "csv", None, ())
-    table.encoding = enc
-    return [table]
-
-
-def _read_xlsx(path: str, name: str, sheet: str | int | None, missing: tuple[str, ...]) -> list[RawTable]:
-    try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise _fail(name, "unreadable", f"the workbook cannot be opened ({type(exc).__name__}); open it in a "
-                    "spreadsheet program and save it again as .xlsx") from None
-    try:
-        names = list(wb.sheetnames)
-        if sheet is not None:
-            if isinstance(sheet, int) and not isinstance(sheet, bool):
-                if not 0 <= sheet < len(names):
-                    raise _fail(name, "no_sheet", f"the workbook has {len(names)} sheet(s), so there is no sheet "
-                                f"number {sheet} (counted from 0); pick one of {names}")
-                names = [names[sheet]]
-            elif str(sheet) in names:
-                names = [str(sheet)]
-            else:
-                raise _fail(name, "no_sheet", f"the workbook has no sheet '{sheet}'; its sheets are {names}")
-        tables, problems = [], Problems()
-        for sh in names:
-            try:
-                grid = [list(r) for r in wb[sh].iter_rows(values_only=True)]
-            except Exception as exc:  # a damaged sheet inside a readable workbook
-                raise _fail(name, "unreadable", f"sheet '{sh}' cannot be read ({type(exc).__name__}); open the "
-                            "workbook in a spreadsheet program and save it again as .xlsx") from None
-            if not any(not _blank(c) for r in grid for c in r):
-                continue
-            try:
-                tables.append(_from_grid(grid, name, "xlsx", sh, missing))
-            except DataError as err:
-                problems.extend(err.problems.to_dict(orient="records"))
-        problems.raise_if_any()
-    finally:
-        wb.close()
-    if not tables:
-        raise _fail(name, "empty_file", "every sheet of the workbook is empty; put the trial data in the first "
-                    "sheet")
-    return tables
-
-
-def _blank(x: Any) -> bool:
-    return x is None or (isinstance(x, str) and not x.strip())
-
-
-def _from_grid(grid: list[list[Any]], name: str, fmt: str, sheet: str | None,
-               missing: tuple[str, ...]) -> RawTable:
-    """Header = first non-blank row; rows numbered from 1 at the top of the file/sheet."""
-    problems = Problems()
-    nonblank = [i for i, r in enumerate(grid) if any(not _blank(c) for c in r)]
-    if not nonblank:
-        raise _fail(name, "empty_file", "the file has no data; export the trial data into it again")
-    h = nonblank[0]
-    header = [as_label(c) or "" for c in grid[h]]
-    last = nonblank[-1]
-    body = grid[h + 1:last + 1]
-    width = max([len(header)] + [len(r) for r in body])
-    header += [""] * (width - len(header))
-    used = [any(i < len(r) and not _blank(r[i]) for r in body) for i in range(width)]
-    keep = [i for i in range(width) if header[i] or used[i]]
-    for i in keep:
-        if not header[i]:
-            first = next(k for k, r in enumerate(body) if i < len(r) and not _blank(r[i]))
-            problems.add(name, h + 1, f"column {_col_letter(i)}" if fmt == "xlsx" else f"column {i + 1}",
-                         None, "unnamed_column", "this column has values but no name in the header row (first "
-                         f"value in row {h + 2 + first}); give it a name or delete it", sheet=sheet)
-    seen: dict[str, int] = {}
-    for i in keep:
-        if not header[i]:
-            continue
-        key = norm(header[i]) or header[i]
-        if key in seen:
-            j = seen[key]
-            problems.add(name, h + 1, header[i], header[i], "duplicate_column",
-                         f"the column name appears twice (columns {j + 1} '{header[j]}' and {i + 1} "
-                         f"'{header[i]}'); rename or delete one of them", sheet=sheet)
-        else:
-            seen[key] = i
-    if not body or not any(any(not _blank(c) for c in r) for r in body):
-        problems.add(name, h + 1, None, None, "header_only",
-                     "the file has a header row but no data rows below it; add the trial's data", sheet=sheet)
-    problems.raise_if_any()
-    cols = [header[i] for i in keep]
-    records = [[(r[i] if i < len(r) else None) for i in keep] for r in body]
-    frame = pd.DataFrame.from_records(records, columns=cols).astype(object) if records else \
-        pd.DataFrame(columns=cols, dtype=object)
-    rows = list(range(h + 2, h + 2 + len(body)))
-    return RawTable(name, fmt, cols, frame, rows, sheet=sheet)
-
-
-def _col_letter(i: int) -> str:
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
+    table = pq.read_table(path)
+    nested: dict[str, str] = {}
+    for i, fld in enumerate(table.schema):
+        t = fld.type
+        if pa.types.is_decimal(t):
+            table = table.set_column(i, fld.name, table.column(i).cast(pa.float64()))
+        elif pa.types.is_nested(t) or pa.types.is_union(t):
+            kind = ("records (struct)" if pa.types.is_struct(t) else "key-value maps" if pa.types.is_map(t)
+                    else "lists" if not pa.types.is_union(t) else "mixed (union) values")
+            nested[str(fld.name)] = kind
+            table = table.set_column(i, fld.name, pa.array([None if v is None else str(v)
+                                                            for v in table.column(i).to_pylist()], pa.string()))
+    return table.to_pandas(), nested
 
 
 def _read_typed(path: str, name: str, kind: str) -> RawTable:
     labels: dict[str, dict] = {}
+    nested: dict[str, str] = {}
     try:
         if kind == "parquet":
-            frame = pd.read_parquet(path)
+            frame, nested = _read_parquet(path)
         else:
             import pyreadstat
 
             reader = {"xpt": pyreadstat.read_xport, "sav": pyreadstat.read_sav, "dta": pyreadstat.read_dta,
                       "sas7bdat": pyreadstat.read_sas7bdat}[kind]
-            frame, meta = reader(path)
+            frame, meta = reader(path)  # declared user-missing values (SPSS, Stata .a-.z) come back as NaN
             labels = {str(k): dict(v) for k, v in (meta.variable_value_labels or {}).items()}
     except Exception as exc:  # every reader error becomes a DataError
         raise _fail(name, "unreadable", f"the file looks like {FORMATS[kind]} but cannot be read "
                     f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else 'damaged'}); "
                     "export it again from the program that made it") from None
-    return raw_from_frame(frame, name, kind, value_labels=labels)
+    table = raw_from_frame(frame, name, kind, value_labels=labels)
+    table.nested.update(nested)
+    return table
+
+
+_NESTED = (list, tuple, dict, set, np.ndarray)
 
 
 def raw_from_frame(frame: pd.DataFrame, name: str = "<DataFrame>", kind: str = "dataframe",
                    value_labels: dict | None = None) -> RawTable:
-    """A DataFrame as a raw table; rows are numbered 1, 2, ... (record numbers)."""
+    """A DataFrame as a raw table; rows are numbered 1, 2, ... (record numbers).
+
+    Columns keep their dtypes; columns whose cells are lists, dicts or arrays become text
+    and are listed in ``nested``.
+    """
     problems = Problems()
     cols = [as_label(c) or "" for c in frame.columns]
     if len(cols) == 0:
@@ -321,8 +229,15 @@ def raw_from_frame(frame: pd.DataFrame, name: str = "<DataFrame>", kind: str = "
         problems.add(name, None, None, None, "header_only",
                      "the table has columns but no rows; add the trial's data")
     problems.raise_if_any()
-    data = pd.DataFrame({c: frame.iloc[:, i].astype(object).to_numpy() for i, c in enumerate(cols)},
-                        columns=cols)
-    data = data.astype(object).where(data.notna(), None)
-    return RawTable(name, kind, cols, data.reset_index(drop=True), list(range(1, len(frame) + 1)),
-                    value_labels=value_labels or {})
+    data: dict[str, pd.Series] = {}
+    nested: dict[str, str] = {}
+    for i, c in enumerate(cols):
+        col = frame.iloc[:, i].reset_index(drop=True)
+        if col.dtype == object and col.map(lambda x: isinstance(x, _NESTED)).any():
+            nested[c] = "lists or records"
+            col = col.map(lambda x: None if x is None or (isinstance(x, float) and x != x) else str(
+                list(x) if isinstance(x, np.ndarray) else x))
+        data[c] = col
+    out = pd.DataFrame(data, columns=cols)
+    return RawTable(name, kind, cols, out, np.arange(1, len(frame) + 1, dtype=np.int64),
+                    value_labels=value_labels or {}, nested=nested)

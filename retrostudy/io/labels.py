@@ -8,14 +8,26 @@ turned into one underscore (``"Retro walking"`` -> ``"retro_walking"``,
 from __future__ import annotations
 
 import difflib
-import math
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .cellparse import as_label, is_missing
 
 __all__ = [
-    "norm", "as_label", "is_missing", "parse_number", "closest", "known_list",
-    "ROLE_SYNONYMS", "OUTCOME_SYNONYMS", "ARM_SYNONYMS", "ADAM_COVARIATES",
-    "match_role", "outcome_id", "arm_id", "visit_week", "visit_name", "split_wide",
+    "ADAM_COVARIATES",
+    "ARM_SYNONYMS",
+    "OUTCOME_SYNONYMS",
+    "ROLE_SYNONYMS",
+    "arm_id",
+    "as_label",
+    "closest",
+    "is_missing",
+    "known_list",
+    "match_columns",
+    "match_role",
+    "norm",
+    "outcome_id",
 ]
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -56,61 +68,9 @@ ARM_SYNONYMS: Mapping[str, str] = {
 ADAM_COVARIATES: tuple[str, ...] = ("age", "sex", "bmi", "bmibl", "race", "height", "heightbl",
                                     "weight", "weightbl", "country", "siteid", "ethnic")
 
-_BASELINE = {"baseline", "bl", "base", "week_0", "week0", "wk0", "wk_0", "w0", "pre", "pretest",
-             "pre_treatment", "pretreatment", "day_0", "day0", "v0", "visit_0"}
-_WEEK = re.compile(r"(?:week|wk|w|weeks)?_?(\d+(?:\.\d+)?)(?:_?weeks?)?\Z")
-_MISSING_TOKENS = {"", "na", "n/a", "nan", ".", "null", "none", "missing", "#n/a", "<na>"}
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\Z")
-
-
 def norm(name: Any) -> str:
     """Normalised form of a name or label used for matching (``"Retro walking"`` -> ``"retro_walking"``)."""
     return _NON_ALNUM.sub("_", str(name).strip().lower()).strip("_")
-
-
-def as_label(x: Any) -> str | None:
-    """A cell as a label string (``6.0`` -> ``"6"``); ``None`` when the cell is missing."""
-    if is_missing(x):
-        return None
-    if isinstance(x, bool):
-        return str(x)
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    if hasattr(x, "item") and not isinstance(x, str):  # numpy scalar
-        return as_label(x.item())
-    return str(x).strip()
-
-
-def is_missing(x: Any, extra: Iterable[str] = ()) -> bool:
-    """Whether a cell is a missing value (empty, ``NA``, ``.``, NaN, None...)."""
-    if x is None:
-        return True
-    if isinstance(x, float):
-        return math.isnan(x)
-    if isinstance(x, str):
-        t = x.strip().lower()
-        return t in _MISSING_TOKENS or t in extra
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def parse_number(x: Any) -> float | None:
-    """A cell as a float, or ``None`` when it is not a number (missing cells are handled before)."""
-    if isinstance(x, bool):
-        return None
-    if isinstance(x, (int, float)):
-        return float(x)
-    if hasattr(x, "item") and not isinstance(x, str):
-        return parse_number(x.item())
-    if isinstance(x, str):
-        t = x.strip()
-        if _NUMBER.match(t):
-            return float(t)
-    return None
 
 
 def closest(label: str, known: Iterable[str], cutoff: float = 0.5) -> str | None:
@@ -166,46 +126,27 @@ def arm_id(label: str, arms: Mapping[str, str] | None = None) -> str | None:
     return ARM_SYNONYMS.get(n)
 
 
-def visit_week(label: str, visits: Mapping[str, float] | None = None) -> float | None:
-    """Week of a visit label (``"Week 6"`` -> 6.0, ``"baseline"`` -> 0.0), or ``None``."""
-    n = norm(label)
-    for lab, week in (visits or {}).items():
-        if n == norm(lab):
-            return float(week)
-    if n in _BASELINE:
-        return 0.0
-    m = _WEEK.match(n)
-    if m:
-        return float(m.group(1))
-    return None
+def match_columns(names: Iterable[str], columns: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Names matched to columns exactly, else after :func:`norm` (``"body mass index"`` -> ``body_mass_index``).
 
+    A ``name:visit`` interaction keeps its ``:visit`` part. Returns the matched names
+    (in the order given) and those that match no column.
 
-def visit_name(week: float) -> str:
-    """Canonical visit name of a week: ``baseline`` for week 0, else ``week6``, ``week0.5``."""
-    return "baseline" if week == 0 else f"week{week:g}"
-
-
-def split_wide(column: str, outcomes: Mapping[str, Iterable[str]] | None = None,
-               visits: Mapping[str, float] | None = None) -> tuple[str, str, float] | None:
-    """Split a wide column name into ``(outcome id, visit label, week)``.
-
-    Recognises ``<outcome>_<visit>`` and ``<visit>_<outcome>`` with any separator,
-    e.g. ``pain_baseline``, ``pain_week6``, ``pain_0``, ``WOMAC.6``, ``baseline_tug``.
+    Examples
+    --------
+    >>> match_columns(["Body Mass Index", "age:visit", "site"], ["age", "body_mass_index"])
+    (['body_mass_index', 'age:visit'], ['site'])
     """
-    n = norm(column)
-    names: list[tuple[str, str]] = []
-    for oid, extra in (outcomes or {}).items():
-        names += [(norm(x), oid) for x in (oid, *extra)]
-    names += [(syn, oid) for oid, syns in OUTCOME_SYNONYMS.items() for syn in syns]
-    names.sort(key=lambda t: -len(t[0]))
-    for syn, oid in names:
-        for rest in (n[len(syn):] if n.startswith(syn) else None, n[:-len(syn)] if n.endswith(syn) else None):
-            if rest is None:
-                continue
-            rest = rest.strip("_")
-            if not rest:
-                continue
-            week = visit_week(rest, visits)
-            if week is not None:
-                return oid, rest, week
-    return None
+    columns = list(columns)
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        by_norm.setdefault(norm(c), c)
+    found, unknown = [], []
+    for name in names:
+        base, sep, rest = str(name).partition(":")
+        col = base if base in columns else by_norm.get(norm(base))
+        if col is None:
+            unknown.append(str(name))
+        else:
+            found.append(col + sep + rest)
+    return found, unknown

@@ -25,17 +25,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
 from ..schema import CANONICAL_COLUMNS
+from .cellparse import is_missing, missing_mask, missing_rule
 from .formats import RawTable
-from .labels import ADAM_COVARIATES, ROLE_SYNONYMS, is_missing, known_list, match_role, norm, outcome_id, \
-    split_wide
+from .labels import (
+    ADAM_COVARIATES,
+    ROLE_SYNONYMS,
+    known_list,
+    match_role,
+    norm,
+    outcome_id,
+)
 from .mapping import ROLES, TrialMapping
 from .problems import Problems
+from .visits import WideColumn, wide_columns
 
-__all__ = ["Cells", "reshape", "detect_layout"]
+__all__ = ["Cells", "detect_layout", "reshape"]
 
 _ROLE_WORDS = {"subject_id": "subject id", "arm": "arm (treatment group)", "visit": "visit", "week": "week",
                "outcome": "outcome name", "value": "value", "study": "study"}
@@ -60,7 +69,12 @@ class Cells:
 
 
 def _header_row(t: RawTable) -> int | None:
-    return t.rows[0] - 1 if t.format in ("csv", "tsv", "xlsx") and t.rows else None
+    return int(t.rows[0]) - 1 if t.format in ("csv", "tsv", "xlsx") and len(t.rows) else None
+
+
+def _wide_columns(t: RawTable, roles: dict[str, str], m: TrialMapping) -> list[WideColumn]:
+    rest = [c for c in t.columns if c not in roles.values() and c not in t.nested]
+    return wide_columns(rest, m.outcome_names, m.visits, new_outcomes=not m.outcomes)
 
 
 def _roles(t: RawTable, m: TrialMapping, problems: Problems) -> dict[str, str]:
@@ -101,7 +115,7 @@ def detect_layout(t: RawTable, roles: dict[str, str], m: TrialMapping, n_tables:
         cand.append("long")
     if has_visit and any(outcome_id(c, m.outcome_names) for c in rest):
         cand.append("by_visit")
-    if any(split_wide(c, m.outcome_names, m.visits) for c in rest):
+    if _wide_columns(t, roles, m):
         cand.append("wide")
     if n_tables > 1 and not has_visit and "long" not in cand:
         cand = ["sheets"]
@@ -191,51 +205,96 @@ def _covariates(t: RawTable, candidates: list[str], m: TrialMapping, problems: P
                 problems.add(t.file, _header_row(t), name, name, "missing_column",
                              f"the mapping lists this covariate but the file has no such column (its columns are "
                              f"{known_list(t.columns)}); correct covariates: in the mapping", sheet=t.sheet)
+            elif col in t.nested:
+                _nested_problem(t, col, "a covariate", problems)
             else:
                 covs[norm(col)] = col
         ignored = [c for c in candidates if c not in covs.values()]
         return covs, ignored
     for c in candidates:
         n = norm(c)
-        if n in CANONICAL_COLUMNS or n in covs or not n or (adam and n not in ADAM_COVARIATES):
+        if n in CANONICAL_COLUMNS or n in covs or not n or (adam and n not in ADAM_COVARIATES) or c in t.nested:
             ignored.append(c)
         else:
             covs[n] = c
     return covs, ignored
 
 
-def _base(t: RawTable, roles: dict[str, str], covs: dict[str, str], sheet_label: Any = None,
-          sheet_week: Any = None) -> dict[str, Any]:
+def _nested_problem(t: RawTable, col: str, what: str, problems: Problems) -> None:
+    problems.add(t.file, None, col, None, "nested_column",
+                 f"this column holds {t.nested[col]} (a nested column), which cannot be {what}; store one "
+                 "number or label per cell (flatten the column before saving the file)", sheet=t.sheet)
+
+
+def _labelled(t: RawTable, col: str, series: pd.Series, problems: Problems, strict: bool,
+              missing: Any = ()) -> pd.Series:
+    """SPSS / Stata value labels applied (each distinct code once).
+
+    With ``strict`` (covariates), labels are applied only when every value has one (a
+    coded categorical variable); a labelled code among unlabelled numbers (``99 =
+    "Refused"`` in an age column) is a problem rather than a number.
+    """
+    labels = t.value_labels.get(col)
+    if not labels:
+        return series
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    rule = missing_rule(missing)
+    found = [u in labels or is_missing(u, rule) for u in uniques]
+    if strict and not all(found):
+        for u, hit in zip(uniques, found):
+            if hit and not is_missing(u, rule):
+                problems.add(t.file, None, col, u, "partly_labelled",
+                             f"the value {u:g} is labelled '{labels[u]}' in the file while other values of this "
+                             "column have no label, so it is not clear whether it is a number or a code; declare it "
+                             f"missing (missing_values: [{u:g}]) or correct it", sheet=t.sheet)
+                break
+        return series
+    out = np.array([labels.get(u, u) for u in uniques] + [None], dtype=object)
+    return pd.Series(out[codes], index=series.index, dtype=object)
+
+
+def _base(t: RawTable, roles: dict[str, str], covs: dict[str, str], problems: Problems, sheet_label: Any = None,
+          sheet_week: Any = None, missing: Any = ()) -> dict[str, Any]:
     d, n = t.data, len(t.data)
-    out = {
-        "subject": d[roles["subject_id"]].to_numpy() if "subject_id" in roles else [None] * n,
-        "arm": d[roles["arm"]].to_numpy() if "arm" in roles else [None] * n,
-        "visit": d[roles["visit"]].to_numpy() if "visit" in roles else [sheet_label] * n,
-        "week": d[roles["week"]].to_numpy() if "week" in roles else [sheet_week] * n,
-        "study": d[roles["study"]].to_numpy() if "study" in roles else [None] * n,
-        "row": t.rows,
-        "sheet": [t.sheet] * n,
-    }
-    for role in ("subject_id", "arm", "visit"):
-        labels = t.value_labels.get(roles.get(role, ""))
-        if labels:  # SPSS / Stata value labels: show the label, not the code
-            key = {"subject_id": "subject"}.get(role, role)
-            out[key] = [labels.get(x, x) for x in out[key]]
+
+    def role(name: str, default: Any) -> Any:
+        col = roles.get(name)
+        if col is None:
+            return _constant(default, n)
+        if col in t.nested:
+            _nested_problem(t, col, f"the {_ROLE_WORDS[name]}", problems)
+        return _labelled(t, col, d[col], problems, strict=False)
+
+    out = {"subject": role("subject_id", None), "arm": role("arm", None), "visit": role("visit", sheet_label),
+           "week": role("week", sheet_week), "study": role("study", None), "row": t.rows,
+           "sheet": _constant(t.sheet, n)}
     for name, col in covs.items():
-        out["cov:" + name] = d[col].to_numpy()
+        out["cov:" + name] = _labelled(t, col, d[col], problems, strict=True, missing=missing)
     return out
 
 
-def _blank_rows(t: RawTable, per_row: int, m: TrialMapping) -> tuple[list[bool], list[dict[str, Any]]]:
-    blank = t.data.map(lambda x: is_missing(x, m.missing_values)).all(axis=1).tolist()
-    logs = [{"stage": "read", "file": t.file, "row": r, "cells": per_row, "reason": "blank row",
-             "column": None, "value": None} for r, b in zip(t.rows, blank) if b]
+def _constant(value: Any, n: int) -> pd.Series:
+    """A column of ``n`` copies of ``value`` (None: missing), stored as a categorical."""
+    if value is None:
+        return pd.Series(pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype=object)))
+    return pd.Series(pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype=object)))
+
+
+def _blank_rows(t: RawTable, per_row: int, m: TrialMapping) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    rule = missing_rule(m.missing_values)
+    blank = np.ones(len(t.data), dtype=bool)
+    for c in t.columns:
+        blank &= missing_mask(t.data[c], rule)
+        if not blank.any():
+            break
+    logs = [{"stage": "read", "file": t.file, "row": int(r), "cells": per_row, "reason": "blank row",
+             "column": None, "value": None} for r in t.rows[blank]]
     return blank, logs
 
 
 def _stack(t: RawTable, base: dict[str, Any], outcome_cols: list[tuple[str, str, Any, Any]],
-           blank: list[bool]) -> pd.DataFrame:
-    keep = [not b for b in blank]
+           blank: np.ndarray) -> pd.DataFrame:
+    keep = ~blank
     basef = pd.DataFrame(base)[keep]
     parts = []
     for col, oid, visit, week in outcome_cols:
@@ -273,9 +332,12 @@ def _by_visit(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Pro
         problems.add(t.file, _header_row(t), None, None, "no_outcome",
                      f"no outcome column was recognised among {known_list(rest)}; name them pain, womac, "
                      "quad_strength, tug or declare them under outcomes: in the mapping", sheet=t.sheet)
+    for c in ocols.values():
+        if c in t.nested:
+            _nested_problem(t, c, "an outcome", problems)
     covs, ignored = _covariates(t, others, m, problems)
     sheet_week = m.sheets.get(t.sheet) if (sheet_visit and m.sheets) else None
-    base = _base(t, roles, covs, t.sheet if sheet_visit else None, sheet_week)
+    base = _base(t, roles, covs, problems, t.sheet if sheet_visit else None, sheet_week, m.missing_values)
     blank, logs = _blank_rows(t, len(ocols), m)
     frame = _stack(t, base, [(c, oid, None, None) for oid, c in ocols.items()], blank)
     return Cells(frame, "by_visit", roles, {oid: c for oid, c in ocols.items()}, covs, ignored,
@@ -284,17 +346,23 @@ def _by_visit(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Pro
 
 def _wide(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Problems) -> Cells:
     _require(t, roles, ["subject_id", "arm"], problems)
-    rest = [c for c in t.columns if c not in roles.values()]
-    ocols: list[tuple[str, str, Any, Any]] = []
-    others = []
-    for c in rest:
-        hit = split_wide(c, m.outcome_names, m.visits)
-        if hit is None:
-            others.append(c)
-        else:
-            ocols.append((c, hit[0], hit[1], hit[2]))
+    found = _wide_columns(t, roles, m)
+    unknown = [w for w in found if w.week is None]
+    by_visit: dict[str, list[str]] = {}
+    for w in unknown:
+        by_visit.setdefault(w.visit, []).append(w.column)
+    for visit, cols in by_visit.items():
+        weeks = sorted({w.week for w in found if w.week is not None})
+        example = ", ".join([f"{w.visit}: {w.week:g}" for w in found if w.week == weeks[0]][:1] + [f"{visit}: 6"])
+        problems.add(t.file, _header_row(t), cols[0], visit, "unknown_visit",
+                     f"the column{'s' if len(cols) > 1 else ''} {known_list(cols)} look{'s' if len(cols) == 1 else ''} "
+                     f"like outcome values at the visit '{visit}', whose week is not known; give each visit's week "
+                     f"under visits: in the mapping, e.g. visits: {{{example}}}", sheet=t.sheet)
+    ocols = [(w.column, w.oid, w.visit, w.week) for w in found if w.week is not None]
+    taken = {w.column for w in found}
+    others = [c for c in t.columns if c not in roles.values() and c not in taken]
     covs, ignored = _covariates(t, others, m, problems)
-    base = _base(t, roles, covs)
+    base = _base(t, roles, covs, problems, missing=m.missing_values)
     blank, logs = _blank_rows(t, len(ocols), m)
     frame = _stack(t, base, ocols, blank)
     return Cells(frame, "wide", roles, {c: f"{oid} @ {v}" for c, oid, v, _ in ocols}, covs, ignored,
@@ -306,15 +374,19 @@ def _long(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Problem
     extra_adam = {norm(c): c for c in t.columns if norm(c) in ("base", "chg", "dtype", "ablfl")} if adam else {}
     rest = [c for c in t.columns if c not in roles.values() and c not in extra_adam.values()]
     covs, ignored = _covariates(t, rest, m, problems, adam=adam)
-    base = _base(t, roles, covs)
+    base = _base(t, roles, covs, problems, missing=m.missing_values)
     blank, logs = _blank_rows(t, 1, m)
-    keep = [not b for b in blank]
+    keep = ~blank
     frame = pd.DataFrame(base)[keep].reset_index(drop=True)
     if "outcome" in roles and "value" in roles:
-        frame["outcome"] = t.data[roles["outcome"]].to_numpy()[keep]
-        frame["value"] = t.data[roles["value"]].to_numpy()[keep]
-        frame["column"] = roles["value"]
+        for role in ("outcome", "value"):
+            if roles[role] in t.nested:
+                _nested_problem(t, roles[role], f"the {_ROLE_WORDS[role]}", problems)
+        frame["outcome"] = _labelled(t, roles["outcome"], t.data[roles["outcome"]], problems,
+                                     strict=False)[keep].reset_index(drop=True)
+        frame["value"] = t.data[roles["value"]][keep].reset_index(drop=True)
+        frame["column"] = _constant(roles["value"], len(frame))
     for key in ("base", "chg", "dtype", "ablfl"):
         if key in extra_adam:
-            frame[key] = t.data[extra_adam[key]].to_numpy()[keep]
+            frame[key] = t.data[extra_adam[key]][keep].reset_index(drop=True)
     return Cells(frame, "adam" if adam else "long", roles, {}, covs, ignored, len(t.data), logs)

@@ -21,14 +21,16 @@ keyword arguments override the file. Keys (all optional)::
     visits:                   # label -> week (canonical names: baseline for week 0, else weekN)
       pre: 0
       post: 6
-    baseline: pre             # the baseline visit (label or canonical name; default: smallest week)
+    baseline_visit: pre       # the baseline visit (label or canonical name; default: week 0, else smallest)
     outcomes:                 # outcome id -> definition; overrides the registry's defaults
       pain_nrs: {column: pain_vas, low: 0, high: 100, unit: mm}
       womac: {paramcd: WOMTOT, version: "WOMAC 3.1 VA", high: 2400}
     covariates: [age, sex, bmi]
     sheet: Data               # xlsx: read this one sheet (name or 0-based index)
     sheets: {Pre: 0, Post: 6} # xlsx, one sheet per visit: sheet name -> week (or a list of names)
-    missing_values: ["-99"]   # extra cell texts that mean "missing"
+    missing_values: [-99, 999, not done]  # codes that mean "missing" (text or numbers, in every format)
+    header_row: 4             # csv/xlsx: the line of the header when title rows are above it;
+                              # [3, 4] for a header written over two rows (joined as "Pain_pre")
 
 Outcome definition keys: ``column`` (by-visit column or wide prefix), ``paramcd`` (the
 label in a long/ADaM outcome column), ``label``, ``unit``, ``low``, ``high``,
@@ -37,31 +39,34 @@ label in a long/ADaM outcome column), ``label``, ``unit``, ``low``, ``high``,
 outcome labels are reported as unknown; when ``arms`` or ``visits`` is given, other
 labels are reported as unknown (with the closest known one).
 
-The file is read with ``yaml.safe_load`` after refusing every explicit YAML tag
-(``!!python/object``...) and alias; nothing in it is ever executed. Every key is
-checked: an unknown key, a wrong type or a bad range is a :class:`DataError` naming
-the file, the line and how to fix it (keyword arguments raise :class:`SpecError`).
+The file is read by :func:`retrostudy.io.safeyaml.read_yaml`, which refuses every
+explicit YAML tag (``!!python/object``...), anchor and alias, deep nesting and a key
+written twice; nothing in it is ever executed. Every key is checked and every problem
+collected: an unknown key, a wrong type or a bad range is a :class:`DataError` naming the
+file and line (or, for a dict, the option) and how to fix it; problems in keyword
+arguments alone raise :class:`SpecError`.
 """
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..errors import DataError, SpecError
 from ..schema import OUTCOMES, Outcome, make_outcome
-from .labels import closest, known_list, norm
+from .labels import as_label, closest, known_list, norm
+from .safeyaml import read_yaml
 
-__all__ = ["TrialMapping", "load_mapping", "MAPPING_KEYS", "LAYOUTS"]
+__all__ = ["LAYOUTS", "MAPPING_KEYS", "TrialMapping", "load_mapping"]
 
-MAPPING_KEYS = ("layout", "study", "columns", "arms", "visits", "baseline", "outcomes", "covariates",
-                "sheet", "sheets", "missing_values")
+MAPPING_KEYS = ("layout", "study", "columns", "arms", "visits", "baseline_visit", "baseline", "outcomes", "covariates",
+                "sheet", "sheets", "missing_values", "header_row")
 ROLES = ("subject_id", "arm", "visit", "week", "outcome", "value", "study")
 OUTCOME_KEYS = ("column", "paramcd", "label", "unit", "low", "high", "low_inclusive", "high_inclusive",
                 "direction", "version")
 LAYOUTS = ("auto", "long", "by_visit", "wide", "adam", "sheets")
-_MAX_YAML_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,9 @@ class TrialMapping:
     sheet: str | int | None = None
     sheets: dict[str, float | None] | None = None
     missing_values: tuple[str, ...] = ()
+    header_row: tuple[int, ...] | None = None
     source: str | None = None
+    key_text: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def outcome(self, oid: str) -> Outcome:
         """The outcome definition: the mapping's, else the registry's."""
@@ -89,28 +96,33 @@ class TrialMapping:
     def to_dict(self) -> dict:
         return {
             "layout": self.layout, "study": self.study, "columns": dict(self.columns), "arms": dict(self.arms),
-            "visits": dict(self.visits), "baseline": self.baseline,
+            "visits": dict(self.visits), "baseline_visit": self.baseline,
             "outcomes": {k: v.to_dict() for k, v in self.outcomes.items()},
             "covariates": list(self.covariates) if self.covariates is not None else None,
             "sheet": self.sheet, "sheets": self.sheets, "missing_values": list(self.missing_values),
-            "source": self.source,
+            "header_row": list(self.header_row) if self.header_row else None, "source": self.source,
         }
 
 
 class _Collector:
-    def __init__(self, file: str | None, lines: Mapping[tuple, int]):
-        self.file, self.lines, self.problems = file, lines, []
+    """Problems of a mapping, each naming where the key came from (file and line, or the option)."""
+
+    def __init__(self, file: str | None, lines: Mapping[tuple, int], keywords: frozenset[str] = frozenset()):
+        self.file, self.lines, self.keywords = file, lines, keywords
+        self.problems: list[dict[str, Any]] = []
 
     def add(self, path: tuple, text: str, value: Any = None) -> None:
         key = ".".join(str(p) for p in path)
-        line = self.lines.get(path)
-        if self.file:
+        from_file = self.file is not None and path[:1] and path[0] not in self.keywords
+        line = self.lines.get(path) if from_file else None
+        if from_file:
             where = f"{self.file}, line {line}, key '{key}'" if line else f"{self.file}, key '{key}'"
         else:
             where = f"mapping option '{key}'"
-        self.problems.append({"file": self.file, "row": line, "column": key, "value": _short(value),
-                              "rule": "mapping",
-                              "message": f"{where}: {text}" + ("" if text.endswith("?") else ".")})
+        self.problems.append({"file": self.file if from_file else None, "row": line, "column": key,
+                              "value": _short(value), "rule": "mapping",
+                              "message": f"{where}: {text}" + ("" if text.endswith("?") else "."),
+                              "keyword": bool(path[:1]) and path[0] in self.keywords})
 
 
 def _short(value: Any) -> Any:
@@ -119,128 +131,95 @@ def _short(value: Any) -> Any:
     return repr(value)[:80]
 
 
-def _refuse_tags(text: str, file: str) -> None:
-    import yaml
+def read_mapping_file(path: str | os.PathLike) -> tuple[dict, str, dict[tuple, int], dict[tuple, str]]:
+    """Read a YAML mapping safely: ``(content, file name, line index, keys as written)``.
 
-    try:
-        for tok in yaml.scan(text, Loader=yaml.SafeLoader):
-            if isinstance(tok, (yaml.TagToken, yaml.AliasToken, yaml.AnchorToken)):
-                kind = "tag " + "".join(tok.value) if isinstance(tok, yaml.TagToken) else "anchor or alias"
-                line = tok.start_mark.line + 1
-                raise DataError([{
-                    "file": file, "row": line, "column": None, "value": kind, "rule": "yaml_tag",
-                    "message": f"{file}, line {line}: the mapping file carries a YAML {kind}, which retrostudy "
-                               "refuses (it never constructs objects or runs code from a mapping); remove it "
-                               "and write plain keys and values."}])
-    except yaml.YAMLError as exc:
-        _yaml_error(exc, file)
-
-
-def _yaml_error(exc: Exception, file: str) -> None:
-    mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    why = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    raise DataError([{
-        "file": file, "row": line, "column": None, "value": None, "rule": "yaml_syntax",
-        "message": f"{file}, line {line}: the mapping file is not valid YAML ({why}); fix the indentation "
-                   "or quoting on that line."}])
-
-
-def _line_index(text: str) -> dict[tuple, int]:
-    """Line number of every mapping key, by its key path."""
-    import yaml
-
-    out: dict[tuple, int] = {}
-
-    def walk(node: Any, path: tuple) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                p = path + (k.value,)
-                out[p] = k.start_mark.line + 1
-                walk(v, p)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                out[path + (i,)] = v.start_mark.line + 1
-                walk(v, path + (i,))
-
-    walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
-    return out
-
-
-def read_mapping_file(path: str | os.PathLike) -> tuple[dict, str, dict[tuple, int]]:
-    """Read a YAML mapping safely: ``(content, file name, line index)``."""
-    import yaml
-
-    name = os.path.basename(os.fspath(path))
-    problem = None
-    if not os.path.exists(path):
-        problem = "the mapping file does not exist; check the path given with config="
-    elif os.path.isdir(path):
-        problem = "the mapping path is a folder, not a YAML file; give the file itself"
-    elif os.path.getsize(path) > _MAX_YAML_BYTES:
-        problem = "the mapping file is larger than 1 MB, which no mapping needs; give the right file"
-    if problem:
-        raise DataError([{"file": name, "row": None, "column": None, "value": None, "rule": "mapping_file",
-                          "message": f"{name}: {problem}."}])
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError([{"file": name, "row": None, "column": None, "value": None, "rule": "mapping_file",
-                          "message": f"{name}: the mapping file cannot be read as UTF-8 text ({exc.__class__.__name__});"
-                                     " save it as a plain UTF-8 YAML file."}]) from None
-    _refuse_tags(text, name)
-    try:
-        content = yaml.safe_load(text)
-        lines = _line_index(text) if content is not None else {}
-    except yaml.YAMLError as exc:
-        _yaml_error(exc, name)
-    if content is None:
-        content = {}
-    if not isinstance(content, dict):
-        raise DataError([{"file": name, "row": 1, "column": None, "value": _short(content), "rule": "mapping",
-                          "message": f"{name}, line 1: the mapping file must be a set of 'key: value' lines, "
-                                     f"not a {type(content).__name__}; start with keys such as 'columns:'."}])
-    return content, name, lines
+    See :mod:`retrostudy.io.safeyaml` for what is refused (tags, aliases, deep nesting,
+    keys written twice, files over 1 MB).
+    """
+    doc = read_yaml(path, what="mapping file")
+    if not isinstance(doc.content, dict):
+        raise DataError([{"file": doc.name, "row": 1, "column": None, "value": _short(doc.content), "rule": "mapping",
+                          "message": f"{doc.name}, line 1: the mapping file must be a set of 'key: value' lines, "
+                                     f"not a {type(doc.content).__name__}; start with keys such as 'columns:'."}])
+    return doc.content, doc.name, doc.lines, doc.written
 
 
 def load_mapping(config: Any = None, layout: str = "auto", **options: Any) -> TrialMapping:
     """Validate a mapping from a YAML path or dict plus keyword options.
 
+    Every problem is collected before anything is raised.
+
+    Parameters
+    ----------
+    config
+        A YAML mapping file or a dict with the keys of the module docstring.
+    layout
+        The layout (overrides ``config``'s) unless ``"auto"``.
+    **options
+        The mapping's keys as keyword arguments (they override ``config``'s).
+
+    Returns
+    -------
+    TrialMapping
+
     Raises
     ------
     DataError
-        A problem in a mapping file (names the file and line).
+        The problems of a mapping file (each naming the file and line) or dict (each
+        naming the option), with those of the keyword options.
     SpecError
-        A problem in a dict or keyword argument.
+        Problems in keyword options only (an unknown keyword, a wrong value).
+
+    Examples
+    --------
+    >>> load_mapping({"visits": {"pre": 0, "post": 6}}).visits
+    {'pre': 0.0, 'post': 6.0}
     """
     content: dict = {}
-    file, lines = None, {}
+    file: str | None = None
+    lines: dict[tuple, int] = {}
+    written: dict[tuple, str] = {}
     if isinstance(config, (str, os.PathLike)):
-        content, file, lines = read_mapping_file(config)
+        content, file, lines, written = read_mapping_file(config)
     elif isinstance(config, Mapping):
         content = dict(config)
     elif config is not None:
         raise SpecError(f"config must be a path to a YAML file or a dict, not {type(config).__name__}.")
-    col = _Collector(file, lines)
-    merged = dict(content)
-    for k, v in options.items():
+    for k in options:
         if k not in MAPPING_KEYS:
             hint = closest(k, MAPPING_KEYS)
             raise SpecError(f"Unknown mapping option {k!r}" + (f"; did you mean {hint!r}?" if hint else
                             f"; known options are {known_list(MAPPING_KEYS)}."))
-        merged[k] = v
+    col = _Collector(file, lines, frozenset(options) | ({"layout"} if layout not in (None, "auto") else set()))
+    merged = dict(content)
+    merged.update(options)
+    if "baseline" in merged:  # the old key: ``baseline`` names how a model uses the baseline visit
+        import warnings
+
+        warnings.warn("The mapping key 'baseline' (the baseline visit's label) is now 'baseline_visit'; the old "
+                      "key still works.", FutureWarning, stacklevel=3)
+        if "baseline_visit" in merged and merged["baseline_visit"] != merged["baseline"]:
+            raise SpecError("The mapping gives both 'baseline_visit' and its old spelling 'baseline'; keep "
+                            "'baseline_visit' only.")
+        merged["baseline_visit"] = merged.pop("baseline")
     if layout not in (None, "auto"):
         merged["layout"] = layout
     result = _validate(merged, col)
     if col.problems:
-        if file is None:
-            raise SpecError(col.problems[0]["message"][0].upper() + col.problems[0]["message"][1:])
+        keyword_only = all([p.pop("keyword") for p in col.problems])  # a list: every record loses the key
+        if keyword_only:
+            first = col.problems[0]["message"]
+            rest = len(col.problems) - 1
+            raise SpecError(first[0].upper() + first[1:] + (f" ({rest} more problem{'s' if rest > 1 else ''}: "
+                            + " ".join(p["message"] for p in col.problems[1:]) + ")" if rest else ""))
         raise DataError(col.problems)
-    return result
+    key_text = {(p[0], str(p[1])): text for p, text in written.items()
+                if len(p) == 2 and p[0] in ("arms", "visits") and p[0] not in options}
+    return replace(result, key_text=key_text)
 
 
-def _validate(m: dict, col: _Collector) -> TrialMapping:  # noqa: C901 - one check per key
+def _validate(m: dict, col: _Collector) -> TrialMapping:
     kw: dict[str, Any] = {"source": col.file}
     for key in m:
         if key not in MAPPING_KEYS:
@@ -294,8 +273,8 @@ def _validate(m: dict, col: _Collector) -> TrialMapping:  # noqa: C901 - one che
                 else:
                     out[str(lab)] = float(target)
         kw[key] = out
-    if m.get("baseline") is not None:
-        kw["baseline"] = str(m["baseline"])
+    if m.get("baseline_visit") is not None:
+        kw["baseline"] = str(m["baseline_visit"])
     if m.get("outcomes") is not None:
         _outcomes(m["outcomes"], col, kw)
     cov = m.get("covariates")
@@ -324,7 +303,20 @@ def _validate(m: dict, col: _Collector) -> TrialMapping:  # noqa: C901 - one che
     if mv is not None:
         if not isinstance(mv, (list, tuple)):
             mv = [mv]
-        kw["missing_values"] = tuple(str(x).strip().lower() for x in mv)
+        if not all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in mv):
+            col.add(("missing_values",), "missing_values must list the codes that mean missing, e.g. [-99, 999, "
+                    "'not done']", mv)
+        else:
+            kw["missing_values"] = tuple(str(as_label(x)).lower() for x in mv if as_label(x))
+    hr = m.get("header_row")
+    if hr is not None:
+        rows = list(hr) if isinstance(hr, (list, tuple)) else [hr]
+        if (not 1 <= len(rows) <= 2 or not all(isinstance(r, int) and not isinstance(r, bool) and r >= 1
+                                                 for r in rows) or (len(rows) == 2 and rows[1] != rows[0] + 1)):
+            col.add(("header_row",), "header_row must be the line number of the header (e.g. 4), or the two "
+                    "line numbers of a header written over two rows (e.g. [3, 4])", hr)
+        else:
+            kw["header_row"] = tuple(rows)
     return TrialMapping(**kw)
 
 

@@ -14,7 +14,7 @@ __all__ = ["Problems", "where"]
 def where(file: str, row: int | None = None, column: str | None = None, sheet: str | None = None) -> str:
     """``"trial.csv, row 17, column 'pain'"``."""
     parts = [file]
-    if sheet:
+    if isinstance(sheet, str) and sheet:
         parts.append(f"sheet '{sheet}'")
     if row is not None:
         parts.append(f"row {row}")
@@ -43,6 +43,7 @@ class Problems:
     def add(self, file: str, row: int | None, column: str | None, value: Any, rule: str, text: str,
             sheet: str | None = None) -> None:
         """Add a problem; ``text`` continues the location (``"value 14 is outside ...; correct it"``)."""
+        sheet = sheet if isinstance(sheet, str) and sheet else None
         msg = f"{where(file, row, column, sheet)}: {text}"
         if not msg.endswith("."):
             msg += "."

@@ -112,7 +112,9 @@ class Refitter:
         self.information = (fit.spec.information if fit.spec is not None else None) or "observed"
         self.term_index = {k: list(v) for k, v in fit.design.term_index.items()}
         self.subject_labels = np.asarray(self.inputs.subject).astype(str)
-        self.subjects = np.asarray(pd.unique(self.subject_labels))
+        codes, uniques = pd.factorize(self.subject_labels)
+        self.subject_codes = np.asarray(codes, dtype=np.int64)  # the engine groups by these (fast)
+        self.subjects = np.asarray(uniques)
 
     @property
     def n_rows(self) -> int:
@@ -120,8 +122,9 @@ class Refitter:
         return int(len(self.inputs.y))
 
     def rows(self, *, keep: np.ndarray | None = None, drop_subjects: Sequence[str] | None = None,
-             subject_weights: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Row positions of a replicate and their subject labels (copies get ``label#k``)."""
+             subject_weights: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Row positions of a replicate, an integer subject id per row (each bootstrap copy of a
+        subject is a subject of its own) and the copy number per row (None without weights)."""
         sel = np.ones(self.n_rows, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
         if sel.shape != (self.n_rows,):
             raise SpecError(f"keep= must be a boolean array over the fit's {self.n_rows} analysed rows.")
@@ -132,15 +135,18 @@ class Refitter:
                 raise SpecError(f"drop_subjects names subjects the fit did not use: {', '.join(sorted(unknown)[:5])}.")
             sel &= ~np.isin(self.subject_labels, list(drop))
         pos = np.flatnonzero(sel)
-        labels = self.subject_labels[pos]
+        ids = self.subject_codes[pos]
         if subject_weights is None:
-            return pos, labels
-        w = self._weights(subject_weights)
-        count = w[pd.Index(self.subjects).get_indexer(labels)]
+            return pos, ids, None
+        count = self._weights(subject_weights)[ids]
         rep_pos = np.repeat(pos, count)
-        copy = np.concatenate([np.arange(c) for c in count]) if len(count) else np.zeros(0, dtype=np.int64)
-        rep_labels = np.char.add(np.char.add(self.subject_labels[rep_pos], "#"), copy.astype(str))
-        return rep_pos, rep_labels
+        copy = np.arange(len(rep_pos)) - np.repeat(np.cumsum(count) - count, count)  # 0, 1, ... per row
+        return rep_pos, np.repeat(ids, count) * (int(count.max(initial=0)) + 1) + copy, copy
+
+    def labels(self, pos: np.ndarray, copy: np.ndarray | None) -> np.ndarray:
+        """Subject labels of :meth:`rows`' rows (bootstrap copies are ``label#k``)."""
+        base = self.subject_labels[pos]
+        return base if copy is None else np.char.add(np.char.add(base, "#"), copy.astype(str))
 
     def _weights(self, subject_weights: Any) -> np.ndarray:
         if isinstance(subject_weights, pd.Series):
@@ -167,8 +173,8 @@ class Refitter:
         XX = inp.X if X is None else np.asarray(X, float)
         if y.shape != (self.n_rows,) or XX.shape != inp.X.shape:
             raise SpecError(f"response= and X= must cover the fit's {self.n_rows} analysed rows in data order.")
-        pos, labels = self.rows(keep=keep, drop_subjects=drop_subjects, subject_weights=subject_weights)
-        sub = EngineInput(y=y[pos], X=XX[pos], subject=labels, visit=inp.visit[pos], n_times=inp.n_times,
+        pos, ids, _ = self.rows(keep=keep, drop_subjects=drop_subjects, subject_weights=subject_weights)
+        sub = EngineInput(y=y[pos], X=XX[pos], subject=ids, visit=inp.visit[pos], n_times=inp.n_times,
                           group=None if inp.group is None else inp.group[pos], n_groups=inp.n_groups,
                           weights=None if inp.weights is None else inp.weights[pos])
         eng0 = self.engine
@@ -218,7 +224,8 @@ def refit(fit: ModelFit, *, response: np.ndarray | None = None, keep: np.ndarray
 
     r = Refitter(fit)
     res = r.fit(response=response, keep=keep, drop_subjects=drop_subjects, subject_weights=subject_weights)
-    pos, labels = r.rows(keep=keep, drop_subjects=drop_subjects, subject_weights=subject_weights)
+    pos, _, copy = r.rows(keep=keep, drop_subjects=drop_subjects, subject_weights=subject_weights)
+    labels = r.labels(pos, copy)
     data = fit.data.iloc[pos].copy() if fit.data is not None else None
     cols = fit.columns
     if data is not None:

@@ -139,6 +139,27 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
     return Evaluation(float(f), beta, A, Ainv, grad=grad, hess=hess, Q=Q)
 
 
+def _one_visit_optimum(problem: RemlProblem, structure: CovarianceStructure, method: str,
+                       XtX: np.ndarray) -> np.ndarray | None:
+    """The closed-form optimum when there is one visit and one variance (``V = s2 I``): OLS
+    with ``s2 = RSS / (n - p)`` (REML) or ``RSS / n`` (ML). Newton then stops at once; this is
+    the ANCOVA-shaped MMRM of a baseline + one-visit trial (every simulated replicate of it)."""
+    if problem.n_times != 1 or structure.n_params != 1 or not structure.linear or problem.weighted:
+        return None
+    if problem.n_groups != 1 or len(problem.patterns) != 1:
+        return None
+    pat = problem.patterns[0]
+    Xty = pat.XY.reshape(-1)  # m = 1: (1, p)
+    beta = np.linalg.solve(XtX, Xty)
+    rss = float(pat.YY[0, 0] - Xty @ beta)
+    dof = problem.n_obs - (problem.p if method == "reml" else 0)
+    if dof <= 0 or rss <= 0:
+        return None
+    s2 = rss / dof
+    theta = np.array([s2 / float(structure.matrix(np.ones(1))[0, 0])])
+    return theta if structure.valid(theta) else None
+
+
 @dataclass(frozen=True, eq=False)
 class RemlFit:
     """Result of :func:`fit_reml`.
@@ -261,7 +282,9 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
             raise Singular
         return evaluate(problem, structure, th, method, order)
 
-    theta = np.asarray(theta0, float) if theta0 is not None else empirical_start(problem, structure)
+    theta = _one_visit_optimum(problem, structure, method, XtX)
+    if theta is None:
+        theta = np.asarray(theta0, float) if theta0 is not None else empirical_start(problem, structure)
     if not structure.valid(theta):
         raise ModelError("The starting covariance parameters do not give a positive definite covariance.")
     optimizer = "newton"

@@ -35,24 +35,10 @@ DEFAULTS: dict[str, Any] = {
 
 
 def _load_settings(settings: Mapping | str | os.PathLike | None) -> dict:
-    if settings is None:
-        return {}
-    if isinstance(settings, Mapping):
-        cfg = dict(settings)
-    else:
-        import yaml
+    """The settings dict or YAML file, read safely and type-checked (see :mod:`.settings`)."""
+    from .settings import load_settings
 
-        path = Path(settings)
-        if not path.is_file():
-            raise SpecError(f"The report settings file {path.name} does not exist; check the path.")
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(cfg, dict):
-            raise SpecError(f"The report settings file {path.name} must be a mapping of setting: value.")
-        cfg = dict(cfg.get("report", cfg))
-    unknown = sorted(set(cfg) - set(DEFAULTS) - {"outcomes", "primary", "adjust", "model"})
-    if unknown:
-        raise SpecError(f"Unknown report setting(s) {', '.join(unknown)}; known: {', '.join(sorted(DEFAULTS))}.")
-    return cfg
+    return load_settings(settings, known=tuple(DEFAULTS) + ("outcomes", "primary", "adjust", "model"))
 
 
 def _resolve(data: Any) -> tuple[TrialData, dict]:

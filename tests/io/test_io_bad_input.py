@@ -198,9 +198,9 @@ def test_negative_strength_and_zero_tug(tmp_path):
     err = fails(path)
     msgs = err.problems.set_index("column")["message"]
     assert_names(err.problems[err.problems["column"] == "quad"].iloc[0], "trial.csv", 3, "quad")
-    assert "quad_strength value -3 kg is outside the valid range (at least 0 kg)" in msgs["quad"]
+    assert "quad_strength value -3 kg is outside the valid range (from 0 to 200 kg)" in msgs["quad"]
     assert_names(err.problems[err.problems["column"] == "tug"].iloc[0], "trial.csv", 3, "tug")
-    assert "tug value 0 s is outside the valid range (above 0 s)" in msgs["tug"]
+    assert "tug value 0 s is outside the valid range (above 0 and at most 300 s)" in msgs["tug"]
     assert "(1 more problem;" in str(err)
 
 
@@ -302,6 +302,6 @@ def test_unknown_outcome_when_the_mapping_declares_outcomes(tmp_path):
 
 def test_declared_baseline_must_be_a_visit(tmp_path):
     path = csv(tmp_path, GOOD)
-    err = fails(path, baseline="week 2")
+    err = fails(path, baseline_visit="week 2")
     p = one(err, "unknown_baseline")
     assert "'week 2' is not a visit of trial.csv" in p["message"] and "'baseline' and 'week6'" in p["message"]

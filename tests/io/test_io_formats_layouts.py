@@ -115,11 +115,11 @@ def test_mapping_file_and_keywords_give_the_same_table(tmp_path):
     csv.write_text("patient,grp,when,nrs_pain,womtot\n1,A,pre,7,52\n1,A,post,4,40\n2,B,pre,6,47\n2,B,post,5,\n")
     yml = tmp_path / "coded.yaml"
     yml.write_text("layout: by_visit\ncolumns: {subject_id: patient, arm: grp, visit: when}\n"
-                   "arms: {B: control, A: retro}\nvisits: {pre: 0, post: 6}\nbaseline: pre\n"
+                   "arms: {B: control, A: retro}\nvisits: {pre: 0, post: 6}\nbaseline_visit: pre\n"
                    "outcomes:\n  pain_nrs: {column: nrs_pain}\n  womac: {column: womtot, high: 100, version: custom}\n")
     a = rs.read_trial(csv, config=yml)
     b = rs.read_trial(csv, layout="by_visit", columns={"subject_id": "patient", "arm": "grp", "visit": "when"},
-                      arms={"B": "control", "A": "retro"}, visits={"pre": 0, "post": 6}, baseline="pre",
+                      arms={"B": "control", "A": "retro"}, visits={"pre": 0, "post": 6}, baseline_visit="pre",
                       outcomes={"pain_nrs": {"column": "nrs_pain"}, "womac": {"column": "womtot", "high": 100,
                                                                                      "version": "custom"}})
     pd.testing.assert_frame_equal(a.data, b.data)
@@ -127,6 +127,11 @@ def test_mapping_file_and_keywords_give_the_same_table(tmp_path):
     assert a.visits == ["baseline", "week6"]
     assert a.meta["outcomes"]["womac"]["high"] == 100.0 and a.meta["outcomes"]["womac"]["version"] == "custom"
     assert a.exclusions.n_cells == 1 and len(a.data) == 7
+    # the old key 'baseline' (now 'baseline_visit': 'baseline' names a model's mode) still reads
+    yml.write_text(yml.read_text().replace("baseline_visit: pre", "baseline: pre"))
+    with pytest.warns(FutureWarning, match="'baseline_visit'"):
+        c = rs.read_trial(csv, config=yml)
+    pd.testing.assert_frame_equal(a.data, c.data)
 
 
 def test_unknown_arm_names_are_kept_in_order_of_appearance(tmp_path):

@@ -735,13 +735,15 @@ if ("c" %in% PARTS) {
         chk <- max(abs(pooled$uci - (pooled$est + stats::qt(0.975, pooled$df) * pooled$se)))
         stopifnot(chk < 1e-8)
         orig_df <- vapply(pars, function(p) rubin_original_df(r$est[, p], r$se[, p]), numeric(1))
+        near_df <- unname(orig_df)   # Inf (JSON null) where var_b = 0: visit 4, nothing imputed
         near_rows <- data.frame(
             parameter = pars,
-            df = orig_df,
-            lci = pooled$est - stats::qt(0.975, orig_df) * pooled$se,
-            uci = pooled$est + stats::qt(0.975, orig_df) * pooled$se,
-            pval = 2 * stats::pt(-abs(pooled$est / pooled$se), orig_df),
-            stringsAsFactors = FALSE
+            df = near_df,
+            lci = pooled$est - stats::qt(0.975, near_df) * pooled$se,
+            uci = pooled$est + stats::qt(0.975, near_df) * pooled$se,
+            pval = 2 * stats::pt(-abs(pooled$est / pooled$se), near_df),
+            stringsAsFactors = FALSE,
+            row.names = NULL
         )
         mc <- rbmi::mcse(r$pool, r$analysis)
         spread <- lapply(SPREAD_SEEDS, function(s) {
@@ -812,7 +814,9 @@ if ("c" %in% PARTS) {
                     "var_t = var_w + (1 + 1/M) var_b; lambda = (1 + 1/M) var_b / var_t;",
                     "Barnard-Rubin df = 1 / (1/v_old + 1/v_obs), v_old = (M - 1)/lambda^2,",
                     "v_obs = (v_com + 1)/(v_com + 3) v_com (1 - lambda), v_com = ANCOVA residual df (169);",
-                    "CI est -/+ qt(0.975, df) sqrt(var_t); p = 2 pt(-|est|/sqrt(var_t), df)"
+                    "CI est -/+ qt(0.975, df) sqrt(var_t); p = 2 pt(-|est|/sqrt(var_t), df).",
+                    "At visit 4 nothing is imputed, so var_b = 0, lambda = 0 and df = v_obs; Rubin's 1987 df",
+                    "(M - 1)/lambda^2 is then infinite, written as null"
                 )
             )),
             cases = out

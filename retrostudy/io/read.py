@@ -1,4 +1,10 @@
-"""read_trial and validate_trial: file -> raw tables -> cells -> canonical TrialData."""
+"""The entry: ``read_trial`` and ``validate_trial``.
+
+The pipeline: file -> :mod:`.formats` (raw tables: header, cells, row numbers) ->
+:mod:`.layouts` (cells, one per subject x visit x outcome) -> :mod:`.canonicalize` (the
+canonical table, with the rules of :mod:`.checks` and :mod:`.crosschecks`) ->
+:func:`retrostudy.trial.validate_canonical` -> TrialData.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -9,17 +15,17 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import PROBLEM_COLUMNS, DataError
+from ..errors import PROBLEM_COLUMNS, DataError, SpecError
 from ..exclusions import ExclusionLog
-from ..trial import TrialData
-from .checks import canonicalize
+from ..trial import TrialData, validate_canonical
+from .canonicalize import canonicalize
 from .formats import raw_from_frame, read_raw
 from .labels import norm
 from .layouts import reshape
 from .mapping import load_mapping
 from .problems import Problems
 
-__all__ = ["read_trial", "validate_trial", "ValidationReport"]
+__all__ = ["ValidationReport", "read_trial", "validate_trial"]
 
 
 def _source_name(source: Any) -> str:
@@ -42,7 +48,7 @@ def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping
         ``"auto"`` (recognise), ``"long"``, ``"by_visit"``, ``"wide"``, ``"adam"`` or ``"sheets"``.
     **mapping
         The mapping's keys as keyword arguments (``columns=``, ``arms=``, ``visits=``,
-        ``outcomes=``, ``covariates=``, ``baseline=``, ``study=``, ``sheet=``...).
+        ``outcomes=``, ``covariates=``, ``baseline_visit=``, ``study=``, ``sheet=``...).
 
     Returns
     -------
@@ -55,12 +61,26 @@ def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping
         Every problem found, with file, row, column and how to fix it.
     SpecError
         An invalid keyword option.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"id": ["R1", "C1"], "group": ["retro", "control"],
+    ...                       "pain_0": [7, 6], "pain_6": [4, None]})
+    >>> trial = read_trial(frame)
+    >>> trial.data[["subject_id", "visit", "value"]].to_dict("list")
+    {'subject_id': ['R1', 'R1', 'C1'], 'visit': ['baseline', 'week6', 'baseline'], 'value': [7.0, 4.0, 6.0]}
+    >>> trial.exclusions.n_cells
+    1
     """
     m = load_mapping(config, layout, **mapping)
     if isinstance(path, pd.DataFrame):
+        if m.header_row is not None:
+            raise SpecError("header_row applies to csv, tsv and xlsx files, not to a DataFrame (its column names "
+                            "are already set); remove header_row.")
         tables, fmt = [raw_from_frame(path)], "dataframe"
     else:
-        tables, fmt = read_raw(path, sheet=m.sheet, missing=m.missing_values)
+        tables, fmt = read_raw(path, sheet=m.sheet, header_row=m.header_row)
     file = tables[0].file
     problems = Problems()
     cells = reshape(tables, m, problems)
@@ -73,18 +93,22 @@ def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping
     meta = {
         "file": file, "format": fmt, "layout": cells.layout,
         "sheets": [t.sheet for t in tables if t.sheet is not None] or None,
-        "encoding": tables[0].encoding,
+        "encoding": tables[0].encoding, "header_row": list(m.header_row) if m.header_row else None,
         "columns": dict(cells.roles), "outcome_columns": dict(cells.outcome_columns),
         "covariates": dict(cells.covariates), "ignored_columns": list(cells.ignored),
         "arm_map": decided["arm_map"], "visit_map": decided["visit_map"], "outcome_map": decided["outcome_map"],
         "baseline_visit": decided["baseline_visit"], "outcomes": outcomes,
         "study": str(data["study"].iloc[0]) if len(data) else (m.study or stem),
         "mapping": m.to_dict(),
-        "input_cells": int(cells.input_cells), "analysis_cells": int(len(data)), "excluded_cells": log.n_cells,
+        "input_cells": int(cells.input_cells), "analysis_cells": len(data), "excluded_cells": log.n_cells,
     }
     if fmt != "dataframe":
+        digest = hashlib.sha256()
         with open(path, "rb") as fh:
-            meta["sha256"] = hashlib.sha256(fh.read()).hexdigest()
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(block)
+        meta["sha256"] = digest.hexdigest()
+    validate_canonical(data, where=file)
     return TrialData(data, log, meta)
 
 
@@ -95,7 +119,7 @@ def _raise(problems: Problems) -> None:
 
 
 def validate_trial(path_or_frame: Any, *, config: Any = None, layout: str = "auto",
-                   **mapping: Any) -> "ValidationReport":
+                   **mapping: Any) -> ValidationReport:
     """Check a trial file (or DataFrame) and report every problem; never raises on bad data.
 
     Takes the same arguments as :func:`read_trial`. Invalid keyword options still raise
@@ -167,7 +191,9 @@ class ValidationReport:
             head = f"{self.meta.get('file', 'The data')}: {n} problem{'s' if n != 1 else ''} found."
             return "\n".join([head] + [f"  {i}. {msg}" for i, msg in enumerate(self.problems["message"], 1)])
         t, m = self.trial, self.meta
-        lines = [f"{m['file']}: read as {m['format']}, layout '{m['layout']}'; study '{m['study']}'.",
+        header = (f" with the header on line {' and '.join(str(r) for r in m['header_row'])}"
+                  if m.get("header_row") else "")
+        lines = [f"{m['file']}: read as {m['format']}{header}, layout '{m['layout']}'; study '{m['study']}'.",
                  f"{t.n_subjects} subjects in arms {', '.join(t.arms)}; visits {', '.join(t.visits)} "
                  f"(baseline: {m['baseline_visit']}); outcomes {', '.join(t.outcomes)}.",
                  "Column roles: " + ", ".join(f"{k} <- '{v}'" for k, v in m["columns"].items()) + "."]

@@ -1,0 +1,156 @@
+"""The result of a simulation of the planned analysis (:class:`SimulationResult`)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..results import TidyResult
+
+__all__ = ["SIMULATION_COLUMNS", "SimulationResult", "summarise"]
+
+#: Columns of ``SimulationResult.to_frame()``: one row per contrast, and ``any``.
+SIMULATION_COLUMNS = ("contrast", "truth", "n_sim", "n_failed", "rejection_rate", "rejection_mc_se",
+                      "rejection_conf_low", "rejection_conf_high", "mean_estimate", "bias", "bias_mc_se",
+                      "empirical_se", "mean_std_error", "coverage", "coverage_mc_se", "mean_df",
+                      "mean_n_subjects")
+
+REPLICATE_COLUMNS = ("replicate", "contrast", "estimate", "std_error", "df", "statistic", "p_value", "p_adjusted",
+                     "conf_low", "conf_high", "reject", "covers", "converged", "n_subjects", "n_observed_final")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SimulationResult(TidyResult):
+    """Power, type I error, bias and coverage of the planned analysis, with Monte Carlo SEs.
+
+    Attributes
+    ----------
+    table
+        One row per contrast (and ``any``: at least one comparison rejected), columns
+        :data:`SIMULATION_COLUMNS`. ``rejection_rate`` is the power when the contrast's
+        truth is not 0 and the type I error when it is; ``rejection_conf_*`` its 95 %
+        Monte Carlo interval (Wilson). Bias, coverage and their SEs are against
+        ``truth`` (the treatment-policy effect under a departure).
+    replicates
+        Every replicate's numbers (columns ``REPLICATE_COLUMNS``), long by contrast.
+    failures
+        Failed replicates with their seeds (index, seed_entropy, seed_spawn_key, error,
+        message, traceback); never dropped silently.
+    model, plan
+        JSON descriptions of the simulated trial and the analysis.
+    settings
+        n_sim, seed, alpha, adjust, analysis, where it ran and how long it took.
+    """
+
+    table: pd.DataFrame
+    replicates: pd.DataFrame
+    failures: pd.DataFrame
+    model: Mapping[str, Any]
+    plan: Mapping[str, Any]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    title: str = "Simulation of the planned analysis"
+
+    def power(self, contrast: str | None = None) -> float:
+        """The rejection rate of one contrast (default the first)."""
+        row = self.table.iloc[0] if contrast is None else self.table.set_index("contrast").loc[contrast]
+        return float(row["rejection_rate"])
+
+    def to_dict(self) -> dict:
+        base = super().to_dict()
+        base["model"] = dict(self.model)
+        base["plan"] = dict(self.plan)
+        base["n_failures"] = len(self.failures)
+        return base
+
+    def summary(self) -> str:
+        plan = self.plan
+        how = (f"{plan['analysis'].upper()}" + (f" ({plan['covariance']}, {plan['df_method']} df)"
+                                                 if plan["analysis"] == "mmrm" else " (residual df)")
+               + f", adjust {plan['adjust']}, alpha {plan['alpha']:g}")
+        n = int(self.settings.get("n_sim", 0))
+        arms = ", ".join(f"{a} {k}" for a, k in zip(self.model["arms"], self.model["n_per_arm"]))
+        lines = [(f"{self.title}: {n} simulated trials of {sum(self.model['n_per_arm'])} subjects ({arms}), "
+                  f"dropout {self.model['dropout']}, departure {self.model['departure']}; analysis {how}.")]
+        for r in self.table.itertuples():
+            what = "power" if (r.contrast == "any" or abs(r.truth) > 0) else "type I error"
+            if r.contrast == "any":
+                lines.append(f"  at least one comparison rejected: {r.rejection_rate:.4f} (MC SE {r.rejection_mc_se:.4f})")
+                continue
+            lines.append(
+                f"  {r.contrast}: {what} {r.rejection_rate:.4f} (MC SE {r.rejection_mc_se:.4f}; 95 % "
+                f"{r.rejection_conf_low:.4f} to {r.rejection_conf_high:.4f}); truth {r.truth:.4g}, bias {r.bias:.4g} "
+                f"(MC SE {r.bias_mc_se:.2g}); SE model/empirical {r.mean_std_error:.4g}/{r.empirical_se:.4g}; "
+                f"coverage {r.coverage:.4f} (MC SE {r.coverage_mc_se:.4f}); mean df {r.mean_df:.1f}")
+        lines.append(f"  failed replicates: {len(self.failures)} (listed with their seeds in .failures)")
+        lines.append(f"  ran: {self.settings.get('scheduler', 'serial')}, {self.settings.get('elapsed', float('nan')):.1f} s")
+        return "\n".join(lines)
+
+
+def _wilson(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    if n == 0:
+        return float("nan"), float("nan")
+    z = stats.norm.ppf(0.5 + level / 2)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def summarise(run: Any, *, model, plan, truth: Mapping[str, float], truth_se: Mapping[str, float],
+              seed: Any) -> SimulationResult:
+    """Turn a replicate run into a :class:`SimulationResult`."""
+    names = list(truth)
+    rows = []
+    for i, res in enumerate(run.results):
+        if res is None:
+            continue
+        for k, name in enumerate(names):
+            rows.append((i, name, res["estimate"][k], res["std_error"][k], res["df"][k], res["statistic"][k],
+                         res["p_value"][k], res["p_adjusted"][k], res["conf_low"][k], res["conf_high"][k],
+                         res["p_adjusted"][k] < plan.alpha,
+                         res["conf_low"][k] <= truth[name] <= res["conf_high"][k],
+                         res["converged"], res["n_subjects"], res["n_observed_final"]))
+    reps = pd.DataFrame(rows, columns=list(REPLICATE_COLUMNS))
+    n_failed = len(run.failures)
+    table = []
+    for name in names:
+        part = reps.loc[reps["contrast"] == name]
+        n = len(part)
+        rej = float(part["reject"].mean()) if n else float("nan")
+        est = part["estimate"].to_numpy(float)
+        sd = float(est.std(ddof=1)) if n > 1 else float("nan")
+        cov = float(part["covers"].mean()) if n else float("nan")
+        lo, hi = _wilson(float(part["reject"].sum()), n)
+        table.append({
+            "contrast": name, "truth": float(truth[name]), "n_sim": float(n), "n_failed": float(n_failed),
+            "rejection_rate": rej, "rejection_mc_se": float(np.sqrt(rej * (1 - rej) / n)) if n else float("nan"),
+            "rejection_conf_low": lo, "rejection_conf_high": hi,
+            "mean_estimate": float(est.mean()) if n else float("nan"),
+            "bias": float(est.mean() - truth[name]) if n else float("nan"),
+            "bias_mc_se": float(np.sqrt(sd * sd / n + truth_se[name] ** 2)) if n > 1 else float("nan"),
+            "empirical_se": sd, "mean_std_error": float(part["std_error"].mean()) if n else float("nan"),
+            "coverage": cov, "coverage_mc_se": float(np.sqrt(cov * (1 - cov) / n)) if n else float("nan"),
+            "mean_df": float(part["df"].mean()) if n else float("nan"),
+            "mean_n_subjects": float(part["n_subjects"].mean()) if n else float("nan"),
+        })
+    if len(names) > 1 and len(reps):
+        anyrej = reps.groupby("replicate")["reject"].any()
+        n = len(anyrej)
+        p = float(anyrej.mean())
+        lo, hi = _wilson(float(anyrej.sum()), n)
+        table.append({"contrast": "any", "truth": float("nan"), "n_sim": float(n), "n_failed": float(n_failed),
+                      "rejection_rate": p, "rejection_mc_se": float(np.sqrt(p * (1 - p) / n)),
+                      "rejection_conf_low": lo, "rejection_conf_high": hi})
+    frame = pd.DataFrame(table, columns=list(SIMULATION_COLUMNS))
+    settings = {"n_sim": int(run.n), "seed": seed if isinstance(seed, (int, type(None))) else str(seed),
+                "analysis": plan.analysis, "adjust": plan.adjust, "alpha": plan.alpha, "engine": plan.engine,
+                "scheduler": getattr(run, "scheduler", "serial"), "workers": int(getattr(run, "workers", 0)),
+                "elapsed": float(getattr(run, "elapsed", float("nan"))),
+                "startup": float(getattr(run, "startup", 0.0)),
+                "notes": [f"{n_failed} replicate(s) failed; see .failures for their seeds."] if n_failed else []}
+    return SimulationResult(table=frame, replicates=reps, failures=run.failures, model=model.describe(),
+                            plan=plan.describe(), settings=settings)
