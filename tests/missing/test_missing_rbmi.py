@@ -79,6 +79,17 @@ def _data(antidepressant, ad_kw):
                         baseline=ad_kw["baseline"])
 
 
+def _imputed(data, strategy: str, same_cov: bool = True, ice=None) -> pd.Series:
+    """The conditional means imputed in the full data, indexed by (patient, visit)."""
+    spec = resolve_ice(data, ice, strategy)
+    model, _, params = fit_full(build_model(data, spec, same_cov=same_cov))
+    plan = make_plan(data, spec, np.array([data.arms.index("PLACEBO")] * len(data.arms)))
+    Y = impute(model, plan, params, np.arange(data.n))
+    i, t = np.nonzero(~data.observed)
+    return pd.Series(Y[i, t], index=pd.MultiIndex.from_arrays([data.subjects[i].astype(str),
+                                                               np.array(data.visits)[t]]))
+
+
 def _jackknife(antidepressant, ad_kw, case: str, cases: dict):
     if case not in _cache:
         cd = cases[case]
@@ -113,6 +124,10 @@ def test_condmean_jackknife_every_strategy(antidepressant, ad_kw, rbmi_ref, case
     assert res.settings["n_ice"] == len(ref["ice"])
     assert sorted(res.ice["subject_id"]) == sorted(_rows(ref["ice"])["PATIENT"].astype(str))
     assert len(imp) == int(np.sum(~data.observed))
+    got = _imputed(data, STRATEGIES[cd["strategy"]], bool(cd["same_cov"]))
+    want = imp.set_index([imp["PATIENT"].astype(str), imp["VISIT"].astype(str)])["imputed"]
+    # on the scale of the values (an imputed change can be near 0)
+    assert_allclose(got.loc[want.index].to_numpy(), want.to_numpy(), rtol=RTOL, atol=RTOL * np.abs(want).max())
 
 
 @pytest.mark.parametrize("case", ["MAR", "JR", "CIR"])
@@ -182,6 +197,11 @@ def test_post_ice_observed_data(antidepressant, ad_kw, rbmi_ref):
     ours = _ours(res)
     case = ref["cases"]["rbmi_exact_optimum"]
     _compare(ours, case["result"]["pooled"])
+    chosen = _rows(case["imputed_values_chosen"])
+    got = _imputed(_data(antidepressant, ad_kw), "j2r", ice=ice)
+    want = chosen.set_index([chosen["PATIENT"].astype(str), chosen["VISIT"].astype(str)])["imputed"]
+    # on the scale of the values (an imputed change can be near 0)
+    assert_allclose(got.loc[want.index].to_numpy(), want.to_numpy(), rtol=RTOL, atol=RTOL * np.abs(want).max())
     post = _rows(ref["post_ice_observed"])
     log = res.exclusions.to_frame()
     assert len(log.loc[log["reason"].str.contains("not used to fit")]) == len(post)
