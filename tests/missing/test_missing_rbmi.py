@@ -269,9 +269,15 @@ def test_condmean_bootstrap_within_monte_carlo_error(antidepressant, ad_kw, rbmi
     gap = rbmi_ref("condmean_jackknife.json")["optimizer_gap"][strategy]["max_rel_diff_est"]
     assert_allclose(ours.loc[pooled.index, "estimate"], pooled["est"], rtol=1.5 * gap + 1e-7, atol=ATOL)
     mc = case["monte_carlo"]
+    spread = mc["spread"]
     for p in ("trt_5", "trt_7", "lsm_alt_7"):
         kurt = mc["kurtosis_of_bootstrap_estimates"][p]
         mcse_ours = ours.loc[p, "std_error"] * np.sqrt((kurt - 1) / (4 * B))
+        # rbmi's SE averaged over its 10 seeds (B = 200 each), with the SD of that mean
+        ref_se = spread["se_mean"][p]
+        ref_mcse = spread["se_sd"][p] / np.sqrt(len(spread["seeds"]))
+        assert abs(ours.loc[p, "std_error"] - ref_se) <= 4 * np.hypot(mcse_ours, ref_mcse), p
+        # and rbmi's B = 1000 run, with its analytic Monte Carlo SE
         tol = 4 * np.hypot(mcse_ours, mc["analytic_mcse_of_se"][p])
         assert abs(ours.loc[p, "std_error"] - pooled.loc[p, "se"]) <= tol, p
 
