@@ -140,11 +140,14 @@ def bmlmi_task(payload: Payload, index: int, seed: np.random.SeedSequence) -> np
 
 def run(task: Callable[..., Any], n: int, *, payload: Payload, seed: np.random.SeedSequence | None,
         max_errors: int = 0, workers: int | None = None, scheduler: Any = None, progress: bool | None = None,
-        replace_failures: bool = True, label: str = "replicates") -> tuple[list[Any], list[Failure]]:
+        replace_failures: bool = True, label: str = "replicates",
+        where: dict[str, Any] | None = None) -> tuple[list[Any], list[Failure]]:
     """Run ``n`` replicates; failed ones are recorded and, when ``replace_failures``,
     replaced by the next indices' replicates (in index order) up to ``max_errors``.
 
-    Returns the results in index order and the failures.
+    Returns the results in index order and the failures; ``where`` (a dict), when given,
+    receives where the replicates ran (``runner``), the seconds spent starting a cluster
+    (``startup``) and in all (``elapsed``).
 
     Raises
     ------
@@ -155,8 +158,14 @@ def run(task: Callable[..., Any], n: int, *, payload: Payload, seed: np.random.S
     failures: list[Failure] = []
     offset = 0
     todo = n
+    info = where if where is not None else {}
+    info.update(runner="serial", startup=0.0, elapsed=0.0)
     while todo > 0:
-        for out in _execute(_Job(task, payload, seed, offset), todo, workers, scheduler, progress, label):
+        outs, ran = _execute(_Job(task, payload, seed, offset), todo, workers, scheduler, progress, label)
+        info["runner"] = ran.get("runner", info["runner"])
+        info["startup"] += ran.get("startup", 0.0)
+        info["elapsed"] += ran.get("elapsed", 0.0)
+        for out in outs:
             if isinstance(out, Failure):
                 failures.append(out)
             else:
@@ -172,16 +181,20 @@ def run(task: Callable[..., Any], n: int, *, payload: Payload, seed: np.random.S
     return results, failures
 
 
-def _execute(job: _Job, n: int, workers, scheduler, progress, label) -> list[Any]:
+def _execute(job: _Job, n: int, workers, scheduler, progress, label) -> tuple[list[Any], dict[str, Any]]:
     """Run ``n`` guarded replicates: through ``retrostudy.replicates.run_replicates`` (serial, or
     Dask with ``workers`` / ``scheduler``) when the package has it, else serially here."""
+    import time
+
     try:
         from ..replicates import run_replicates
     except ImportError:
         if workers or scheduler is not None:
             raise SpecError("Parallel replicates need retrostudy.replicates, which this installation lacks; "
                             "leave workers= and scheduler= unset.") from None
-        return [_guarded(job, i) for i in range(n)]
+        t0 = time.perf_counter()
+        out = [_guarded(job, i) for i in range(n)]
+        return out, {"runner": "serial", "startup": 0.0, "elapsed": time.perf_counter() - t0}
     res = run_replicates(_guarded, n, payload=job, seed=0, workers=workers, scheduler=scheduler,
                          progress=progress, max_errors=0, label=label)
-    return list(res.results)
+    return list(res.results), {"runner": res.scheduler, "startup": float(res.startup), "elapsed": float(res.elapsed)}

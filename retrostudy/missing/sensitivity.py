@@ -167,13 +167,14 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
     n = setup.data.n
     everyone = np.arange(n)
     extra_ci: dict = {}
+    where: dict[str, Any] = {}
     if method.startswith("condmean"):
         Y = impute(setup.model, setup.plan, setup.params, everyone)
         full, _, _ = analyse(setup.analysis, Y, everyone, deltas)
         if method == "condmean-jackknife":
             reps, failures = run(jackknife_task, n, payload=payload, seed=None, max_errors=0, workers=workers,
                                  scheduler=scheduler, replace_failures=False, progress=progress,
-                                 label="jackknife")
+                                 label="jackknife", where=where)
             arr = np.stack(reps)
             est, se, df = pool_jackknife(full, arr)
             root = None
@@ -182,14 +183,14 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
             B = int(n_samples)
             reps, failures = run(bootstrap_task, B, payload=payload, seed=root, progress=progress,
                                  max_errors=_max_errors(max_errors, B), workers=workers, scheduler=scheduler,
-                                 label="bootstrap")
+                                 label="bootstrap", where=where)
             arr = np.stack(reps)
             est, se, df = pool_bootstrap(full, arr)
             if ci == "percentile":
                 extra_ci = dict(zip(("conf_low", "conf_high", "p_value"), percentile_interval(arr, conf_level)))
         rows = [(0, full, None, math.inf)] + [(k + 1, r, None, math.inf) for k, r in enumerate(reps)]
         return _Pooled(est, se, df, rows, failures, len(reps), None if root is None else root.entropy,
-                       {"percentile": extra_ci} if ci == "percentile" else {})
+                       {"percentile": extra_ci, "where": where} if ci == "percentile" else {"where": where})
     root = np.random.SeedSequence(seed)
     M = int(n_samples)
     if method == "bmlmi":
@@ -197,14 +198,17 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
 
         payload = replace(payload, n_imputations=int(bayes_options.get("n_imputations", 2)))
         reps, failures = run(bmlmi_task, M, payload=payload, seed=root, max_errors=_max_errors(max_errors, M),
-                             workers=workers, scheduler=scheduler, progress=progress, label="bootstrapped ML MI")
+                             workers=workers, scheduler=scheduler, progress=progress, label="bootstrapped ML MI",
+                             where=where)
         arr = np.stack(reps)  # (B, D, K, C + A, V)
         est, se, df = pool_bmlmi(arr)
         rows = [(k + 1, r.mean(axis=0), None, float("nan")) for k, r in enumerate(reps)]
-        return _Pooled(est, se, df, rows, failures, M, root.entropy, {"n_imputations": payload.n_imputations})
+        return _Pooled(est, se, df, rows, failures, M, root.entropy,
+                       {"n_imputations": payload.n_imputations, "where": where})
     if method == "approx-bayes":
         reps, failures = run(approx_bayes_task, M, payload=payload, seed=root, max_errors=_max_errors(max_errors, M),
-                             workers=workers, scheduler=scheduler, progress=progress, label="approximate Bayes")
+                             workers=workers, scheduler=scheduler, progress=progress, label="approximate Bayes",
+                             where=where)
         extra: dict = {}
     else:
         from .gibbs import bayes_imputations
@@ -220,6 +224,8 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
     v_com = float(reps[0][2])
     est, se, df = pool_rubin(ests, ses, v_com)
     rows = [(k + 1, r[0], r[1], float(r[2])) for k, r in enumerate(reps)]
+    if where:
+        extra = {**extra, "where": where}
     return _Pooled(est, se, df, rows, failures, M, root.entropy, extra)
 
 
@@ -317,13 +323,15 @@ def _settings(setup: _Setup, method: str, strategy: str, pooled: _Pooled, conf_l
                      "to fit the imputation model.")
     notes.extend(extra_notes)
     refs = {a: r for a, r in setup.references.items() if a != r}
+    where = pooled.extra.get("where") or {}
     return {
         "outcome": data.outcome, "method": method, "strategy": strategy, "references": refs,
         "reference_arm": setup.reference_arm, "df": df_kind, "conf_level": float(conf_level),
         "n_samples": pooled.n_samples, "n_failed": len(pooled.failures), "seed": pooled.seed,
         "covariance": covariance, "same_cov": bool(same_cov), "baseline": data.baseline,
         "covariates": list(data.covariates), "contrasts": contrasts, "n_subjects": data.n, "n_ice": n_ice,
-        "ice": setup.ice.source, "notes": notes,
+        "ice": setup.ice.source, "runner": where.get("runner"),
+        "cluster_startup_s": round(where["startup"], 3) if where.get("startup") else None, "notes": notes,
     }
 
 
@@ -495,7 +503,7 @@ def sensitivity(
     if method == "bmlmi":
         settings["n_imputations"] = pooled.extra["n_imputations"]
     if method == "bayes":
-        settings.update({k: v for k, v in pooled.extra.items() if k != "notes"})
+        settings.update({k: v for k, v in pooled.extra.items() if k not in ("notes", "where")})
         settings["notes"] = settings["notes"] + list(pooled.extra.get("notes", []))
     override = {k: v[0] for k, v in pooled.extra["percentile"].items()} if ci == "percentile" else None
     if ci == "percentile":
