@@ -14,6 +14,7 @@ __all__ = [
     "DataError",
     "SpecError",
     "ModelError",
+    "ReplicateError",
     "RetrostudyWarning",
     "ConvergenceWarning",
     "PROBLEM_COLUMNS",
@@ -33,6 +34,19 @@ class SpecError(RetrostudyError, ValueError):
 
 class ModelError(RetrostudyError, RuntimeError):
     """A model could not be fitted (not identifiable, did not converge, ...)."""
+
+
+class ReplicateError(ModelError):
+    """Too many replicates of a run failed (``max_errors`` of :func:`retrostudy.replicates.run_replicates`).
+
+    ``failures`` holds the failed replicates so far (index, seed, error, message) and
+    ``n_done`` how many replicates had finished when the run stopped.
+    """
+
+    def __init__(self, message: str, *, failures: Any = None, n_done: int = 0):
+        super().__init__(message)
+        self.failures = failures
+        self.n_done = n_done
 
 
 class DataError(RetrostudyError, ValueError):
