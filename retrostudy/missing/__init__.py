@@ -4,9 +4,10 @@ Public: :func:`sensitivity`, :func:`tipping_point`, :class:`Estimand` (also as
 ``rs.sensitivity``, ``rs.tipping_point``, ``rs.Estimand``). Modules: ``estimand``
 (the estimand), ``ice`` (intercurrent events), ``data`` (wide data and baseline
 handling), ``model`` (the imputation MMRM), ``strategies`` (MAR, J2R, CR, CIR, LMCF),
-``impute``, ``analyse`` (per-visit ANCOVA), ``pool`` (jackknife, bootstrap, Rubin),
-``draws`` (replicates as tasks), ``gibbs`` (Bayesian MI), ``delta`` (delta adjustment),
-``results``.
+``impute``, ``analyse`` (per-visit ANCOVA), ``pool`` (jackknife, bootstrap, Rubin,
+von Hippel-Bartlett), ``draws`` (replicates as tasks), ``gibbs`` (Bayesian MI), ``delta``
+(delta adjustment), ``engine`` (options, setup, replicates, pooling), ``tidy`` (tables and
+settings), ``results``, ``sensitivity`` (the two public functions).
 """
 from __future__ import annotations
 
