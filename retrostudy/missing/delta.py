@@ -77,7 +77,7 @@ def delta_matrix(data: MIData, plan: Plan, delta: pd.DataFrame) -> np.ndarray:
     return D * plan.post_ice_imputed
 
 
-def grid_deltas(data: MIData, plan: Plan, deltas: Sequence[float], arm: str) -> np.ndarray:
+def grid_deltas(data: MIData, plan: Plan, deltas: Sequence[float] | np.ndarray, arm: str) -> np.ndarray:
     """(K, n, T): each delta of the grid added to ``arm``'s imputed values after the ICE, at every visit."""
     if arm not in data.arms:
         raise SpecError(f"Arm {arm!r} is not an arm of the data; arms: {', '.join(data.arms)}.")

@@ -79,7 +79,7 @@ def gibbs_draws(payload, setup, n_draws: int, rng: np.random.Generator, *, prior
     # missing-pattern groups
     pats: dict[tuple, list[int]] = {}
     for i in np.flatnonzero(miss.any(axis=1)):
-        pats.setdefault((int(group[i]), miss[i].tobytes()), []).append(i)
+        pats.setdefault((int(group[i]), miss[i].tobytes()), []).append(int(i))
     pat_list = [(g, np.frombuffer(m, dtype=bool), np.array(rows)) for (g, m), rows in pats.items()]
     beta = setup.params.beta.copy()
     sig0 = setup.params.sigma

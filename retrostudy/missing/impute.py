@@ -49,7 +49,7 @@ def make_plan(data: MIData, ice: IceSpec, reference_of: np.ndarray) -> Plan:
         sig = (a, int(reference_of[a]), str(ice.strategy[i]) if k_eff[i] < T else "mar", int(min(k_eff[i], T)),
                imputed[i].tobytes())
         key[i] = keys.setdefault(sig, len(keys))
-    sigs = sorted(keys, key=keys.get)
+    sigs = sorted(keys, key=lambda k: keys[k])
     return Plan(
         key=key,
         arm=np.array([s[0] for s in sigs], dtype=np.int64),

@@ -88,7 +88,7 @@ def _long_frame(data: MIData, mask: np.ndarray | None = None) -> pd.DataFrame:
         col = data.cov_frame[c]
         frame[c] = col.iloc[si].to_numpy() if not isinstance(col.dtype, pd.CategoricalDtype) else \
             pd.Categorical.from_codes(col.cat.codes.to_numpy()[si], categories=col.cat.categories)
-    if data.baseline == "covariate_by_visit":
+    if data.baseline == "covariate_by_visit" and data.baseline_values is not None:
         frame["baseline"] = data.baseline_values[si]
     return frame
 

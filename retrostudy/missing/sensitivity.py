@@ -177,7 +177,7 @@ def sensitivity(
                                      "n_imputations": n_imputations},
                       progress=progress, ci=ci, conf_level=conf_level)
     notes = []
-    if delta is not None:
+    if deltas is not None:
         n_adj = int(np.count_nonzero(deltas))
         notes.append(f"Delta adjustment: {n_adj} imputed value(s) after an ICE shifted by the delta table.")
     settings = _settings(setup, method, strategy, pooled, conf_level, covariance, same_cov, contrasts, notes)
