@@ -49,8 +49,16 @@ _EXPORTS: dict[str, str] = {
     "sensitivity": "retrostudy.missing",
     "tipping_point": "retrostudy.missing",
     "Estimand": "retrostudy.missing",
+    # tables and figures
+    "table_one": "retrostudy.tables",
+    "TableOne": "retrostudy.tables",
+    "trajectory_plot": "retrostudy.figures",
+    "forest_plot": "retrostudy.figures",
+    "response_cdf_plot": "retrostudy.figures_responders",
     # reports
     "build_report": "retrostudy.report",
+    "ReportManifest": "retrostudy.report",
+    "ReportSpec": "retrostudy.report",
     # errors
     "RetrostudyError": "retrostudy.errors",
     "DataError": "retrostudy.errors",
@@ -90,6 +98,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .planning import (PowerResult, SimulationResult, TrialModel, planning_inputs, power_ancova, power_mmrm,
                            power_ttest, simulate_power)
     from .report import build_report
+    from .figures import forest_plot, trajectory_plot
+    from .figures_responders import response_cdf_plot
+    from .report import ReportManifest, ReportSpec, build_report
+    from .tables import TableOne, table_one
     from .results import ModelFit
     from .schema import OUTCOMES, Outcome
     from .trial import TrialData

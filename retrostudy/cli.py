@@ -2,84 +2,223 @@
 
 Exit codes (DESIGN.md section 6): 0 ok; 2 usage error; 3 a data, mapping or
 specification problem (one sentence, no traceback); 1 a bug (traceback shown).
-Heavy libraries are imported inside the commands so ``--help`` answers at once.
+Heavy libraries are imported inside the commands so ``--help`` answers at once; the
+option vocabularies come from :mod:`retrostudy.options` (one copy), and a misspelt choice
+(``--df-method kenward``) is answered with the closest one.
 """
 from __future__ import annotations
 
 import argparse
+import ast
+import os
+import shutil
 import sys
-from typing import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
+from importlib import util as _import_util
 
-from .options import ADJUST, COVARIANCES, DF_METHODS
+from .options import (
+    ADJUST,
+    CONTRAST_FAMILIES,
+    COVARIANCES,
+    DF_ALIASES,
+    DF_METHODS,
+    MULTIPLICITY,
+    MULTIPLICITY_ALIASES,
+    REPORT_SETTINGS,
+    resolve_option,
+)
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 DEFAULT_DATASET = "alghadir2019_sim"
+LAYOUTS = ("auto", "long", "by-visit", "wide", "adam", "sheets")
+MODELS = ("ancova", "mmrm", "lmm")
+TABLE_ENDINGS = (".csv", ".json", ".xlsx")
+OUTCOME_HINT = "list the outcome ids of a file or dataset with: retrostudy validate SOURCE"
+
+
+def _width() -> int:
+    """The terminal's width (80 when not a terminal), capped at 120 for reading."""
+    return max(60, min(shutil.get_terminal_size((80, 24)).columns, 120))
+
+
+def _wrap(text: str, indent: str = "", hang: str = "  ") -> str:
+    return textwrap.fill(text, _width() - 2, initial_indent=indent, subsequent_indent=indent + hang,
+                         break_on_hyphens=False)
+
+
+def _choice(what: str, choices: Sequence[str], aliases: dict[str, str] | None = None,
+            resolver: Callable[[str], str] | None = None) -> Callable[[str], str]:
+    """An argparse ``type=`` that accepts the choices and their aliases, or says "did you mean"."""
+    def convert(value: str) -> str:
+        try:
+            if resolver is not None:
+                return resolver(value)
+            return resolve_option(value, tuple(choices), what, aliases)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        except Exception as exc:  # SpecError from the covariance resolver  # noqa: BLE001
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = what
+    return convert
+
+
+def _covariance(value: str) -> str:
+    from .models.structures import covariance_key
+
+    return covariance_key(value)
+
+
+def _mapping_keys() -> str:
+    """The mapping file's keys, read from the docstring of retrostudy.io.mapping without importing it."""
+    try:
+        spec = _import_util.find_spec("retrostudy.io.mapping")
+        with open(spec.origin, encoding="utf-8") as fh:  # type: ignore[union-attr, arg-type]
+            doc = ast.get_docstring(ast.parse(fh.read())) or ""
+    except (OSError, AttributeError, SyntaxError):
+        return "  (see the README)"
+    block = doc.split("::", 1)[-1].split("Outcome definition keys", 1)
+    keys = textwrap.dedent(block[0]).strip("\n")
+    tail = ("Outcome definition keys" + block[1].split("The file is read", 1)[0]).strip() if len(block) > 1 else ""
+    return textwrap.indent(keys, "  ") + "\n" + _wrap(" ".join(tail.replace("``", "").split()), "  ")
+
+
+def _settings_keys() -> str:
+    lines = []
+    for key, (default, what) in REPORT_SETTINGS.items():
+        if default is None:  # the description says what the default is
+            lines.append(_wrap(f"{key}: {what}", "  "))
+            continue
+        shown = default if isinstance(default, str) else repr(default)
+        lines.append(_wrap(f"{key} (default {shown}): {what}", "  "))
+    return "\n".join(lines)
+
+
+def _epilog(*examples: str, extra: str = "") -> str:
+    text = "Examples:\n" + "\n".join(f"  {e}" for e in examples)
+    return (extra.rstrip() + "\n\n" + text) if extra else text
+
+
+def _parser(sub, name: str, help: str, description: str, examples: Sequence[str], extra: str = ""):
+    return sub.add_parser(name, help=help, description=_wrap(description, hang=""), epilog=_epilog(*examples, extra=extra),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="retrostudy",
-        description=(
+        description=_wrap(hang="", text=
             "Outcome research on retro walking for knee osteoarthritis: read trial data, fit ANCOVA / "
             "mixed models / MMRM, and write a reproducible PDF report."
         ),
-        epilog="Exit codes: 0 ok, 2 usage error, 3 a problem in the data or mapping file, 1 a bug.",
+        epilog=_epilog(
+            "retrostudy fit alghadir2019_sim --outcome pain_nrs --model mmrm --df-method kr",
+            "retrostudy report mytrial.csv --config mytrial.yaml --settings analysis.yaml --out mytrial.pdf",
+            extra=("Run retrostudy COMMAND --help for each command's options and defaults. Exit codes: 0 ok, "
+                   "2 usage error, 3 a problem in the data, mapping or settings file, 1 a bug.\n\n"
+                   "Mapping file keys (--config; how to read a file; all optional):\n" + _mapping_keys()
+                   + "\n\nReport settings keys (--settings FILE, YAML; every key optional):\n" + _settings_keys())),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("datasets", help="list the bundled datasets")
+    _parser(sub, "datasets", "list the bundled datasets", "List the bundled datasets (synthetic ones are marked).",
+            ["retrostudy datasets", "retrostudy show alghadir2019_sim"])
 
-    p = sub.add_parser("validate", help="check a data file and summarise what was read")
-    p.add_argument("file", help="data file (csv, tsv, xlsx, parquet, sas7bdat, xpt, sav, dta)")
-    p.add_argument("--config", help="mapping file (YAML) for column roles and labels")
-    p.add_argument("--layout", default="auto", choices=["auto", "long", "by-visit", "wide", "adam", "sheets"],
-                   help="layout of the file (default: detect)")
+    p = _parser(sub, "validate", "check a data file and summarise what was read (arms, visits, outcome ids)",
+                "Check a data file (or a bundled dataset's file): every problem as a sentence, or what was read -- "
+                "arms, visits, the outcome ids that --outcome and --outcomes take, and the values left out.",
+                ["retrostudy validate mytrial.xlsx", "retrostudy validate mytrial.csv --config mytrial.yaml"],
+                extra="Mapping file keys (--config):\n" + _mapping_keys())
+    p.add_argument("file", help="data file (csv, tsv, xlsx, parquet, sas7bdat, xpt, sav, dta) or bundled dataset id")
+    p.add_argument("--config", metavar="YAML", help="mapping file for column roles and labels (default: none)")
+    p.add_argument("--layout", default="auto", choices=LAYOUTS,
+                   help=f"layout of the file: {', '.join(LAYOUTS)} (default: auto, recognised from the columns)")
     p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
                    help="line of the header in a csv/xlsx file with title rows above it (two lines for a header "
-                        "written over two rows)")
+                        "written over two rows; default: line 1)")
 
-    p = sub.add_parser("show", help="print the canonical table of a file or bundled dataset")
-    p.add_argument("source", help="data file or bundled dataset id")
-    p.add_argument("--config", help="mapping file (YAML)")
-    p.add_argument("--layout", default="auto", choices=["auto", "long", "by-visit", "wide", "adam", "sheets"])
+    p = _parser(sub, "show", "print the canonical table of a file or bundled dataset",
+                "Print the canonical long table (one row per participant x visit x outcome) of a file or bundled "
+                "dataset, and the exclusion log.",
+                ["retrostudy show alghadir2019_sim --rows 10", "retrostudy show mytrial.csv --config mytrial.yaml"])
+    p.add_argument("source", help="data file or bundled dataset id (retrostudy datasets lists them)")
+    p.add_argument("--config", metavar="YAML", help="mapping file (default: none)")
+    p.add_argument("--layout", default="auto", choices=LAYOUTS,
+                   help=f"layout of the file: {', '.join(LAYOUTS)} (default: auto)")
     p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
                    help="line of the header in a csv/xlsx file with title rows above it (two lines for a header "
-                        "written over two rows)")
+                        "written over two rows; default: line 1)")
     p.add_argument("--rows", type=int, default=20, help="rows to print (default 20; 0 for all)")
 
-    p = sub.add_parser("fit", help="fit a model to one outcome and print EMMs and contrasts")
-    p.add_argument("source", nargs="?", default=DEFAULT_DATASET, help=f"data file or dataset (default {DEFAULT_DATASET})")
-    p.add_argument("--config", help="mapping file (YAML)")
-    p.add_argument("--outcome", required=True, help="outcome id, e.g. pain_nrs")
+    p = _parser(sub, "fit", "fit a model to one outcome: n, EMMs, contrasts, effect sizes",
+                "Fit one model to one outcome and print the participants and observations analysed, the estimated "
+                "marginal means, the contrasts (with the same multiplicity default as `report`: Holm within the "
+                f"outcome's contrasts at each visit) and Hedges' g. {OUTCOME_HINT[:1].upper() + OUTCOME_HINT[1:]}.",
+                ["retrostudy fit alghadir2019_sim --outcome pain_nrs --model ancova",
+                 ("retrostudy fit mytrial.csv --outcome womac --model mmrm --covariance toeplitz --df-method kr "
+                 "--tables womac.xlsx")])
+    p.add_argument("source", nargs="?", default=DEFAULT_DATASET,
+                   help=f"data file or bundled dataset id (default {DEFAULT_DATASET})")
+    p.add_argument("--config", metavar="YAML", help="mapping file (default: none)")
+    p.add_argument("--outcome", required=True, help=f"outcome id, e.g. pain_nrs ({OUTCOME_HINT})")
     p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
                    help="line of the header in a csv/xlsx file with title rows above it (two lines for a header "
-                        "written over two rows)")
-    p.add_argument("--model", default="ancova", choices=["ancova", "mmrm", "lmm"])
-    p.add_argument("--adjust", default="none", choices=ADJUST)
-    p.add_argument("--contrasts", default="pairwise", choices=["pairwise", "trt_vs_ref"])
-    p.add_argument("--covariates", nargs="+", default=[], metavar="COLUMN", help="subject-level covariates, e.g. age sex")
-    p.add_argument("--covariance", default="us",
-                   help=f"MMRM covariance structure: {', '.join(COVARIANCES)} or a SAS name such as un, "
+                        "written over two rows; default: line 1)")
+    p.add_argument("--model", default="ancova", type=_choice("model", MODELS),
+                   help=f"{', '.join(MODELS)} (default ancova: the final visit ~ arm + baseline)")
+    p.add_argument("--adjust", default="holm", type=_choice("adjust", ADJUST),
+                   help=f"multiplicity adjustment of the contrasts at each visit: {', '.join(ADJUST)} (default "
+                        "holm, as `report`; holm keeps unadjusted CIs, bonferroni/dunnett/tukey print simultaneous "
+                        "CIs)")
+    p.add_argument("--contrasts", default="pairwise", type=_choice("contrasts", CONTRAST_FAMILIES),
+                   help=f"{', '.join(CONTRAST_FAMILIES)} (default pairwise; trt_vs_ref: each arm minus the "
+                        "reference arm)")
+    p.add_argument("--covariates", nargs="+", default=[], metavar="COLUMN",
+                   help="subject-level covariates, e.g. age sex (default: none)")
+    p.add_argument("--covariance", default="us", type=_choice("covariance", COVARIANCES, resolver=_covariance),
+                   help=f"MMRM covariance structure: {', '.join(COVARIANCES)} or a SAS/R name such as un, toeplitz, "
                         "arh(1), ante(1) (default us)")
-    p.add_argument("--df-method", default=None, choices=DF_METHODS,
-                   help="denominator df of MMRM/LMM tests (default satterthwaite; ANCOVA uses the residual df)")
+    p.add_argument("--df-method", default=None, type=_choice("df method", DF_METHODS, DF_ALIASES),
+                   help=f"denominator df of MMRM/LMM tests: {', '.join(DF_METHODS)}; kr = kenward-roger (default "
+                        "satterthwaite; ANCOVA always uses the residual df)")
+    p.add_argument("--tables", metavar="FILE", help="also write the tables to FILE (.csv, .json or .xlsx)")
 
-    p = sub.add_parser("report", help="write the six-week comparison as a PDF report")
-    p.add_argument("source", nargs="?", default=DEFAULT_DATASET, help=f"data file or dataset (default {DEFAULT_DATASET})")
-    p.add_argument("--config", help="mapping file (YAML)")
-    p.add_argument("--outcomes", nargs="+", help="outcome ids (default: all)")
+    p = _parser(sub, "report", "write the trial report as a PDF (and print its primary results)",
+                "Fit the primary (MMRM) and sensitivity (ANCOVA) analyses of every outcome and write a reproducible "
+                "PDF report with its manifest; print the primary results. Command-line options override the "
+                f"settings file. {OUTCOME_HINT[:1].upper() + OUTCOME_HINT[1:]}.",
+                ["retrostudy report --out six-week.pdf",
+                 ("retrostudy report mytrial.csv --config mytrial.yaml --settings analysis.yaml --date 2024-05-31 "
+                 "--out mytrial.pdf --tables mytrial.xlsx")],
+                extra="Settings keys (--settings FILE, YAML; every key optional):\n" + _settings_keys())
+    p.add_argument("source", nargs="?", default=DEFAULT_DATASET,
+                   help=f"data file or bundled dataset id (default {DEFAULT_DATASET})")
+    p.add_argument("--config", metavar="YAML", help="mapping file (default: none)")
+    p.add_argument("--outcomes", nargs="+", metavar="ID", help="outcome ids to report (default: all)")
     p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
                    help="line of the header in a csv/xlsx file with title rows above it (two lines for a header "
-                        "written over two rows)")
-    p.add_argument("--primary", choices=["ancova", "mmrm"], default=None, help="primary analysis (default mmrm)")
-    p.add_argument("--adjust", default="holm", choices=ADJUST)
-    p.add_argument("--settings", metavar="YAML",
-                   help="analysis settings (covariance, df_method, covariates, conf_level, ...)")
-    p.add_argument("--out", default="report.pdf", help="output PDF (default report.pdf)")
+                        "written over two rows; default: line 1)")
+    p.add_argument("--primary-outcomes", nargs="+", metavar="ID",
+                   help="primary outcome(s), in testing order (default: pain_nrs and womac where present, else the "
+                        "first outcome); the others are exploratory")
+    p.add_argument("--primary", default=None, type=_choice("primary analysis", ("mmrm", "ancova")),
+                   help="primary analysis: mmrm or ancova (default mmrm)")
+    p.add_argument("--adjust", default=None, type=_choice("adjust", ADJUST),
+                   help=f"within one outcome's contrasts: {', '.join(ADJUST)} (default holm)")
+    p.add_argument("--multiplicity", default=None, type=_choice("multiplicity", MULTIPLICITY, MULTIPLICITY_ALIASES),
+                   help=f"across the primary outcomes' contrasts: {', '.join(MULTIPLICITY)} (default holm)")
+    p.add_argument("--settings", metavar="YAML", help="analysis settings file (keys below; default: none)")
+    p.add_argument("--date", metavar="YYYY-MM-DD",
+                   help="report date (default: SOURCE_DATE_EPOCH, else the data's date, else the file's "
+                        "modification date)")
+    p.add_argument("--out", default="report.pdf", help="output PDF (default report.pdf); the manifest goes next to it")
     p.add_argument("--keep-source", metavar="DIR", help="also write the typst source, its JSON data and figures")
+    p.add_argument("--tables", metavar="FILE", help="also write the report's tables to FILE (.csv, .json or .xlsx)")
 
     from .planning.cli import add_power_parser, add_simulate_parser
 
@@ -151,31 +290,64 @@ def _check_outputs(out: str, keep_source: str | None) -> None:
         if not existing.is_dir() or not os.access(existing, os.W_OK):
             raise _Usage(f"cannot create the folder '{keep_source}' for --keep-source; choose another folder.")
 
-def _cmd_datasets(args: argparse.Namespace) -> int:
-    from .datasets import list_datasets
 
+def _frame_text(frame, digits: int = 2) -> str:
     import pandas as pd
 
+    from .format import format_frame
+
+    with pd.option_context("display.width", _width(), "display.max_columns", 40, "display.max_colwidth", 40):
+        return format_frame(frame, digits).to_string(index=False, line_width=_width())
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .datasets import list_datasets
+
     frame = list_datasets()
-    wide = [c for c in ("citation",) if c in frame.columns]
-    with pd.option_context("display.width", 200, "display.max_colwidth", 100, "display.max_columns", 20):
-        print(frame.drop(columns=wide).to_string(index=False))
+    narrow = [c for c in ("id", "synthetic", "subjects", "visits") if c in frame.columns]
+    with pd.option_context("display.width", _width(), "display.max_colwidth", 60, "display.max_columns", 20):
+        print(frame.loc[:, narrow].to_string(index=False, line_width=_width()))
     for rec in frame.to_dict(orient="records"):
-        if rec.get("citation"):
-            print(f"\n{rec['id']} cites: {rec['citation']}")
+        print()
+        for key, words in (("title", ""), ("outcomes", "outcomes: "), ("licence", "licence: "), ("citation", "cites: ")):
+            if rec.get(key):
+                print(_wrap(f"{rec['id']} {words}{rec[key]}" if words else f"{rec['id']}: {rec[key]}"))
     if "synthetic" in frame.columns and frame["synthetic"].astype(str).str.lower().isin(["yes", "true"]).any():
         print("\nSynthetic datasets are simulated, not participant data.")
     return EXIT_OK
 
 
+def _is_dataset_id(source: str) -> bool:
+    from pathlib import Path
+
+    path = Path(source)
+    return not path.exists() and path.name == str(source) and not path.suffix
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from importlib import resources
+
     from .io import validate_trial
 
-    extra = {"header_row": list(args.header_row)} if args.header_row else {}
     if args.header_row and len(args.header_row) > 2:
         raise _Usage("--header-row takes the header's line, or two lines for a header written over two rows.")
-    report = validate_trial(args.file, config=args.config, layout=args.layout, **extra)
-    print(report.summary())
+    if _is_dataset_id(args.file):
+        from .datasets import dataset_file
+
+        if args.config:
+            print("retrostudy: a mapping (--config) applies to files, not to a bundled dataset.", file=sys.stderr)
+            return EXIT_USAGE
+        resource, config = dataset_file(args.file)
+        print(f"Bundled dataset {args.file}: checking its packaged file {resource.name}.")
+        with resources.as_file(resource) as path:
+            report = validate_trial(path, config=config, layout="long")
+    else:
+        extra = {"header_row": list(args.header_row)} if args.header_row else {}
+        report = validate_trial(args.file, config=args.config, layout=args.layout, **extra)
+    for line in report.summary().splitlines():
+        print(line if line.startswith(" ") else _wrap(line))
     return EXIT_OK if report.ok else EXIT_DATA
 
 
@@ -183,46 +355,97 @@ def _cmd_show(args: argparse.Namespace) -> int:
     import pandas as pd
 
     trial = _load(args.source, args.config, args.layout, args.header_row)
-    print(repr(trial))
+    print(_wrap(repr(trial)))
     if trial.meta.get("synthetic"):
-        print(trial.meta.get("synthetic_statement", "SYNTHETIC DATA: simulated, not participant data."))
+        print(_wrap(str(trial.meta.get("synthetic_statement", "SYNTHETIC DATA: simulated, not participant data."))))
     frame = trial.data if args.rows == 0 else trial.data.head(args.rows)
-    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 100000):
-        print(frame.to_string(index=False))
+    with pd.option_context("display.width", _width(), "display.max_columns", 30, "display.max_rows", 100000):
+        print(frame.to_string(index=False, line_width=_width()))
     if args.rows and len(trial.data) > args.rows:
         print(f"... {len(trial.data) - args.rows} more rows (use --rows 0 for all)")
     print(trial.exclusions.summary())
     return EXIT_OK
 
 
-def _cmd_fit(args: argparse.Namespace) -> int:
-    from .inference import contrasts, emmeans
-
-    trial = _load(args.source, args.config, header_row=args.header_row)
+def _fit_model(trial, args):
     kwargs = {"outcome": args.outcome, "covariates": _covariates(list(args.covariates), trial)}
     if args.model == "ancova":
         from .models.ancova import fit_ancova
 
-        fit = fit_ancova(trial, **kwargs)
-    elif args.model == "mmrm":
+        return fit_ancova(trial, **kwargs)
+    if args.model == "mmrm":
         from .models.mmrm import fit_mmrm
 
-        fit = fit_mmrm(trial, covariance=args.covariance, df_method=args.df_method or "satterthwaite", **kwargs)
-    else:
-        from .models.lmm import fit_lmm
+        return fit_mmrm(trial, covariance=args.covariance, df_method=args.df_method or "satterthwaite", **kwargs)
+    from .models.lmm import fit_lmm
 
-        fit = fit_lmm(trial, df_method=args.df_method or "satterthwaite", **kwargs)
+    return fit_lmm(trial, df_method=args.df_method or "satterthwaite", **kwargs)
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from .errors import SpecError
+    from .inference import contrasts, effect_sizes, emmeans
+    from .report.multiplicity import within_outcome
+
+    if args.tables and not args.tables.lower().endswith(TABLE_ENDINGS):
+        return _usage(f"--tables takes a file ending in {', '.join(TABLE_ENDINGS)}, not {args.tables!r}")
+    trial = _load(args.source, args.config, header_row=args.header_row)
+    fit = _fit_model(trial, args)
     if trial.meta.get("synthetic"):
-        print("NOTE: " + str(trial.meta.get("synthetic_statement", "these data are synthetic.")) + "\n")
+        print(_wrap("NOTE: SYNTHETIC DATA. " + str(trial.meta.get("synthetic_statement", ""))) + "\n")
     emm = emmeans(fit)
-    con = contrasts(emm, family=args.contrasts, adjust=args.adjust)
-    print(emm.summary())
-    print()
-    print(con.summary())
+    raw = contrasts(emm, family=args.contrasts, adjust="none")
+    adjusted = contrasts(emm, family=args.contrasts, adjust=args.adjust).to_frame() \
+        if args.adjust in ("dunnett", "tukey") else None
+    con, kind = within_outcome(raw.to_frame(), args.adjust, fit.conf_level, adjusted)
+    try:
+        eff = effect_sizes(raw, standardizer="baseline_sd")
+    except SpecError:
+        eff = effect_sizes(raw, standardizer="residual_sd")
+    by_arm = fit.n_analysed(by="arm")
+    randomized = trial.data.groupby("arm", observed=True)["subject_id"].nunique()
+    n_rand = int(randomized.sum())
+    stats = fit.fit_stats
+    print(f"{fit.model.upper()} of {fit.outcome} (response: {fit.response}); mean model: {fit.spec.mean}")
+    line = (f"n: {stats.n_subjects} participants, {stats.n_obs} observations analysed "
+            f"({', '.join(f'{a} {n}' for a, n in by_arm.items())}) of {n_rand} randomised")
+    if n_rand > stats.n_subjects:
+        why = ("they have no value after baseline" if fit.model != "ancova"
+               else "they lack the baseline or the analysis visit's value")
+        line += f"; {n_rand - stats.n_subjects} contribute nothing because {why}"
+    print(_wrap(line + "."))
+    print(f"df: {fit.df_method}; confidence level {fit.conf_level:.0%}")
+    print("\nEstimated marginal means")
+    print(_frame_text(emm.to_frame().loc[:, [c for c in ("arm", "visit", "estimate", "std_error", "df", "conf_low",
+                                                          "conf_high") if c in emm.to_frame().columns]]))
+    print(f"\nContrasts ({args.contrasts}; estimate = first arm minus second arm)")
+    print(_wrap(f"{kind.p_label}: {kind.note}."))
+    cols = ["contrast", "visit", "estimate", "std_error", "df", "statistic", "p_value", "p_adjusted", "conf_low",
+            "conf_high"]
+    print(_frame_text(con.loc[:, [c for c in cols if c in con.columns]]))
+    ef = eff.to_frame()
+    sd = f"{float(ef['standardizer'].iloc[0]):.2f}" if len(ef) else "?"
+    which = eff.settings.get("standardizer", "baseline_sd")
+    print("\n" + _wrap(f"Effect sizes (Hedges' g = contrast / SD {sd} ({which}), small-sample corrected; "
+                       "unadjusted CIs)"))
+    print(_frame_text(ef.loc[:, [c for c in ("contrast", "visit", "estimate", "conf_low", "conf_high")
+                                 if c in ef.columns]]))
     if len(fit.exclusions):
         print()
         print(fit.exclusions.summary())
+    if args.tables:
+        from .export import write_tables
+
+        coef = fit.to_frame()
+        files = write_tables({"emmeans": emm.to_frame(), "contrasts": con, "effect_sizes": ef, "coefficients": coef},
+                             args.tables)
+        print("\nTables written: " + ", ".join(str(f) for f in files))
     return EXIT_OK
+
+
+def _usage(message: str) -> int:
+    print(f"retrostudy: usage error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _cmd_power(args: argparse.Namespace) -> int:
@@ -238,24 +461,43 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import build_report
+    from pathlib import Path
 
+    if not str(args.out).lower().endswith(".pdf") and not Path(args.out).is_dir():  # a folder: _check_outputs says so
+        return _usage(f"--out names the PDF to write and must end in .pdf, not {args.out!r}")
+    if args.tables and not args.tables.lower().endswith(TABLE_ENDINGS):
+        return _usage(f"--tables takes a file ending in {', '.join(TABLE_ENDINGS)}, not {args.tables!r}")
     _check_outputs(args.out, args.keep_source)
+    from .report import build_report, with_file_date
+
     data = _load(args.source, args.config, header_row=args.header_row)
+    if not _is_dataset_id(args.source):
+        data = with_file_date(data, args.source)
+    settings = args.settings
+    if args.primary_outcomes:
+        from .report import _load_settings
+
+        settings = {**_load_settings(args.settings), "primary_outcomes": list(args.primary_outcomes)}
     manifest = build_report(
         data,
         out=args.out,
         outcomes=args.outcomes,
         primary=args.primary,
         adjust=args.adjust,
-        settings=args.settings,
+        multiplicity=args.multiplicity,
+        settings=settings,
+        date=args.date,
         keep_source=args.keep_source,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True),
     )
-    print(f"Wrote {args.out}")
-    summary = getattr(manifest, "summary", None)
-    if callable(summary):
-        print(summary())
+    print(f"Wrote {manifest.summary().splitlines()[0][len('Report '):]}.")
+    for line in manifest.summary().splitlines()[1:]:
+        print(line if line.startswith("  ") else _wrap(line))
+    if args.tables:
+        from .export import write_tables
+
+        files = write_tables(manifest.tables, args.tables)
+        print("Tables written: " + ", ".join(Path(f).name for f in files))
     return EXIT_OK
 
 
@@ -299,8 +541,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("retrostudy: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
 

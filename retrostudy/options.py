@@ -5,8 +5,31 @@ line (which must import nothing heavy) agree. Nothing here imports numpy or pand
 """
 from __future__ import annotations
 
-__all__ = ["ADJUST", "ADJUST_NAMES", "ADJUST_CI", "DF_METHODS", "DF_NAMES", "BASELINE_OPTIONS", "COVARIANCES",
-           "CONTRAST_FAMILIES", "METHODS", "VCOV", "EMM_WEIGHTS"]
+__all__ = [
+    "ADJUST",
+    "ADJUST_CI",
+    "ADJUST_NAMES",
+    "BASELINE_OPTIONS",
+    "CONTRAST_FAMILIES",
+    "COVARIANCES",
+    "DF_ALIASES",
+    "DF_METHODS",
+    "DF_NAMES",
+    "EMM_WEIGHTS",
+    "METHODS",
+    "MULTIPLICITY",
+    "MULTIPLICITY_ALIASES",
+    "MULTIPLICITY_NAMES",
+    "REPORT_SETTINGS",
+    "RESPONDER_CI",
+    "RESPONDER_CRITERIA",
+    "RESPONDER_KEYS",
+    "RESPONDER_MISSING",
+    "SINGLE_STEP",
+    "VCOV",
+    "did_you_mean",
+    "resolve_option",
+]
 
 #: Multiplicity adjustments within a family of contrasts (``adjust=``).
 ADJUST = ("none", "holm", "bonferroni", "dunnett", "tukey")
@@ -41,3 +64,99 @@ VCOV = ("model", "empirical")
 
 #: Weights of the EMMs over the levels of other factors (``emmeans(..., weights=)``).
 EMM_WEIGHTS = ("equal", "proportional")
+
+#: Other spellings of the df methods (``kr`` on a command line, SAS's ``DDFM=`` names).
+DF_ALIASES = {"kr": "kenward-roger", "kenward_roger": "kenward-roger", "kenwardroger": "kenward-roger",
+              "kenward roger": "kenward-roger", "kr2": "kenward-roger", "kr-linear": "kenward-roger-linear",
+              "kenward_roger_linear": "kenward-roger-linear", "sat": "satterthwaite", "satterth": "satterthwaite",
+              "satterthwaite's": "satterthwaite", "bw": "between-within", "betwithin": "between-within",
+              "between_within": "between-within", "resid": "residual", "contain": "residual"}
+
+#: Multiplicity strategies across the primary outcomes of a report (``multiplicity=``).
+MULTIPLICITY = ("holm", "bonferroni", "fixed-sequence", "none")
+#: How reports name each strategy.
+MULTIPLICITY_NAMES = {"holm": "Holm", "bonferroni": "Bonferroni", "fixed-sequence": "fixed-sequence (gatekeeping)",
+                      "none": "no adjustment across outcomes"}
+MULTIPLICITY_ALIASES = {"fixed": "fixed-sequence", "fixed_sequence": "fixed-sequence", "sequence": "fixed-sequence",
+                        "hierarchical": "fixed-sequence", "gatekeeping": "fixed-sequence",
+                        "serial-gatekeeping": "fixed-sequence", "bonf": "bonferroni", "unadjusted": "none"}
+#: Adjustments whose p-values have a matching single-step simultaneous interval (the interval excludes 0
+#: exactly when the adjusted p is below 1 - conf_level). Holm's step-down p-values have none.
+SINGLE_STEP = ("none", "bonferroni", "dunnett", "tukey")
+
+#: Missing-data rules and risk-difference intervals of the responder analysis (``rs.responders``).
+RESPONDER_MISSING = ("non-responder", "complete-case")
+RESPONDER_CI = ("miettinen-nurminen", "newcombe")
+#: The named default responder thresholds (retrostudy.inference.response_criteria.CRITERIA).
+RESPONDER_CRITERIA = ("mcii", "omeract-oarsi-high", "omeract-oarsi-moderate")
+#: Keys of one outcome's entry under the report setting ``responders``.
+RESPONDER_KEYS = ("criteria", "threshold", "relative", "rule")
+
+
+def resolve_option(value: object, choices: tuple[str, ...], what: str,
+                   aliases: dict[str, str] | None = None) -> str:
+    """``value`` as one of ``choices`` (through ``aliases``, case and ``_``/``-`` insensitive).
+
+    Raises ``ValueError`` with a "did you mean" sentence when nothing matches (callers turn
+    it into a usage error or a :class:`~retrostudy.errors.SpecError`).
+
+    >>> resolve_option("KR", DF_METHODS, "df_method", DF_ALIASES)
+    'kenward-roger'
+    """
+    text = " ".join(str(value).strip().lower().split())
+    for cand in (text, text.replace("_", "-"), text.replace("-", "_")):
+        if cand in choices:
+            return cand
+        if aliases and cand in aliases:
+            return aliases[cand]
+    raise ValueError(f"unknown {what} {value!r}{did_you_mean(text, list(choices) + list(aliases or ()), aliases)}; "
+                     f"use one of {', '.join(choices)}")
+
+
+def did_you_mean(word: str, known: list[str] | tuple[str, ...], aliases: dict[str, str] | None = None) -> str:
+    """`` (did you mean 'x'?)`` for the closest known word, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word).lower(), [str(k) for k in known], n=1, cutoff=0.6)
+    if not close:
+        return ""
+    best = (aliases or {}).get(close[0], close[0])
+    return f" (did you mean {best!r}?)"
+
+
+#: The report's settings (``build_report(settings=...)``, ``retrostudy report --settings FILE``):
+#: key -> (default, what it does). The README and ``retrostudy report --help`` print this table.
+REPORT_SETTINGS: dict[str, tuple[object, str]] = {
+    "primary": ("mmrm", "primary model: mmrm or ancova (the other is the sensitivity analysis); alias: model"),
+    "outcomes": (None, "outcome ids to report (default: every outcome of the data)"),
+    "primary_outcomes": (None, ("the primary outcome(s), in testing order (default: pain_nrs and womac where the "
+                               "data have them, as the retro-walking trial declared, else the first outcome); "
+                               "the others are reported as exploratory")),
+    "multiplicity": ("holm", ("across the primary family (every contrast of every primary outcome at the final "
+                             "visit): holm, bonferroni, fixed-sequence (outcomes tested in the declared order, each "
+                             "only if every contrast before it was significant) or none")),
+    "adjust": ("holm", ("within one outcome's contrasts: none, holm, bonferroni, dunnett, tukey (used for "
+                       "exploratory outcomes and inside each step of a fixed sequence)")),
+    "covariance": ("us", ("MMRM covariance: us, cs, csh, ar1, ar1h, toep, toeph, ad, adh or a SAS name (un, "
+                         "toeplitz, ante(1), ...)")),
+    "df_method": ("satterthwaite", ("MMRM df: satterthwaite, kenward-roger (kr), kenward-roger-linear, "
+                                   "between-within, residual")),
+    "weights": ("equal", "EMM weights over covariate levels: equal or proportional"),
+    "conf_level": (0.95, "confidence level of every interval"),
+    "covariates": ([], "subject-level covariates of both models, e.g. [age, sex]"),
+    "reference_arm": (None, "reference arm of the models (default: the data's, usually the last arm)"),
+    "final_visit": (None, "the analysis visit (default: the last visit)"),
+    "standardizer": ("baseline_sd", "SD that Hedges' g divides by: baseline_sd or residual_sd"),
+    "title": (None, "report title"),
+    "date": (None, ("report date YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else the data's date, else the input "
+                   "file's modification date); the CLI's --date sets it too")),
+    "table1_covariates": (None, "covariates in Table 1 (default: every covariate column)"),
+    "covariate_labels": ({}, "Table 1 labels with units, e.g. {age: Age (years)}"),
+    "responders": ({}, ("per outcome: {criteria: mcii, threshold: 2, relative: 0.3, rule: all|any}, or false to "
+                       "skip it; e.g. {quad_strength: {relative: 0.2}}")),
+    "responder_criteria": ("mcii", ("default responder thresholds: mcii, omeract-oarsi-high, "
+                                   "omeract-oarsi-moderate")),
+    "responder_missing": ("non-responder", "a participant without a change is a non-responder, or complete-case"),
+    "responder_ci_method": ("miettinen-nurminen", ("interval of the risk difference: miettinen-nurminen or "
+                                                  "newcombe")),
+}

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Mapping
 
 __all__ = [
+    "COVARIATE_LABELS",
+    "covariate_label",
     "CANONICAL_COLUMNS",
     "CANONICAL_DTYPES",
     "DEFAULT_ARMS",
@@ -95,8 +97,11 @@ class Outcome:
 
     @property
     def display(self) -> str:
-        """Label with unit, e.g. ``"Timed up-and-go (s)"``."""
-        return f"{self.label} ({self.unit})" if self.unit else self.label
+        """Label with unit, e.g. ``"Timed up-and-go (s)"``; ``"Pain (NRS), points"`` when the label
+        already ends in brackets (never two bracket pairs in a row)."""
+        if not self.unit:
+            return self.label
+        return f"{self.label}, {self.unit}" if self.label.rstrip().endswith(")") else f"{self.label} ({self.unit})"
 
     def range_text(self) -> str:
         """The valid range in words, e.g. ``"from 0 to 10"`` or ``"above 0"``."""
@@ -165,3 +170,31 @@ def get_outcome(outcome_id: str, registry: Mapping[str, Outcome] | None = None) 
 def make_outcome(outcome_id: str, **overrides) -> Outcome:
     """A registry entry with some fields overridden (``low``, ``high``, ``unit``, ...)."""
     return replace(get_outcome(outcome_id), **overrides)
+
+
+#: Display labels (with units) of common subject-level covariates (Table 1); a report's
+#: ``covariate_labels`` setting and a bundled dataset's covariate units override them.
+COVARIATE_LABELS: Mapping[str, str] = {
+    "age": "Age (years)", "sex": "Sex", "gender": "Sex", "bmi": "BMI (kg/m\u00b2)", "height": "Height (cm)",
+    "weight": "Weight (kg)", "duration": "Symptom duration (years)", "kl_grade": "Kellgren-Lawrence grade",
+    "side": "Index knee",
+}
+_UNIT_TEXT = {"kg/m2": "kg/m\u00b2", "m2": "m\u00b2"}
+
+
+def covariate_label(name: str, labels: Mapping[str, str] | None = None,
+                    units: Mapping[str, str] | None = None) -> str:
+    """How a covariate column is labelled: ``labels[name]``, else the known label of a common covariate
+    (``"age"`` -> ``"Age (years)"``) with a unit from ``units`` where given, else the name.
+
+    >>> covariate_label("bmi"), covariate_label("age", units={"age": "months"}), covariate_label("kl")
+    ('BMI (kg/m²)', 'Age (months)', 'Kl')
+    """
+    if labels and name in labels:
+        return str(labels[name])
+    known = COVARIATE_LABELS.get(name)
+    base = (known.split(" (")[0] if known else name.replace("_", " ").capitalize())
+    unit = (units or {}).get(name)
+    if unit:
+        return f"{base} ({_UNIT_TEXT.get(unit, unit)})"
+    return known or base

@@ -16,18 +16,19 @@ each arm's summary and counted in ``missing``.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .results import TidyResult
-from .schema import get_outcome
+from .schema import covariate_label, get_outcome
 from .trial import TrialData, as_trial
 
-__all__ = ["TableOne", "table_one", "smd_continuous", "smd_categorical", "baseline_wide"]
+__all__ = ["TableOne", "baseline_wide", "smd_categorical", "smd_continuous", "table_one"]
 
 #: Skewness above which "auto" summarises a continuous variable by median [Q1, Q3].
 SKEW_LIMIT = 1.0
@@ -99,6 +100,22 @@ class TableOne(TidyResult):
     settings: Mapping[str, Any] = field(default_factory=dict)
     title: str = "Baseline characteristics by arm"
 
+    def formatted(self) -> pd.DataFrame:
+        """Table 1 as the report prints it: one row per characteristic (and level), one column per arm and
+        the total, then the pairwise SMDs, every cell a string.
+
+        Examples
+        --------
+        >>> import retrostudy as rs
+        >>> rs.table_one(rs.load_dataset("alghadir2019_sim")).formatted().columns[:2].tolist()
+        ['Characteristic', 'retro (n = 23)']
+        """
+        from .report.tables_fmt import table_one_dict
+
+        t = table_one_dict(self)
+        rows = [r if isinstance(r, list) else [r["section"]] + [""] * (len(t["header"]) - 1) for r in t["rows"]]
+        return pd.DataFrame(rows, columns=t["header"])
+
     def to_dict(self) -> dict:
         base = super().to_dict()
         from .tidy import json_safe
@@ -108,11 +125,16 @@ class TableOne(TidyResult):
 
 
 def _is_categorical(s: pd.Series) -> bool:
-    return not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+    """Text, boolean, or a numeric code with two integer values (0/1, 1/2): summarised as levels."""
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return True
+    x = s.dropna().astype(float)
+    return bool(len(x)) and x.nunique() <= 2 and bool(np.all(x == np.round(x)))
 
 
 def table_one(data: TrialData | pd.DataFrame, *, outcomes: Sequence[str] | None = None,
-              covariates: Sequence[str] | None = None, summary: str = "auto") -> TableOne:
+              covariates: Sequence[str] | None = None, summary: str = "auto",
+              labels: Mapping[str, str] | None = None, total: bool = True) -> TableOne:
     """Baseline characteristics by arm with standardized mean differences.
 
     Parameters
@@ -126,30 +148,58 @@ def table_one(data: TrialData | pd.DataFrame, *, outcomes: Sequence[str] | None 
     summary
         ``"auto"`` (median [Q1, Q3] when |skewness| > 1, else mean (SD)), ``"mean"`` or
         ``"median"``.
+    labels
+        Display label of a covariate (``{"age": "Age (years)"}``) or of an outcome's baseline
+        row (``{"baseline:pain_nrs": ...}``); default :func:`retrostudy.schema.covariate_label`
+        (``"Age (years)"``, ``"Sex"``, else the column name), and for outcomes the data's outcome label
+        with its unit.
+    total
+        Add the summaries over all arms (``arm == "Total"``; no SMD).
 
     Returns
     -------
     TableOne
+
+    Raises
+    ------
+    SpecError
+        A covariate that is not a column of the data (from :func:`baseline_wide`).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> from retrostudy.tables import table_one
+    >>> t1 = table_one(rs.load_dataset("alghadir2019_sim"), labels={"age": "Age (years)"})
+    >>> t1.table.query("variable == 'age' and arm == 'Total'")[["label", "n", "statistic"]].to_dict("records")
+    [{'label': 'Age (years)', 'n': 68.0, 'statistic': 'mean_sd'}]
     """
     trial = as_trial(data)
     wide = baseline_wide(trial, outcomes=outcomes, covariates=covariates)
     arms = tuple(a for a in trial.arms if (wide["arm"] == a).any())
+    columns = arms + (("Total",) if total else ())
+    labels = dict(labels or {})
+    infos = trial.meta.get("outcomes") if isinstance(trial.meta.get("outcomes"), Mapping) else {}
     rows: list[dict] = []
     smds: list[dict] = []
-    for a in arms:
+    for a in columns:
         rows.append({"variable": "n", "label": "Randomized (n)", "level": "", "statistic": "n", "arm": a,
-                     "n": float((wide["arm"] == a).sum()), "missing": 0.0})
+                     "n": float((wide["arm"] == a).sum() if a != "Total" else len(wide)), "missing": 0.0})
     for col in [c for c in wide.columns if c != "arm"]:
-        label = get_outcome(col.split(":", 1)[1]).display + " at baseline" if col.startswith("baseline:") else col
+        if col in labels:
+            label = labels[col]
+        elif col.startswith("baseline:"):
+            label = _outcome_label(col.split(":", 1)[1], infos)
+        else:
+            label = covariate_label(col)
         s = wide[col]
-        groups = {a: s[wide["arm"] == a] for a in arms}
+        groups = {a: (s[wide["arm"] == a] if a != "Total" else s) for a in columns}
         if _is_categorical(s):
             levels = sorted(s.dropna().unique(), key=str)
             for lv in levels:
-                for a in arms:
+                for a in columns:
                     g = groups[a].dropna()
                     cnt = float((g == lv).sum())
-                    rows.append({"variable": col, "label": label, "level": str(lv), "statistic": "n_pct",
+                    rows.append({"variable": col, "label": label, "level": _level(lv), "statistic": "n_pct",
                                  "arm": a, "n": float(len(g)), "missing": float(groups[a].isna().sum()),
                                  "count": cnt, "percent": 100.0 * cnt / len(g) if len(g) else np.nan})
             for a1, a2 in combinations(arms, 2):
@@ -161,7 +211,7 @@ def table_one(data: TrialData | pd.DataFrame, *, outcomes: Sequence[str] | None 
             stat = {"mean": "mean_sd", "median": "median_iqr"}.get(summary)
             if stat is None:
                 stat = "median_iqr" if abs(skew) > SKEW_LIMIT else "mean_sd"
-            for a in arms:
+            for a in columns:
                 g = groups[a].astype(float).dropna()
                 rows.append({"variable": col, "label": label, "level": "", "statistic": stat, "arm": a,
                              "n": float(len(g)), "missing": float(groups[a].isna().sum()),
@@ -181,5 +231,25 @@ def table_one(data: TrialData | pd.DataFrame, *, outcomes: Sequence[str] | None 
     smd = pd.DataFrame.from_records(smds, columns=["variable", "first", "second", "smd"])
     smd["smd"] = smd["smd"].astype("float64")
     settings = {"summary": summary, "skew_limit": SKEW_LIMIT, "smd": "Austin 2009 / Yang & Dalton 2012",
-                "baseline_visit": trial.baseline_visit}
+                "baseline_visit": trial.baseline_visit, "total": bool(total)}
     return TableOne(table, smd, arms, settings)
+
+
+def _level(value: Any) -> str:
+    """A level as text: a whole-number code without ``.0``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _outcome_label(outcome: str, infos: Mapping[str, Any]) -> str:
+    """The data's outcome label with its unit (a loader's definition), else the registry's."""
+    known = infos.get(outcome) if infos else None
+    if isinstance(known, Mapping):
+        from .schema import Outcome
+
+        try:
+            return Outcome(**{k: v for k, v in known.items() if k in Outcome.__dataclass_fields__}).display
+        except (TypeError, ValueError):
+            pass
+    return get_outcome(outcome).display

@@ -36,3 +36,19 @@ def test_python_example_runs(tmp_path):
                          cwd=tmp_path, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "retro - control" in res.stdout
+
+
+def test_every_settings_and_mapping_key_is_documented_with_its_default():
+    from retrostudy.io.mapping import MAPPING_KEYS, OUTCOME_KEYS
+    from retrostudy.options import REPORT_SETTINGS
+
+    settings = README.split("<!-- settings-table -->", 1)[1].split("\n\n", 1)[0]
+    mapping = README.split("<!-- mapping-table -->", 1)[1].split("SPSS", 1)[0]
+    for key in REPORT_SETTINGS:
+        row = next((line for line in settings.splitlines() if line.startswith(f"| `{key}`")), None)
+        assert row is not None, f"settings key {key} is not in the README's table"
+        assert row.count("|") == 4 and row.split("|")[2].strip(), f"{key} has no default in the README"
+    for key in MAPPING_KEYS:
+        assert f"| `{key}` |" in mapping, f"mapping key {key} is not in the README's table"
+    for key in OUTCOME_KEYS:
+        assert f"`{key}`" in mapping, f"outcome key {key} is not in the README"

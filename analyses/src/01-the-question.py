@@ -133,31 +133,25 @@ counts
 # %% [markdown]
 # ## Who was in the trial?
 #
-# A trial report starts with "Table 1": the participants' characteristics at baseline, by arm.
-# `retrostudy.tables.table_one` computes it from the canonical table, and the report's formatter turns the
-# numbers into the text of the table. In a randomized trial the arms should look alike at baseline;
-# differences are due to chance, so we describe them (SMD: standardized mean difference) rather than test
-# them with p-values.
+# A trial report starts with "Table 1": the participants' characteristics at baseline, by arm and in
+# total. `rs.table_one` computes it from the canonical table (numbers: `.table`, `.smd`), and its
+# `.formatted()` gives the text of the table as the PDF report prints it. In a randomized trial the arms
+# should look alike at baseline; differences are due to chance, so we describe them (SMD: standardized mean
+# difference) rather than test them with p-values.
 
 # %%
-from retrostudy.report.tables_fmt import table_one_dict
-from retrostudy.tables import table_one
-
-t1 = table_one_dict(table_one(trial))
-pd.DataFrame(t1["rows"], columns=t1["header"])
+rs.table_one(trial).formatted()
 
 # %% [markdown]
 # ## A first look at pain over time
 #
 # The plot shows each subject's pain at baseline and week 6 as a faint line and the mean of each arm with
-# its 95 % confidence interval. All arms improve, partly because of usual care and partly because people
+# its 95 % confidence interval; the legend gives the number of people with a value at each week. All arms improve, partly because of usual care and partly because people
 # tend to enter a trial when their pain is at its worst (regression to the mean). That is why we need the
 # **control arm**: the question is not "did pain fall?" but "did it fall *more* with retro walking?".
 
 # %%
-from retrostudy.figures import trajectory_plot
-
-trajectory_plot(trial.data, "pain_nrs");
+rs.trajectory_plot(trial.data, "pain_nrs", synthetic=True);
 
 # %% [markdown]
 # ## What we learned
@@ -184,8 +178,8 @@ trajectory_plot(trial.data, "pain_nrs");
 # <details>
 # <summary><b>Solutions</b> (click to open)</summary>
 #
-# 1. `trajectory_plot(trial.data, "tug")`. Lower is better (a faster test); the axis reads
-#    "Timed up-and-go (s)".
+# 1. `rs.trajectory_plot(trial.data, "tug")`. Lower is better (a faster test, as the legend says); the
+#    axis reads "Timed up-and-go (s)".
 # 2. Keep one row per subject, then cross-tabulate:
 #
 #    ```python

@@ -140,8 +140,11 @@ adjusted = {
 pd.DataFrame(adjusted).round(4)
 
 # %% [markdown]
-# Adjustment also widens the confidence intervals (for Holm, `retrostudy` reports Bonferroni
-# intervals, as the note of the table says). The figure draws each pairwise difference with its
+# Adjustment also widens the confidence intervals. For Bonferroni, Tukey and Dunnett there is an interval
+# that matches the adjusted p-value exactly (it excludes 0 exactly when the adjusted p is below 0.05).
+# Holm's step-by-step p-values have no such interval: `rs.contrasts` pairs them with Bonferroni intervals,
+# as R's emmeans does, which can include 0 while the Holm p is below 0.05. The PDF report therefore shows
+# unadjusted intervals next to Holm p-values and labels them "unadj.". The figure draws each pairwise difference with its
 # unadjusted and its Tukey-adjusted 95 % interval. An interval that crosses the dashed zero line is
 # compatible with "no difference".
 

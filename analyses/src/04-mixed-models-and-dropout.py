@@ -134,11 +134,18 @@ pd.DataFrame(rows).T.round(4)
 # baseline values and uses the baseline-week 6 correlation to estimate what their arm's week-6 mean would
 # have been. This is valid when dropout depends only on what was observed ("missing at random", MAR).
 #
-# `retrostudy.report.analysis.complete_case` gives the people with every visit of an outcome (the PDF
-# report uses it for its sensitivity analysis).
+# The completers are a few lines of pandas on the canonical table: keep the people who have the outcome
+# at every visit. (The PDF report fits the same subset in its "Completers vs all participants" table.)
 
 # %%
-from retrostudy.report.analysis import complete_case
+def complete_case(trial, outcome):
+    """The trial restricted to the people with `outcome` at every visit: (trial, n kept, n with any value)."""
+    rows = trial.data[trial.data["outcome"] == outcome]
+    visits_per_person = rows.groupby("subject_id", observed=True)["visit"].nunique()
+    keep = visits_per_person.index[visits_per_person == len(trial.visits)]
+    kept = trial.data[trial.data["subject_id"].isin(keep)]
+    return rs.TrialData(kept, trial.exclusions, dict(trial.meta)), len(keep), len(visits_per_person)
+
 
 completers, n_complete, n_all = complete_case(trial, "pain_nrs")
 mmrm_cc = rs.fit_mmrm(completers, outcome="pain_nrs", baseline="none", covariance="us")
@@ -173,6 +180,16 @@ experiment = rs.TrialData(data[~(data["subject_id"].isin(leavers) & (data["visit
 print("week-6 values deleted for:", ", ".join(leavers))
 
 # %% [markdown]
+# **Which treatment effect?** Up to here the effect was the interaction `arm[retro]:visit[week6]`, the
+# difference between retro and control in their mean **change** from baseline to week 6 (−0.81 points).
+# From now on we look at the **week-6 contrast** of the same model: the difference between the arms' mean
+# pain *at* week 6 (−0.67 points, the EMM contrast `retro - control` at `week6`). The two differ by the
+# arms' difference at baseline (+0.14 points, retro a little higher by chance): −0.67 = −0.81 + 0.14. We
+# switch because dropout acts on the week-6 values, so the week-6 contrast is where selective dropout
+# shows; and because it is the quantity the trial report gives. The report's primary analysis (and
+# ANCOVA) adjusts it for the baseline value, which removes the chance baseline difference and gives
+# −0.80 (last table of this notebook).
+#
 # Now the week-6 difference between retro and control (the EMM contrast at week 6) in three analyses:
 # the full data (what we would like to get), complete cases of the experiment, and the MMRM on all that is
 # left of the experiment.
@@ -212,6 +229,11 @@ fig.tight_layout()
 # Finally, the treatment effect on the real (synthetic) data in four analyses. The ANCOVA of notebook 3 and
 # an MMRM with baseline as a covariate give identical answers: with a single follow-up visit both can only
 # use the people who have it. Keeping baseline as a response (cLDA-like MMRM) uses everyone.
+#
+# The MMRM with baseline as a covariate is the **primary analysis of the PDF report** (notebook 5): its
+# table shows "retro vs control 0.80" because the report turns every difference so that a positive number
+# favours the first-named arm (for pain, lower is better, so the report shows control minus retro). Its
+# p-value there is adjusted for the six comparisons of the two primary outcomes (pain and WOMAC).
 
 # %%
 effects = {

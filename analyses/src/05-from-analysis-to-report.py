@@ -34,10 +34,12 @@ folder = Path(tempfile.mkdtemp(prefix="retrostudy-nb05-"))
 # ## Building the report from Python
 #
 # `rs.build_report` takes the data (a `TrialData`, a canonical table, a file path or a bundled dataset
-# id) and the name of the PDF. To keep this notebook quick we report two outcomes, pain and WOMAC; the
-# default is every outcome. The primary analysis is the MMRM, the ANCOVA is the sensitivity analysis, and
-# the three pairwise contrasts are Holm-adjusted. `keep_source` also writes the report's source (see the
-# last section). `progress=print` shows each step.
+# id) and the name of the PDF. To keep this notebook quick we report two outcomes, pain and WOMAC, which
+# are also the trial's declared **primary outcomes** (the default is every outcome; the others would be
+# reported as exploratory). The primary analysis is the MMRM with the baseline value as a covariate, the
+# ANCOVA is the sensitivity analysis, and the p-values of the six pairwise contrasts of the two primary
+# outcomes are adjusted together by Holm's method (settings `primary_outcomes` and `multiplicity`).
+# `keep_source` also writes the report's source (see the last section). `progress=print` shows each step.
 
 # %%
 first = folder / "first"
@@ -46,13 +48,15 @@ manifest = rs.build_report("alghadir2019_sim", out=first / "report.pdf", outcome
 
 # %% [markdown]
 # The function returns a **manifest**: what went in (the input and its sha256), how the report was
-# specified, the command that reproduces it, the package versions, and the sha256 of every file it wrote.
-# The same manifest is written as JSON next to the PDF.
+# specified, the command that reproduces it, the package versions, the sha256 of every file it wrote and of
+# every source compiled into the PDF. The same manifest is written as JSON next to the PDF, and
+# `manifest.summary()` gives the primary results in brief (the command line prints it).
 
 # %%
 print("command:", manifest.command)
 print("input:  ", manifest.input["name"], f"({manifest.input['kind']})")
 print("date in the PDF:", manifest.timestamp["iso"], "from", manifest.timestamp["source"])
+print(manifest.summary())
 sorted(p.name for p in first.iterdir())
 
 # %% [markdown]
@@ -77,15 +81,15 @@ Image(pages[0])
 # ```
 #
 # Here we run that command from Python with `subprocess`, so that the notebook shows its output. The
-# command prints each step and exits with code 0 on success (2 for a wrong option, 3 for a problem in
-# the data).
+# command prints each step (on the error stream) and the primary results, and exits with code 0 on success
+# (2 for a wrong option, 3 for a problem in the data). We give the PDF another name on purpose.
 
 # %%
 cli = folder / "cli"
 cli.mkdir()
 result = subprocess.run(
     [sys.executable, "-m", "retrostudy", "report", "alghadir2019_sim", "--outcomes", "pain_nrs", "womac",
-     "--out", "report.pdf"],
+     "--out", "six-week.pdf"],
     cwd=cli, capture_output=True, text=True)
 print("exit code:", result.returncode)
 print(result.stdout.strip() or result.stderr.strip())
@@ -118,26 +122,24 @@ print("hash recorded in the manifest matches the file:",
       manifest.outputs["report.pdf"] == sha256(first / "report.pdf"))
 
 # %% [markdown]
-# The command-line report has the same content, but the PDF records the **command** that made it (so a
-# reader can re-run it), and that text differs: `retrostudy report ...` instead of `rs.build_report(...)`.
-# So its PDF hash differs, while the data it was made from have the same fingerprint. The manifests show
-# this file by file:
+# The command-line report was made by another program, in another folder, under another file name, and
+# still its PDF has the same fingerprint: nothing in the PDF depends on where or under which name it is
+# written (the command recorded in its appendix leaves out `--out`). The manifests show this file by file:
+# the Python build kept its sources (`keep_source`), so its manifest also lists the files of `source/`,
+# and every source compiled into the two PDFs is the same.
 
 # %%
-cli_manifest = json.loads((cli / "report.manifest.json").read_text())
-hashes = pd.DataFrame({
-    "from Python": {"input": manifest.input["sha256"], **manifest.outputs},
-    "from the command line": {"input": cli_manifest["input"]["sha256"], **cli_manifest["outputs"]},
-})
+cli_manifest = json.loads((cli / "six-week.manifest.json").read_text())
+print("same PDF bytes:", cli_manifest["outputs"]["six-week.pdf"] == manifest.outputs["report.pdf"])
+print("files written by the command line:", sorted(cli_manifest["outputs"]))
 # the hashes themselves depend on the installed package versions (the report lists them), so we show
-# only whether the two builds agree, file by file
-(hashes["from Python"] == hashes["from the command line"]).rename("same bytes").to_frame()
+# only whether the two builds agree, source by source
+pd.Series({name: cli_manifest["sources"][name] == digest for name, digest in manifest.sources.items()},
+          name="same bytes").to_frame()
 
 # %% [markdown]
-# Only `report.json` (which carries the command for the appendix) and the PDF differ; the input, the layout
-# (`report.typ`) and every figure are byte-identical. With the manifest in hand, anyone can check that a
-# PDF is the one the code produced:
-# recompute the file's sha256 and compare.
+# With the manifest in hand, anyone can check that a PDF is the one the code produced: recompute the
+# file's sha256 and compare.
 #
 # ## Editing the report text
 #
@@ -185,18 +187,20 @@ Image(edited_pages[0])
 #
 # * `rs.build_report(data, out=...)` and `retrostudy report DATA --out FILE` write the whole trial report
 #   as a PDF, with a manifest (JSON) of the input, the specification, the command, the versions and the
-#   sha256 of every output.
-# * The same input and software give a byte-identical PDF; a sha256 fingerprint lets anyone check that a
-#   PDF is the one the code made, and shows which file changed when two builds differ.
+#   sha256 of every file written and every source compiled.
+# * The same input and software give a byte-identical PDF, whatever its name or folder; a sha256
+#   fingerprint lets anyone check that a PDF is the one the code made, and shows which file changed when
+#   two builds differ.
 # * To change the text, keep the source (`keep_source=` / `--keep-source`), edit `report.json` or
 #   `report.typ`, and compile with `typst`; the fingerprint then no longer matches the manifest.
 #
 # ## Exercises
 #
 # 1. Build the report with the ANCOVA as the primary analysis (`primary="ancova"`). Which of the
-#    manifest's output hashes change compared with the first build, and which stay the same?
-# 2. Run the command-line report twice into two folders and compare the two PDFs' sha256. What do you
-#    expect, and why?
+#    manifest's source hashes (`manifest.sources`) change compared with the first build, and which stay
+#    the same?
+# 2. Run the command-line report twice into two folders, with two different `--out` names, and compare
+#    the two PDFs' sha256. What do you expect, and why?
 # 3. Set the environment variable `SOURCE_DATE_EPOCH` to `1546300800` (1 January 2019) before building.
 #    What changes in the manifest?
 #
@@ -206,14 +210,30 @@ Image(edited_pages[0])
 # 1. ```python
 #    alt = rs.build_report("alghadir2019_sim", out=folder / "ancova" / "report.pdf",
 #                          outcomes=["pain_nrs", "womac"], primary="ancova")
-#    {name: alt.outputs[name] == manifest.outputs.get(name) for name in alt.outputs}
+#    {name: alt.sources.get(name) == manifest.sources.get(name)
+#     for name in sorted(set(alt.sources) | set(manifest.sources))}
 #    ```
-#    `report.typ` and the trajectory figures stay the same: they are the layout and the data. The flow
-#    diagram changes (the ANCOVA analyses only the people with a week-6 value), the diagnostics figures
-#    get new names (`diag_*_ancova.svg`), and the forest plot, `report.json` and the PDF change.
-# 2. The two PDFs have the same sha256: same command, same data, same software, same fixed date.
+#    `report.typ`, the trajectory figures and the responder figures stay the same: they are the layout and
+#    the data. The flow diagram changes only in its words, "Analysed (ANCOVA)" instead of "Analysed
+#    (MMRM)" and the ANCOVA's reason for leaving people out ("no baseline or week 6 value"): its numbers
+#    stay the same, because with one visit after baseline both models analyse the same 59 people. The diagnostics figures
+#    get new names (`diag_*_ancova.svg`). The forest plot's numbers agree to every digit shown, but the two
+#    models reach them by different computations (least squares vs REML), which differ in the eighth
+#    decimal, so its bytes differ; and so do `report.json` and the PDF.
+# 2. The two PDFs have the same sha256, even with different `--out` names and folders: same data, same
+#    software, same fixed date, and nothing in the PDF depends on where it is written.
+#
+#    ```python
+#    for name in ("a", "b"):
+#        (folder / name).mkdir(exist_ok=True)
+#        subprocess.run([sys.executable, "-m", "retrostudy", "report", "alghadir2019_sim", "--outcomes",
+#                        "pain_nrs", "--out", f"{name}-report.pdf"], cwd=folder / name, check=True)
+#    sha256(folder / "a" / "a-report.pdf") == sha256(folder / "b" / "b-report.pdf")
+#    ```
 # 3. `manifest.timestamp` reads `2019-01-01T00:00:00Z` from `SOURCE_DATE_EPOCH`; the PDF's hash changes
-#    because the date inside it changed, while the figures and the input hash stay the same.
+#    because the date inside it changed, while the figures (`manifest.sources`) and the input hash stay
+#    the same. (Without `SOURCE_DATE_EPOCH` the date is the dataset's own; `--date` or `date=` overrides
+#    both.)
 #
 #    ```python
 #    import os

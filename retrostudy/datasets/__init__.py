@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import SpecError
 from ..trial import TrialData
 
-__all__ = ["list_datasets", "load_dataset", "load_source"]
+__all__ = ["dataset_file", "list_datasets", "load_dataset", "load_source"]
 
 _OUTCOME_KEYS = ("label", "unit", "low", "high", "low_inclusive", "high_inclusive", "direction", "version")
 
@@ -66,6 +66,31 @@ def load_dataset(name: str) -> TrialData:
         ``name`` is not a bundled dataset (the message lists the available ones).
     """
     from ..io import read_trial
+
+    resource, config = dataset_file(name)
+    meta = _metadata()[name]
+    with resources.as_file(resource) as path:
+        trial = read_trial(path, config=config, layout="long")
+    data = trial.data
+    fname = resource.name
+    if trial.meta.get("file") != fname:  # a zipped install extracts to a temporary name
+        data = data.assign(source_file=pd.array([fname] * len(data), dtype="string"))
+    extra = {k: meta[k] for k in ("title", "synthetic", "synthetic_statement", "citation", "doi", "licence",
+                                  "description", "seed", "date", "generator", "provenance") if k in meta}
+    merged = {**trial.meta, **extra, "file": fname, "dataset": name, "study": meta.get("id", name),
+              "synthetic": bool(meta.get("synthetic", False))}
+    return TrialData(data, trial.exclusions, merged)
+
+
+def dataset_file(name: str) -> tuple[Any, dict[str, Any]]:
+    """The packaged file of a bundled dataset (an ``importlib.resources`` Traversable) and the mapping it is
+    read with (``retrostudy validate DATASET`` checks that file as a user's file is checked).
+
+    Raises
+    ------
+    SpecError
+        ``name`` is not a bundled dataset (the message lists the available ones).
+    """
     from ..io.labels import closest, known_list
 
     all_meta = _metadata()
@@ -81,18 +106,7 @@ def load_dataset(name: str) -> TrialData:
         config["outcomes"] = outcomes
     if meta.get("baseline_visit"):
         config["baseline_visit"] = meta["baseline_visit"]
-    resource = _root() / str(meta.get("file", f"{name}.csv"))
-    with resources.as_file(resource) as path:
-        trial = read_trial(path, config=config, layout="long")
-    data = trial.data
-    fname = resource.name
-    if trial.meta.get("file") != fname:  # a zipped install extracts to a temporary name
-        data = data.assign(source_file=pd.array([fname] * len(data), dtype="string"))
-    extra = {k: meta[k] for k in ("title", "synthetic", "synthetic_statement", "citation", "doi", "licence",
-                                  "description", "seed", "date", "generator", "provenance") if k in meta}
-    merged = {**trial.meta, **extra, "file": fname, "dataset": name, "study": meta.get("id", name),
-              "synthetic": bool(meta.get("synthetic", False))}
-    return TrialData(data, trial.exclusions, merged)
+    return _root() / str(meta.get("file", f"{name}.csv")), config
 
 
 def load_source(source: "str | os.PathLike", *, config: Any = None, layout: str = "auto") -> TrialData:

@@ -67,7 +67,8 @@ def logistic_odds_ratios(subjects: pd.DataFrame, arms: list[str], reference: str
         notes.append("The logistic model for the odds ratio is not identifiable (too few subjects, or a covariate "
                       "constant or collinear); no odds ratio is given.")
         return out
-    import statsmodels.api as sm
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import (
         PerfectSeparationError,
         PerfectSeparationWarning,
@@ -76,7 +77,7 @@ def logistic_odds_ratios(subjects: pd.DataFrame, arms: list[str], reference: str
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            res = sm.GLM(rows["responder"].to_numpy(float), X, family=sm.families.Binomial()).fit(
+            res = GLM(rows["responder"].to_numpy(float), X, family=Binomial()).fit(
                 tol=1e-13, maxiter=200)
         except (ValueError, PerfectSeparationError, FloatingPointError, ZeroDivisionError) as exc:
             notes.append(f"The logistic model for the odds ratio could not be fitted ({exc}); no odds ratio.")

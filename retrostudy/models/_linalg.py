@@ -90,7 +90,16 @@ def gram_rank(G: np.ndarray) -> int:
     keep = d > 0
     D = diag_scale(G)
     C = (G * D[:, None] * D[None, :])[np.ix_(keep, keep)]
-    return int(np.linalg.matrix_rank(C, hermitian=True)) if C.size else 0
+    if not C.size:
+        return 0
+    if keep.all():  # the common, full-rank case: a well-conditioned Cholesky factor settles it
+        try:
+            L = np.linalg.cholesky(C)
+            if float(np.min(np.diag(L))) > 1e-6:  # unit diagonal: condition number below ~1e12
+                return int(C.shape[0])
+        except np.linalg.LinAlgError:
+            pass
+    return int(np.linalg.matrix_rank(C, hermitian=True))
 
 
 def column_rank(X: np.ndarray) -> int:

@@ -116,9 +116,9 @@ def fit_ancova(
             "The ANCOVA design is not of full rank (a covariate is constant or collinear with arm or baseline); "
             "drop that covariate."
         )
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS  # not statsmodels.api: 0.2 s less to import
 
-    res = sm.OLS(wide["y"].to_numpy(float), X).fit()
+    res = OLS(wide["y"].to_numpy(float), X).fit()
     coef = pd.Series(np.asarray(res.params, float), index=list(design.columns), name="estimate")
     vcov = pd.DataFrame(np.asarray(res.cov_params(), float), index=design.columns, columns=design.columns)
     df_resid = float(res.df_resid)

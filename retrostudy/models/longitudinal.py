@@ -305,7 +305,7 @@ def _subjects_left_out(start: pd.DataFrame, frame: pd.DataFrame, records: list[d
         if not unlogged:
             continue
         only_base = baseline != "none" and set(unlogged) == {bv}
-        reason = (f"only a baseline ({bv}) value: no value after it to analyse" if only_base
+        reason = (f"only a baseline value ({bv}); none after it" if only_base
                   else "no analysable value left")
         out.append({"stage": stage, "subject_id": s, "visit": ", ".join(map(str, unlogged)), "outcome": str(outcome),
                     "column": response, "value": None, "cells": len(unlogged), "reason": reason})

@@ -6,39 +6,31 @@ and versions give a byte-identical PDF (DESIGN.md section 8).
 """
 from __future__ import annotations
 
-import datetime as _dt
-import gc
 import hashlib
 import os
-import shlex
-import sys
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from ..errors import SpecError
-from ..options import ADJUST
 from ..schema import Outcome, get_outcome
 from ..trial import TrialData, as_trial
 from .manifest import ReportManifest, package_versions, sha256_bytes
+from .spec import DEFAULTS, ReportSpec, make_spec
 
-__all__ = ["build_report", "ReportManifest", "report_main", "DEFAULTS"]
-
-#: Report settings that ``settings`` (dict or YAML file; CLI ``--settings``) may override.
-DEFAULTS: dict[str, Any] = {
-    "covariance": "us", "df_method": "satterthwaite", "weights": "equal", "conf_level": 0.95,
-    "covariates": [], "reference_arm": None, "standardizer": "baseline_sd", "title": None, "final_visit": None,
-    "table1_covariates": None,
-}
+__all__ = ["DEFAULTS", "ReportManifest", "ReportSpec", "build_report"]
 
 
 def _load_settings(settings: Mapping | str | os.PathLike | None) -> dict:
     """The settings dict or YAML file, read safely and type-checked (see :mod:`.settings`)."""
     from .settings import load_settings
 
-    return load_settings(settings, known=tuple(DEFAULTS) + ("outcomes", "primary", "adjust", "model"))
+    from .spec import SETTING_ALIASES
+
+    return load_settings(settings, known=tuple(DEFAULTS) + tuple(SETTING_ALIASES))
 
 
 def _resolve(data: Any) -> tuple[TrialData, dict]:
@@ -49,9 +41,28 @@ def _resolve(data: Any) -> tuple[TrialData, dict]:
         trial = load_source(data)  # raises DataError / SpecError before anything is written
         if trial.meta.get("dataset"):
             return trial, _describe(trial, kind="dataset", name=str(data))
+        trial = with_file_date(trial, data)
         return trial, _describe(trial, kind="file", name=Path(data).name)
     trial = as_trial(data)
-    return trial, _describe(trial, kind="TrialData" if isinstance(data, TrialData) else "DataFrame")
+    if isinstance(data, TrialData) and trial.meta.get("dataset"):
+        kind = "dataset"
+    elif isinstance(data, TrialData):
+        kind = "file" if trial.meta.get("file") and trial.meta.get("format") not in (None, "dataframe") \
+            else "TrialData"
+    else:
+        kind = "DataFrame"
+    return trial, _describe(trial, kind=kind)
+
+
+def with_file_date(trial: TrialData, path: str | os.PathLike) -> TrialData:
+    """The trial with its input file's modification day in ``meta["file_modified"]`` (a report date of last
+    resort, used when neither --date, SOURCE_DATE_EPOCH nor the data give one)."""
+    from .render import file_date
+
+    day = file_date(path)
+    if not day or trial.meta.get("file_modified"):
+        return trial
+    return TrialData(trial.data, trial.exclusions, {**trial.meta, "file_modified": day})
 
 
 def _sorted(trial: TrialData) -> TrialData:
@@ -85,64 +96,41 @@ def _outcome_info(trial: TrialData, outcome: str) -> Outcome:
     return get_outcome(outcome)
 
 
-def _command(spec: Mapping, input_info: Mapping, out: Path) -> str:
-    argv0 = Path(sys.argv[0]).name if sys.argv else ""
-    if argv0 in ("retrostudy", "__main__.py") and "report" in sys.argv[1:]:
-        return "retrostudy " + shlex.join(sys.argv[1:])
-    return (f"rs.build_report({input_info['name']!r}, out={out.name!r}, outcomes={list(spec['outcomes'])!r}, "
-            f"primary={spec['primary']!r}, adjust={spec['adjust']!r})")
-
-
-def _spec(trial: TrialData, outcomes, model, primary, adjust, cfg) -> dict:
-    spec = dict(DEFAULTS)
-    spec.update({k: v for k, v in cfg.items() if k not in ("outcomes", "primary", "adjust", "model")})
-    prim = primary or cfg.get("primary") or cfg.get("model") or model
-    if prim not in ("ancova", "mmrm"):
-        raise SpecError(f"The primary analysis must be 'ancova' or 'mmrm', not {prim!r}.")
-    adj = adjust if adjust is not None else cfg.get("adjust", "holm")
-    if adj not in ADJUST:
-        raise SpecError(f"adjust must be one of {', '.join(ADJUST)}, not {adj!r}.")
-    outs = list(outcomes or cfg.get("outcomes") or trial.outcomes)
-    unknown = [o for o in outs if o not in trial.outcomes]
-    if unknown:
-        raise SpecError(f"Outcome {unknown[0]!r} is not in the data; the data have {', '.join(trial.outcomes)}.")
-    visits = trial.visits
-    final = spec["final_visit"] or visits[-1]
-    if final not in visits:
-        raise SpecError(f"final_visit {final!r} is not a visit of the data ({', '.join(visits)}).")
-    if len(trial.arms) < 2:
-        raise SpecError("The report compares arms, but the data have fewer than two arms.")
-    spec.update({"primary": prim, "adjust": adj, "outcomes": outs, "final_visit": final,
-                 "baseline_visit": trial.baseline_visit, "arms": trial.arms,
-                 "covariates": list(spec.get("covariates") or [])})
-    return spec
-
-
 def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str | os.PathLike,
                  outcomes: Sequence[str] | None = None, model: str = "mmrm", primary: str | None = None,
-                 adjust: str | None = "holm", settings: Mapping | str | os.PathLike | None = None,
+                 adjust: str | None = None, multiplicity: str | None = None,
+                 settings: Mapping | str | os.PathLike | None = None, date: str | None = None,
                  keep_source: str | os.PathLike | None = None,
                  progress: Callable[[str], None] | None = None) -> ReportManifest:
-    """Write the six-week comparison report as a PDF (and its manifest as JSON next to it).
+    """Write the trial report as a PDF (and its manifest as JSON next to it).
 
     Parameters
     ----------
     data
         TrialData, canonical long DataFrame, bundled dataset id or data file path.
     out
-        The PDF to write. The manifest goes to ``<out stem>.manifest.json``.
+        The PDF to write. The manifest goes to ``<out stem>.manifest.json``. Neither the name nor the
+        folder changes the PDF's bytes.
     outcomes
         Outcome ids (default: all in the data).
     model, primary
         The primary analysis, ``"mmrm"`` (default) or ``"ancova"``; ``primary`` wins when given.
         The other model is shown as a sensitivity analysis.
     adjust
-        Multiplicity adjustment over the three pairwise contrasts of each outcome.
+        Adjustment within one outcome's pairwise contrasts (default ``"holm"``; used for
+        exploratory outcomes and inside a fixed sequence).
+    multiplicity
+        Strategy across the primary family, every contrast of every primary outcome at the
+        final visit: ``"holm"`` (default), ``"bonferroni"``, ``"fixed-sequence"`` or ``"none"``.
     settings
-        Dict or YAML file of further analysis settings (see :data:`DEFAULTS`), e.g.
-        ``{"covariance": "cs", "df_method": "kenward-roger", "covariates": ["age"]}``.
+        Dict or YAML file of further settings (every key with its default:
+        :data:`retrostudy.options.REPORT_SETTINGS`), e.g. ``{"primary_outcomes": ["pain_nrs"],
+        "covariance": "cs", "df_method": "kenward-roger", "covariates": ["age"]}``.
         (How to read a file -- column roles, labels -- is the loader's mapping: pass
         ``rs.read_trial(path, config=...)`` as ``data``.)
+    date
+        The report's date, ``YYYY-MM-DD`` (default: ``SOURCE_DATE_EPOCH``, else the data's date,
+        else the input file's modification date; otherwise the report says it is undated).
     keep_source
         Folder to also write the typst source, its JSON data and the figures to.
     progress
@@ -156,122 +144,138 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str
     ------
     DataError, SpecError
         Before anything is written.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> m = rs.build_report("alghadir2019_sim", out="six-week.pdf", outcomes=["pain_nrs"])  # doctest: +SKIP
+    >>> print(m.summary())  # doctest: +SKIP
     """
-    # statsmodels' multipletests runs gc.collect() on every call; freezing the objects alive now (modules,
-    # the data) keeps those collections cheap. Undone in the finally clause, so nothing leaks.
-    gc.freeze()
-    try:
-        return _build(data, out=out, outcomes=outcomes, model=model, primary=primary, adjust=adjust,
-                      settings=settings, keep_source=keep_source, progress=progress)
-    finally:
-        gc.unfreeze()
-
-
-def _build(data, *, out, outcomes, model, primary, adjust, settings, keep_source, progress) -> ReportManifest:
-    from .analysis import analyse_outcome
-    from .content import build_content, manifest_block
-    from .render import compile_pdf, fixed_timestamp, write_sources
-
     say = progress or (lambda msg: None)
     out = Path(out)
     if out.suffix.lower() != ".pdf":
         raise SpecError(f"The report is a PDF; give --out a name ending in .pdf, not {out.name!r}.")
     cfg = _load_settings(settings)
+    settings_name = None if settings is None or isinstance(settings, Mapping) else Path(settings).name
     say("reading data")
     trial, input_info = _resolve(data)
     trial = _sorted(trial)
-    spec = _spec(trial, outcomes, model, primary, adjust, cfg)
-    infos = {o: _outcome_info(trial, o) for o in spec["outcomes"]}
-    results = []
-    for i, o in enumerate(spec["outcomes"]):
-        say(f"fitting models for {o} ({i + 1}/{len(spec['outcomes'])})")
-        results.append(analyse_outcome(trial, o, spec))
-        gc.freeze()  # the modules the first fit imported, too (see build_report)
-    versions = package_versions()
-    stamp, stamp_src = fixed_timestamp(trial.meta)
-    iso = _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    timestamp = {"iso": iso, "source": stamp_src}
-    command = _command(spec, input_info, out)
-    meta_block = _meta_block(trial, spec, input_info, iso, versions)
-    # figures first (their hashes go into the appendix), then the JSON that references them
-    content, figures = build_content(trial, spec, results, infos, meta_block, versions, {}, say)
-    files = {f"fig/{k}": sha256_bytes(v) for k, v in figures.items()}
-    from .render import template_text
+    spec = make_spec(trial, cfg, outcomes=outcomes, model=model, primary=primary, adjust=adjust,
+                     multiplicity=multiplicity, date=date)
+    return _build(trial, input_info, spec, out=out, settings_name=settings_name, keep_source=keep_source, say=say)
 
-    files["report.typ"] = sha256_bytes(template_text().encode("utf-8"))
-    json_spec = {k: v for k, v in spec.items()}
-    content["manifest"] = manifest_block(input_info, json_spec, command, versions, files, timestamp)
+
+def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *, out: Path,
+           settings_name: str | None, keep_source, say) -> ReportManifest:
+    from .analysis import analyse_outcome, final_family
+    from .content import build_content
+    from .meta import command_line, manifest_block, meta_block
+    from .render import compile_pdf, fixed_timestamp, template_text, write_sources
+
+    infos = {o: _outcome_info(trial, o) for o in spec.outcomes}
+    results = []
+    for i, o in enumerate(spec.outcomes):
+        say(f"fitting models for {o} ({i + 1}/{len(spec.outcomes)})")
+        results.append(analyse_outcome(trial, o, spec))
+    versions = package_versions()
+    stamp = fixed_timestamp(trial.meta, spec.date)
+    weeks = {str(k): float(v) for k, v in trial.data.groupby("visit", observed=True)["week"].first().items()}
+    command = command_line(spec, input_info, settings_name)
+    labels = {o: infos[o].label for o in spec.outcomes}
+    front = meta_block(trial, spec, input_info, stamp, versions, weeks, labels)
+    content, figures = build_content(trial, spec, results, infos, front, versions, say)
+    sources = {f"fig/{k}": sha256_bytes(v) for k, v in figures.items()}
+    sources["report.typ"] = sha256_bytes(template_text().encode("utf-8"))
+    timestamp = {"iso": stamp["iso"], "date": stamp["date"], "source": stamp["source"], "undated": stamp["undated"]}
+    spec_dict = spec.to_dict()
+    content["manifest"] = manifest_block(input_info, spec_dict, command, versions, sources, stamp)
     say("typesetting the PDF")
     with tempfile.TemporaryDirectory(prefix="retrostudy-report-") as tmp:
         folder = Path(tmp)
         written = write_sources(folder, content, figures)
-        pdf = compile_pdf(folder, stamp)
-        outputs = {name: sha256_bytes(b) for name, b in written.items()}
-        outputs[out.name] = sha256_bytes(pdf)
-        manifest = ReportManifest(outputs=outputs, input=input_info, spec=json_spec, command=command,
-                                  versions=versions, timestamp=timestamp, pdf=out.name)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(out, pdf)
-        _atomic_write(out.with_name(out.stem + ".manifest.json"), manifest.to_json().encode("utf-8"))
-        if keep_source is not None:
-            dest = Path(keep_source)
-            dest.mkdir(parents=True, exist_ok=True)
-            for name, b in written.items():
-                (dest / name).parent.mkdir(parents=True, exist_ok=True)
-                (dest / name).write_bytes(b)
+        pdf = compile_pdf(folder, stamp["epoch"])
+    outputs = {out.name: sha256_bytes(pdf)}
+    if keep_source is not None:
+        dest = Path(keep_source)
+        outputs.update({f"{dest.name}/{name}": sha256_bytes(b) for name, b in written.items()})
+    fam = final_family(results, spec, "primary")
+    manifest = ReportManifest(outputs=outputs, input=input_info, spec=spec_dict, command=command, versions=versions,
+                              timestamp=timestamp, pdf=out.name, sources=sources,
+                              results=tuple(_brief(results, spec, infos, fam)),
+                              synthetic=bool(trial.meta.get("synthetic")),
+                              table_maker=lambda: _tables(results, spec, infos, fam))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out, pdf)
+    _atomic_write(out.with_name(out.stem + ".manifest.json"), manifest.to_json().encode("utf-8"))
+    if keep_source is not None:
+        dest = Path(keep_source)
+        dest.mkdir(parents=True, exist_ok=True)
+        for name, b in written.items():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            (dest / name).write_bytes(b)
     say(f"done: {out.name}")
     return manifest
+
+
+def _brief(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> list[dict]:
+    """The primary outcomes' contrasts of the first arm, as ``retrostudy report`` prints them."""
+    from . import fmt
+    from .labels import visit_label
+    from .tables_fmt import orient, pair_label
+
+    rows = []
+    for o in spec.primary_outcomes:
+        if o not in fam:
+            continue
+        table, kind = fam[o]
+        res = next(r for r in results if r.outcome == o)
+        n = int(res.primary.fit.n_analysed(by=None)) if res.primary.ok else 0
+        for r in table.itertuples(index=False):
+            d, lo, hi = (float(x) for x in orient(infos[o], r.estimate, r.conf_low, r.conf_high))
+            rows.append({"outcome": o, "label": infos[o].label, "contrast": pair_label(r.contrast),
+                         "visit": visit_label(spec.final_visit),
+                         "difference": d, "conf_low": lo, "conf_high": hi, "ci": kind.ci_label,
+                         "p_adjusted": float(r.p_adjusted), "p_label": kind.p_label, "n": n,
+                         "difference_text": f"{d:+.2f}", "ci_text": f"{lo:.2f} to {hi:.2f}",
+                         "p_text": fmt.pval(r.p_adjusted)})
+    return rows
+
+
+def _tagged(frame: pd.DataFrame, tag: Mapping[str, Any]) -> pd.DataFrame:
+    """``tag`` columns first, then the frame's (built at once: inserting columns one by one is slow)."""
+    cols = {k: [v] * len(frame) for k, v in tag.items()}
+    cols.update({c: frame[c].to_numpy() for c in frame.columns})
+    return pd.DataFrame(cols)
+
+
+def _tables(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> dict[str, pd.DataFrame]:
+    """The report's numbers as tidy tables (``estimate`` = first minus second, as every tidy table)."""
+    emm, con, eff, resp, rates = [], [], [], [], []
+    for r in results:
+        for role, m in (("primary", r.primary), ("sensitivity", r.sensitivity)):
+            if not m.ok:
+                continue
+            tag = {"outcome": r.outcome, "model": m.model, "analysis": role,
+                   "outcome_role": "primary" if spec.is_primary(r.outcome) else "exploratory"}
+            emm.append(_tagged(m.emm, tag))
+            c = m.contrasts.copy()
+            if role == "primary" and r.outcome in fam:
+                fin = fam[r.outcome][0].set_index("contrast")
+                is_final = c["visit"].astype(str) == spec.final_visit
+                for col in ("p_adjusted", "conf_low", "conf_high"):
+                    c.loc[is_final, col] = c.loc[is_final, "contrast"].map(fin[col]).to_numpy()
+                c["p_adjusted_over"] = ["primary family" if f and spec.is_primary(r.outcome) else "within outcome"
+                                        for f in is_final]
+            con.append(_tagged(c, tag))
+            eff.append(_tagged(m.effects, tag))
+        if r.responders.status == "ok":
+            resp.append(_tagged(r.responders.table.to_frame(), {"outcome": r.outcome}))
+            rates.append(_tagged(r.responders.table.rates, {"outcome": r.outcome}))
+    out = {"emmeans": emm, "contrasts": con, "effect_sizes": eff, "responders": resp, "responder_rates": rates}
+    return {k: pd.concat(v, ignore_index=True) for k, v in out.items() if v}
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-
-
-def _meta_block(trial: TrialData, spec: Mapping, input_info: Mapping, iso: str, versions: Mapping) -> dict:
-    meta = trial.meta
-    name = meta.get("title") or meta.get("dataset") or meta.get("study") or input_info["name"]
-    title = spec.get("title") or "Retro versus forward walking for knee osteoarthritis"
-    subtitle = (f"Comparison at {spec['final_visit']}: {', '.join(trial.arms)} "
-                f"({trial.n_subjects} participants, {len(spec['outcomes'])} outcome"
-                f"{'s' if len(spec['outcomes']) != 1 else ''})")
-    prov = [("Data", str(name)), ("Input", f"{input_info['name']} ({input_info['kind']})"),
-            ("Input sha256", f"{input_info['sha256']} ({input_info.get('sha256_of', 'source file')})")]
-    for key, label in (("description", "Description"),
-                       ("citation", "Published trial" if meta.get("synthetic") else "Source"),
-                       ("source", "Source"), ("doi", "DOI"), ("license", "Licence"), ("licence", "Licence")):
-        if meta.get(key) and not isinstance(meta.get(key), (dict, list)):
-            prov.append((label, str(meta[key])))
-    prov.append(("Visits", ", ".join(trial.visits)))
-    prov.append(("Report", f"retrostudy {versions.get('retrostudy', '?')}, dated {iso[:10]}"))
-    warnings = []
-    if not meta.get("synthetic") and input_info["kind"] in ("DataFrame",):
-        warnings.append("The input was a DataFrame without file provenance; its sha256 is that of the canonical "
-                        "table.")
-    statement = str(meta.get("synthetic_statement") or "These data are simulated, not participant data.")
-    calibrated = [str(x) for x in (meta.get("calibrated_to") or _dataset_field(meta, "calibrated_to") or [])]
-    return {"calibrated_to": calibrated if meta.get("synthetic") else [],"title": title, "subtitle": subtitle, "provenance": [list(p) for p in prov],
-            "synthetic": bool(meta.get("synthetic")), "synthetic_statement": statement, "warnings": warnings,
-            "footer": f"{title} \u2013 {input_info['name']}"}
-
-
-def _dataset_field(meta: Mapping, key: str) -> Any:
-    """A field of a bundled dataset's JSON metadata that load_dataset does not copy into ``meta``."""
-    name = meta.get("dataset")
-    if not name:
-        return None
-    import json
-    from importlib import resources
-
-    res = resources.files("retrostudy.datasets").joinpath(f"{name}.json")
-    if not res.is_file():
-        return None
-    return json.loads(res.read_text(encoding="utf-8")).get(key)
-
-
-def report_main(argv: Sequence[str] | None = None) -> int:
-    """``retrostudy report`` as a function (the CLI calls the same code); returns the exit code."""
-    from ..cli import main
-
-    return main(["report", *(argv or [])])

@@ -1,7 +1,13 @@
-"""Assemble the report's JSON data and figures from the trial, the spec and the analyses."""
+"""Assemble the report's JSON data and figures from the trial, the spec and the analyses.
+
+Each outcome is a list of blocks (``sub`` headings, ``text``, ``table``, ``figure``) that the
+template lays out in order; ``sections`` is a list of further titled block lists placed after the
+results (a later analysis -- missing-data sensitivity -- adds its section there).
+"""
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -9,184 +15,263 @@ from .. import figures as figs
 from ..schema import Outcome
 from ..tables import table_one
 from ..trial import TrialData
-from .analysis import OutcomeResult, fitted_and_residuals
+from .analysis import OutcomeResult, analysed_by_arm, final_family, fitted_and_residuals
 from .flow import flow_counts, flow_figure
-from .tables_fmt import coef_dict, complete_case_dict, contrast_dict, emm_dict, kv_dict, table_one_dict
+from .labels import covariate_label, criterion_text, oxford_join, visit_label
+from .spec import ReportSpec
+from .tables_fmt import (
+    coef_dict,
+    completers_dict,
+    contrast_dict,
+    emm_dict,
+    orient,
+    responder_dicts,
+    table_one_dict,
+    visits_dict,
+)
 from .text import methods_paragraphs, summary_paragraphs
 
 __all__ = ["build_content", "forest_frame"]
 
 
 def _fig(path: str, caption: str) -> dict:
-    return {"path": path, "caption": caption}
+    return {"kind": "figure", "path": path, "caption": caption}
 
 
-def forest_frame(results: Sequence[OutcomeResult], infos: Mapping[str, Outcome]) -> pd.DataFrame:
-    """Primary Hedges' g per outcome x contrast, oriented so positive = the first-named arm did better."""
+def _sub(text: str) -> dict:
+    return {"kind": "sub", "text": text}
+
+
+def _text(text: str) -> dict:
+    return {"kind": "text", "text": text}
+
+
+def _table(t: dict) -> dict:
+    return {"kind": "table", **t}
+
+
+def forest_frame(results: Sequence[OutcomeResult], infos: Mapping[str, Outcome],
+                 primary_outcomes: Sequence[str] = (), visit: str | None = None) -> pd.DataFrame:
+    """Primary-model Hedges' g per outcome x contrast, oriented so positive = the first-named arm did better."""
     recs = []
     for res in results:
-        eff = res.primary.effects
-        if res.primary.status != "ok" or eff is None:
+        m = res.primary
+        eff = m.effects if visit is None else m.at(visit, "effects")
+        if not m.ok or eff is None:
             continue
-        sign = -1.0 if infos[res.outcome].lower_is_better else 1.0
         for r in eff.itertuples(index=False):
             first, second = [s.strip() for s in str(r.contrast).split(" - ", 1)]
-            lo, hi = sign * float(r.conf_low), sign * float(r.conf_high)
+            est, lo, hi = orient(infos[res.outcome], r.estimate, r.conf_low, r.conf_high)
             recs.append({"outcome": res.outcome, "outcome_label": infos[res.outcome].label, "contrast": r.contrast,
-                         "first": first, "second": second, "estimate": sign * float(r.estimate),
-                         "conf_low": min(lo, hi), "conf_high": max(lo, hi)})
+                         "first": first, "second": second, "estimate": float(est), "conf_low": float(lo),
+                         "conf_high": float(hi), "primary": res.outcome in primary_outcomes or not primary_outcomes})
     return pd.DataFrame.from_records(recs, columns=["outcome", "outcome_label", "contrast", "first", "second",
-                                                    "estimate", "conf_low", "conf_high"])
+                                                    "estimate", "conf_low", "conf_high", "primary"])
 
 
-def _model_section(title: str, res, infos, outcome, spec, n_final, text: str = "") -> dict:
-    info = infos[outcome]
-    if res.status != "ok":
-        return {"title": title, "text": res.message, "tables": []}
-    warn = " ".join(f"Warning: {w}" for w in res.warnings)
-    tables = [emm_dict(res.emm, n_final, info, spec["conf_level"]),
-              contrast_dict(res.contrasts, res.effects, info, spec["conf_level"], spec["adjust"])]
-    return {"title": title, "text": (text + " " + warn).strip(), "tables": tables}
+def _n_final(trial: TrialData, outcome: str, visit: str) -> dict[str, int]:
+    rows = trial.data.loc[(trial.data["visit"].astype(str) == visit) & (trial.data["outcome"].astype(str) == outcome)
+                          & trial.data["value"].notna()]
+    return {str(k): int(v) for k, v in rows.groupby("arm", observed=True)["subject_id"].nunique().items()}
 
 
-def build_content(trial: TrialData, spec: Mapping[str, Any], results: Sequence[OutcomeResult],
+def _used_sentence(model_res, randomized: Mapping[str, int], reason: str) -> str:
+    got = analysed_by_arm(model_res)
+    if got is None:
+        return ""
+    left = {a: n - got.get(a, 0) for a, n in randomized.items()}
+    text = (f"The {model_res.model.upper()} used {sum(got.values())} of {sum(randomized.values())} randomised "
+            f"participants ({', '.join(f'{a} {got.get(a, 0)}' for a in randomized)})")
+    if sum(left.values()):
+        text += f"; {sum(left.values())} contribute nothing because {reason}"
+    return text + "."
+
+
+def _outcome_blocks(trial, spec: ReportSpec, res: OutcomeResult, info: Outcome, fam_p: Mapping, fam_s: Mapping,
+                    randomized: Mapping[str, int], weeks: Mapping[str, float], synthetic: bool,
+                    figures: dict[str, bytes]) -> list[dict]:
+    o = res.outcome
+    final = visit_label(spec.final_visit, weeks.get(spec.final_visit))
+    base = visit_label(spec.baseline_visit, weeks.get(spec.baseline_visit))
+    pct = f"{spec.conf_level:.0%}"
+    role = "confirmatory" if spec.is_primary(o) else "exploratory"
+    n_subj = trial.data.loc[trial.data["outcome"].astype(str) == o, "subject_id"].nunique()
+    lines = n_subj <= figs.INDIVIDUAL_LINES_MAX
+    figures[f"trajectory_{o}.svg"] = figs.to_svg(figs.trajectory_plot(
+        trial.data, o, info=info, conf_level=spec.conf_level, synthetic=synthetic))
+    blocks = [_fig(f"fig/trajectory_{o}.svg",
+                   f"{info.display} by arm and week: observed means with {pct} t-based CIs (arms shifted sideways "
+                   "so that the bars do not overlap)"
+                   + (", over each participant's observed values (faint lines)" if lines else
+                      f"; individual lines are not drawn for {n_subj} participants")
+                   + ". The legend gives the number of participants with a value at each week. Observed means "
+                   "ignore dropout; the model-based estimates are in the tables.")]
+    reasons = {"mmrm": "they have no value after baseline",
+               "ancova": f"they lack the {base} or the {final} value"}
+    for which, m, fam in (("Primary", res.primary, fam_p), ("Sensitivity", res.sensitivity, fam_s)):
+        blocks.append(_sub(f"{which} analysis ({m.model.upper()}) at {final}"
+                           + (f": {role}" if which == "Primary" else "")))
+        if not m.ok:
+            blocks.append(_text(m.message))
+            continue
+        note = " ".join([_used_sentence(m, randomized, reasons[m.model])]
+                        + [f"Warning: {w}" for w in m.warnings]).strip()
+        if note:
+            blocks.append(_text(note))
+        if which == "Primary":
+            blocks.append(_table(emm_dict(m.at(spec.final_visit, "emm"), _n_final(trial, o, spec.final_visit), info,
+                                          spec.conf_level, final)))
+        table, kind = fam.get(o, (m.at(spec.final_visit), m.ci_kind))
+        blocks.append(_table(contrast_dict(table, m.at(spec.final_visit, "effects"), info, kind, spec.conf_level)))
+        earlier = [v for v in spec.post_baseline_visits if v != spec.final_visit]
+        if which == "Primary" and m.model == "mmrm" and earlier:
+            con = m.contrasts.loc[m.contrasts["visit"].astype(str).isin(earlier)].reset_index(drop=True)
+            blocks.append(_sub(f"Earlier visits ({m.model.upper()}, supportive)"))
+            blocks.append(_table(visits_dict(con, info, spec.conf_level, weeks)))
+    # completers
+    visits_txt = oxford_join([visit_label(v, weeks.get(v)) for v in (spec.baseline_visit,) + spec.post_baseline_visits])
+    what = f"{info.label} at every visit ({visits_txt})"
+    if res.completers is not None:
+        blocks.append(_sub("Completers vs all participants"))
+        cc = res.completers
+        if cc.ok and res.primary.ok:
+            used = int(res.primary.fit.n_analysed(by=None))
+            blocks.append(_table(completers_dict(res.primary.at(spec.final_visit), cc.at(spec.final_visit), info, used,
+                                                 res.n_completers, spec.conf_level, what)))
+        else:
+            blocks.append(_text(cc.message))
+    elif res.completers_are_primary:
+        blocks.append(_sub("Completers vs all participants"))
+        blocks.append(_text(f"{res.n_all - res.n_completers} of {res.n_all} participants with a {info.label} value "
+                            f"lack it at some visit. With one visit after baseline the {res.primary.model.upper()} "
+                            f"already uses exactly the completers ({what}), so the analysis above is the completers' "
+                            "analysis; it is valid if dropout does not depend on the unobserved outcome."))
+    # responders
+    rr = res.responders
+    blocks.append(_sub("Responder analysis (supportive)"))
+    if rr.status != "ok":
+        blocks.append(_text(rr.message))
+    else:
+        t = rr.table
+        rate_tab, comp_tab = responder_dicts(t, spec.conf_level)
+        crit = t.criterion
+        miss = ("counts as a non-responder" if t.settings.get("missing") == "non-responder"
+                else "is left out (complete case)")
+        blocks.append(_text(f"Response: {criterion_text(crit)} from {base} to {final} ({crit.source}). A "
+                            f"participant without a change value {miss}."))
+        blocks.append(_table(rate_tab))
+        blocks.append(_table(comp_tab))
+        from ..figures_responders import response_cdf_plot
+
+        figures[f"responders_{o}.svg"] = figs.to_svg(response_cdf_plot(t, info=info, title="", synthetic=synthetic))
+        blocks.append(_fig(f"fig/responders_{o}.svg",
+                           f"{info.label}: cumulative distribution of improvement from {base} to {final} by arm "
+                           "(percentage of each arm's participants improving at least as much as the x axis). The "
+                           "dashed line is the responder threshold; the dots, where an arm crosses it, are its "
+                           "responder rate."))
+    return blocks
+
+
+def _covariate_units(trial: TrialData) -> dict[str, str]:
+    from .meta import dataset_field
+
+    units = {}
+    for c in dataset_field(trial.meta, "covariates") or []:
+        if isinstance(c, Mapping) and c.get("name") and c.get("unit"):
+            units[str(c["name"])] = str(c["unit"])
+    return units
+
+
+def build_content(trial: TrialData, spec: ReportSpec, results: Sequence[OutcomeResult],
                   infos: Mapping[str, Outcome], meta_block: Mapping[str, Any], versions: Mapping[str, str],
-                  manifest_block: Mapping[str, Any], progress: Callable[[str], None]) -> tuple[dict, dict]:
+                  progress: Callable[[str], None]) -> tuple[dict, dict]:
     """The JSON data for the template and the SVG figures (name -> bytes)."""
     figures: dict[str, bytes] = {}
-    final = spec["final_visit"]
-    final_rows = trial.data.loc[trial.data["visit"].astype(str) == final]
+    synthetic = bool(trial.meta.get("synthetic"))
+    weeks = {str(k): float(v) for k, v in trial.data.groupby("visit", observed=True)["week"].first().items()}
+    final = visit_label(spec.final_visit, weeks.get(spec.final_visit))
 
-    # participant flow
-    analysed = None
-    prim_fits = [r.primary.fit for r in results if r.primary.status == "ok"]
-    if prim_fits and getattr(prim_fits[0], "data", None) is not None and "arm" in prim_fits[0].data.columns:
-        d0 = prim_fits[0].data
-        analysed = {str(k): int(v) for k, v in d0.groupby("arm", observed=True)["subject_id"].nunique().items()}
-    counts = flow_counts(trial, analysed)
-    figures["flow.svg"] = figs.to_svg(flow_figure(
-        counts, analysed_label=f"Analysed ({spec['primary'].upper()})"))
-    excl_rows = [[e["stage"], e["reason"], str(e["values"])] for e in counts["excluded"]]
+    # participant flow, in participants
+    analysed = {r.outcome: analysed_by_arm(r.primary) for r in results if analysed_by_arm(r.primary) is not None}
+    counts = flow_counts(trial, analysed, outcomes=spec.outcomes, final_visit=spec.final_visit,
+                         labels={o: infos[o].label for o in spec.outcomes})
+    randomized = {a["arm"]: a["randomized"] for a in counts["arms"]}
+    reason = ("no value after baseline" if spec.model == "mmrm"
+              else f"no {visit_label(spec.baseline_visit)} or {final} value")
+    figures["flow.svg"] = figs.to_svg(flow_figure(counts, model=spec.model.upper(), reason=reason,
+                                                  synthetic=synthetic))
+    excl_rows = [[e["reason"], str(e["values"]), str(e["participants"])] for e in counts["excluded"]]
     flow = {
-        "figure": _fig("fig/flow.svg", "Participant flow. Assessed = at least one outcome value at the visit; "
-                                        "values left out while reading are counted at the top and listed below. "
-                                        + (f"Analysed = subjects in the primary analysis of "
-                                           f"{infos[results[0].outcome].label}." if analysed else "")),
-        "exclusions": {"header": ["Stage", "Reason", "Values left out"], "rows": excl_rows, "align": "llr",
-                       "widths": [0.7, 4.0, 1.0],
-                       "note": "Every row or value of the input that is not in the analysis, from the exclusion log."},
+        "figure": _fig("fig/flow.svg",
+                       "Participant flow (CONSORT 2025 terms). Lost to follow-up: no value of any reported outcome "
+                       "after the visit named. Analysed: participants in the primary analysis of each outcome. The "
+                       "data do not record eligibility screening, whether the allocated intervention was received, "
+                       "or reasons for loss to follow-up."),
+        "exclusions": {"header": ["Values left out while reading", "Values", "Participants"], "rows": excl_rows,
+                       "align": "lrr", "widths": [4.0, 0.8, 0.9],
+                       "note": "From the loader's exclusion log: cells of the input that are not in the analysis "
+                               "(an empty cell of a participant who left is a missing value)."},
         "no_exclusions": "No value of the input was left out while reading.",
     }
 
     # Table 1
-    t1 = table_one(trial, outcomes=spec["outcomes"], covariates=spec.get("table1_covariates"))
+    units = _covariate_units(trial)
+    covs = list(spec.table1_covariates) if spec.table1_covariates is not None else list(trial.covariates)
+    labels = {c: covariate_label(c, spec.covariate_labels, units) for c in covs}
+    t1 = table_one(trial, outcomes=spec.outcomes, covariates=covs, labels=labels)
     table1 = table_one_dict(t1)
 
-    # outcomes
-    out_blocks = []
-    diagnostics, coefficients = [], []
+    fam_p = final_family(results, spec, "primary")
+    fam_s = final_family(results, spec, "sensitivity")
+    out_blocks, diagnostics, coefficients = [], [], []
+    n_prim = len(spec.primary_outcomes)
     for i, res in enumerate(results):
         o = res.outcome
         info = infos[o]
         progress(f"figures for {o} ({i + 1}/{len(results)})")
-        figures[f"trajectory_{o}.svg"] = figs.to_svg(figs.trajectory_plot(trial.data, o, info=info,
-                                                                          conf_level=spec["conf_level"]))
-        n_final = {str(k): int(v) for k, v in final_rows.loc[final_rows["outcome"].astype(str) == o]
-                   .groupby("arm", observed=True)["subject_id"].nunique().items()}
-        label_p = "MMRM" if spec["primary"] == "mmrm" else "ANCOVA"
-        label_s = "ANCOVA" if spec["primary"] == "mmrm" else "MMRM"
-        sections = [
-            _model_section(f"Primary analysis ({label_p}) at {final}", res.primary, infos, o, spec, n_final),
-            _model_section(f"Sensitivity analysis ({label_s}) at {final}", res.sensitivity, infos, o, spec,
-                           n_final),
-        ]
-        if res.complete_case is not None:
-            cc = res.complete_case
-            if cc.status == "ok" and res.primary.status == "ok":
-                used = res.primary.fit.n_analysed(by=None) if res.primary.fit.data is not None else res.n_all
-                tab = complete_case_dict(res.primary.contrasts, cc.contrasts, int(used), res.n_complete,
-                                         spec["conf_level"])
-                sections.append({"title": "Complete cases vs all data", "text": "", "tables": [tab]})
-            else:
-                sections.append({"title": "Complete cases vs all data", "text": cc.message, "tables": []})
-        elif res.complete_case_is_primary:
-            sections.append({"title": "Complete cases vs all data",
-                             "text": f"{res.n_all - res.n_complete} of {res.n_all} subjects lack {info.label} at "
-                                     "some visit. The primary model already uses exactly the complete cases (with a "
-                                     "single post-baseline visit, a subject without it contributes nothing), so "
-                                     "the complete-case analysis is the analysis above; it is valid if dropout "
-                                     "does not depend on the unobserved outcome.", "tables": []})
-        elif res.n_complete == res.n_all:
-            sections.append({"title": "Complete cases vs all data",
-                             "text": f"Every subject has {info.label} at every visit (no dropout): the complete-"
-                                     "case analysis is the analysis above.", "tables": []})
-        out_blocks.append({"id": o, "label": info.display, "sections": sections, "trajectory": _fig(
-            f"fig/trajectory_{o}.svg",
-            f"{info.display} by arm and week: observed means with {spec['conf_level']:.0%} t-based CIs over "
-            "each participant's observed values (faint lines). Observed means ignore dropout; the model-based "
-            "estimates are in the tables.")})
-        for res_m in (res.primary, res.sensitivity):
-            if res_m.status != "ok":
+        role = (f"primary outcome {spec.primary_outcomes.index(o) + 1} of {n_prim}" if spec.is_primary(o)
+                else "exploratory outcome")
+        out_blocks.append({"id": o, "label": f"{info.display}: {role}",
+                           "blocks": _outcome_blocks(trial, spec, res, info, fam_p, fam_s, randomized, weeks,
+                                                     synthetic, figures)})
+        for m in (res.primary, res.sensitivity):
+            if not m.ok:
                 continue
-            fr = fitted_and_residuals(res_m.fit)
-            tag = f"{o}_{res_m.model}"
-            if fr is not None and res_m is res.primary:
-                figures[f"diag_{tag}.svg"] = figs.to_svg(figs.diagnostics_plot(
-                    fr[0], fr[1], title=f"{info.label}, {res_m.model.upper()}"))
-                diagnostics.append(_fig(f"fig/diag_{tag}.svg",
-                                        f"{info.display}, primary {res_m.model.upper()}: residuals (observed minus "
-                                        "marginal fitted value) and a normal Q-Q plot of standardized residuals."))
-            coefficients.append(coef_dict(res_m.fit, f"{info.display}: {res_m.model.upper()} coefficients"))
+            if m is res.primary:
+                fr = fitted_and_residuals(m.fit)
+                if fr is not None:
+                    tag = f"{o}_{m.model}"
+                    figures[f"diag_{tag}.svg"] = figs.to_svg(figs.diagnostics_plot(fr[0], fr[1], synthetic=synthetic))
+                    diagnostics.append(_fig(f"fig/diag_{tag}.svg",
+                                            f"{info.display}, primary {m.model.upper()}: residuals (observed minus "
+                                            "marginal fitted value) against fitted values, and a normal Q-Q plot of "
+                                            "the standardized residuals."))
+            coefficients.append(coef_dict(m.fit, f"{info.display}: {m.model.upper()} coefficients"))
 
-    # forest
-    ff = forest_frame(results, infos)
+    ff = forest_frame(results, infos, spec.primary_outcomes, spec.final_visit)
     forest = None
     if len(ff):
         progress("forest plot")
-        figures["forest.svg"] = figs.to_svg(figs.forest_plot(ff, conf_level=spec["conf_level"]))
+        figures["forest.svg"] = figs.to_svg(figs.forest_plot(ff, conf_level=spec.conf_level, synthetic=synthetic))
         forest = _fig("fig/forest.svg",
-                      f"Hedges' g at {final} from the primary analysis with {spec['conf_level']:.0%} CIs. Signs are "
-                      "flipped for outcomes where lower values are better, so that right of zero always means the "
-                      "first-named arm did better (for the first two panels: favours retro walking). CIs are "
-                      "unadjusted.")
-
-    fits = {}
-    for r in results:
-        for m in (r.primary, r.sensitivity):
-            if m.status == "ok":
-                fits.setdefault(m.model, m.fit)
+                      f"Hedges' g at {final} from the primary analysis with unadjusted {spec.conf_level:.0%} CIs, "
+                      "each printed beside its line. Signs are oriented so that right of zero always means the "
+                      "first-named arm did better (for pain, WOMAC and TUG, where lower is better, that is the "
+                      "second arm's mean minus the first's); the tables use the same orientation. Exploratory "
+                      "outcomes are grey.")
     content = {
         "meta": dict(meta_block),
-        "summary": summary_paragraphs(trial.meta, results, infos, spec, counts["total"]),
+        "summary": summary_paragraphs(trial.meta, results, infos, spec, fam_p, counts["total"], weeks),
         "flow": flow,
         "table1": table1,
         "outcomes": out_blocks,
+        "sections": [],
         "forest": forest,
         "forest_missing": "No standardized contrasts are available (the primary model has not been fitted).",
-        "methods": methods_paragraphs(spec, fits, versions),
+        "methods": methods_paragraphs(spec, results, infos, versions, fam_p, weeks, randomized),
         "diagnostics": diagnostics,
         "diagnostics_missing": "No model was fitted, so there are no residuals to show.",
         "coefficients": coefficients,
         "coefficients_missing": "No model was fitted, so there are no coefficient tables.",
-        "manifest": dict(manifest_block),
     }
     return content, figures
-
-
-def manifest_block(input_info: Mapping[str, Any], spec: Mapping[str, Any], command: str,
-                   versions: Mapping[str, str], files: Mapping[str, str], timestamp: Mapping[str, str]) -> dict:
-    """The manifest as tables for the appendix (the PDF's own hash is only in the JSON next to it)."""
-    spec_rows = [(k, ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else ("-" if v is None else v))
-                 for k, v in sorted(spec.items())]
-    return {
-        "intro": ["The full manifest (with the sha256 of this PDF and of report.json) is written as JSON next to "
-                  "the PDF. Re-running the command below on the same input with the same versions gives a "
-                  "byte-identical PDF."],
-        "input": kv_dict([("input", input_info.get("name")), ("kind", input_info.get("kind")),
-                          ("input sha256", input_info.get("sha256")), ("command", command),
-                          ("timestamp", f"{timestamp.get('iso')} ({timestamp.get('source')})")],
-                         header=("Input", "")),
-        "spec": kv_dict(spec_rows, header=("Specification", "")),
-        "versions": kv_dict(sorted(versions.items()), header=("Package", "Version")),
-        "files": kv_dict(sorted(files.items()), header=("File", "sha256"), widths=(1.2, 3.0)),
-    }

@@ -4,11 +4,12 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Mapping
+from typing import Any
 
-__all__ = ["ReportManifest", "package_versions", "sha256_bytes", "PACKAGES"]
+__all__ = ["PACKAGES", "ReportManifest", "package_versions", "sha256_bytes"]
 
 #: Packages whose versions every report records (the retrostudy dependency set).
 PACKAGES = ("retrostudy", "numpy", "scipy", "pandas", "statsmodels", "pingouin", "seaborn", "matplotlib",
@@ -37,18 +38,32 @@ class ReportManifest:
     Attributes
     ----------
     outputs
-        File name (relative to the PDF's folder) -> sha256 of its bytes.
+        Every file written (relative to the PDF's folder; kept sources under their folder's name)
+        -> sha256 of its bytes. The manifest JSON itself is written next to the PDF as
+        ``<stem>.manifest.json``.
+    sources
+        The files compiled into the PDF (template and figures) -> sha256; written only with
+        ``keep_source``.
     input
         ``name``, ``kind`` (file, dataset, DataFrame) and ``sha256`` of the input (the
         file's bytes, or the canonical table's CSV when there is no file).
     spec
         The analysis specification the report was built with (JSON-safe).
     command
-        The command line (or the equivalent Python call).
+        The command line that rebuilds the report (without ``--out``).
     versions
         Python and package versions.
     timestamp
-        The fixed timestamp written into the PDF (ISO 8601, UTC) and where it came from.
+        The fixed date written into the PDF (ISO 8601, UTC) and where it came from.
+    results
+        The primary results in brief: one dict per primary outcome x contrast (``outcome``,
+        ``label``, ``contrast``, oriented ``difference``, ``conf_low``, ``conf_high``, ``ci``,
+        ``p_adjusted``, ``p_label``, ``n``) -- what ``retrostudy report`` prints.
+    synthetic
+        Whether the data are synthetic.
+    table_maker
+        Makes :attr:`tables`, the report's tidy tables by name (not part of the JSON;
+        ``retrostudy report --tables`` writes them).
     """
 
     outputs: Mapping[str, str]
@@ -56,16 +71,32 @@ class ReportManifest:
     spec: Mapping[str, Any]
     command: str
     versions: Mapping[str, str]
-    timestamp: Mapping[str, str] = field(default_factory=dict)
+    timestamp: Mapping[str, Any] = field(default_factory=dict)
     pdf: str = ""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    results: tuple[Mapping[str, Any], ...] = ()
+    synthetic: bool = False
+    table_maker: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def tables(self) -> Mapping[str, Any]:
+        """The report's tidy tables by name (``emmeans``, ``contrasts``, ``effect_sizes``, ``responders``,
+        ``responder_rates``), made on first use (``retrostudy report --tables`` writes them)."""
+        cached = self.__dict__.get("_tables")
+        if cached is None:
+            cached = dict(self.table_maker()) if self.table_maker is not None else {}
+            object.__setattr__(self, "_tables", cached)
+        return cached
 
     def to_dict(self) -> dict:
-        return {"pdf": self.pdf, "outputs": dict(sorted(self.outputs.items())), "input": dict(self.input),
+        return {"pdf": self.pdf, "outputs": dict(sorted(self.outputs.items())),
+                "sources": dict(sorted(self.sources.items())), "input": dict(self.input),
                 "spec": dict(self.spec), "command": self.command, "versions": dict(self.versions),
-                "timestamp": dict(self.timestamp)}
+                "timestamp": dict(self.timestamp), "synthetic": self.synthetic,
+                "results": [dict(r) for r in self.results]}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
     def to_frame(self):
         import pandas as pd
@@ -73,8 +104,24 @@ class ReportManifest:
         return pd.DataFrame({"file": list(self.outputs), "sha256": list(self.outputs.values())})
 
     def summary(self) -> str:
-        lines = [f"Report {self.pdf}", f"input: {self.input.get('name')} (sha256 {self.input.get('sha256')})"]
-        lines += [f"  {name}  sha256 {digest}" for name, digest in sorted(self.outputs.items())]
+        """The primary results in a few lines (what ``retrostudy report`` prints)."""
+        lines = [f"Report {self.pdf} (manifest {self.pdf.rsplit('.', 1)[0]}.manifest.json)"]
+        if self.synthetic:
+            lines.append("SYNTHETIC DATA: these results show what the analysis does, not what the treatment does.")
+        spec = self.spec
+        if self.results:
+            first = self.results[0]
+            ns = sorted({r["n"] for r in self.results})
+            n = str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
+            lines.append(f"Primary outcomes: {str(spec.get('primary', '')).upper()} at {first.get('visit', spec.get('final_visit'))}, "
+                         f"n = {n} analysed; difference > 0 favours the first arm; {first['ci']}; "
+                         f"{first['p_label']}.")
+            rows = [("outcome", "comparison", "difference", "CI", "p adj.")]
+            rows += [(r["label"], r["contrast"], r["difference_text"], r["ci_text"], r["p_text"]) for r in self.results]
+            widths = [max(len(row[i]) for row in rows) for i in range(5)]
+            for row in rows:
+                lines.append("  " + "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                                              for i, (c, w) in enumerate(zip(row, widths))))
         return "\n".join(lines)
 
     def __repr__(self) -> str:

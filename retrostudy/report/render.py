@@ -10,17 +10,15 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Mapping
 
 from ..errors import SpecError
 
-__all__ = ["TEMPLATE", "write_sources", "compile_pdf", "fixed_timestamp"]
+__all__ = ["TEMPLATE", "compile_pdf", "file_date", "fixed_timestamp", "template_text", "write_sources"]
 
 TEMPLATE = "report.typ"
-#: Used when neither SOURCE_DATE_EPOCH nor the data give a date (2000-01-01T00:00:00Z).
-FALLBACK_EPOCH = 946684800
 
 
 REBUILD = """This folder is the source of a retrostudy report (written by --keep-source).
@@ -41,24 +39,56 @@ def template_text() -> str:
     return resources.files("retrostudy.report").joinpath("templates", TEMPLATE).read_text(encoding="utf-8")
 
 
-def fixed_timestamp(meta: Mapping) -> tuple[int, str]:
-    """(unix seconds, source): SOURCE_DATE_EPOCH, else a date in the data's metadata, else 2000-01-01."""
+def fixed_timestamp(meta: Mapping, date: str | None = None) -> dict:
+    """The report's date, and where it came from, in this order: ``date`` (``--date`` or the setting),
+    ``SOURCE_DATE_EPOCH``, a date in the data's metadata, the input file's modification date; when none
+    is known the report is marked undated and carries 2000-01-01 as a fixed placeholder.
+
+    Returns
+    -------
+    dict
+        ``epoch`` (unix seconds, UTC midnight), ``date`` (YYYY-MM-DD), ``iso``, ``source`` (words) and
+        ``undated`` (True for the placeholder).
+    """
+    def day(value: str, source: str) -> dict:
+        d = _dt.date.fromisoformat(str(value)[:10])
+        stamp = int(_dt.datetime(d.year, d.month, d.day, tzinfo=_dt.UTC).timestamp())
+        return {"epoch": stamp, "date": d.isoformat(), "iso": f"{d.isoformat()}T00:00:00Z", "source": source,
+                "undated": False}
+
+    if date:
+        return day(date, "date given with --date or the date setting")
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env:
         try:
-            return int(env), "SOURCE_DATE_EPOCH"
+            stamp = int(env)
         except ValueError:
             raise SpecError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {env!r}.") from None
-    for key in ("date", "data_date", "created", "version_date", "retrieved"):
+        when = _dt.datetime.fromtimestamp(stamp, _dt.UTC)
+        return {"epoch": stamp, "date": when.date().isoformat(), "iso": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "source": "SOURCE_DATE_EPOCH", "undated": False}
+    for key, words in (("date", "the data's date"), ("data_date", "the data's date"),
+                       ("created", "the data's creation date"), ("version_date", "the data's version date"),
+                       ("retrieved", "the date the data were retrieved"),
+                       ("file_modified", "the input file's modification date")):
         val = meta.get(key)
         if val:
             try:
-                day = _dt.date.fromisoformat(str(val)[:10])
+                return day(str(val), words)
             except ValueError:
                 continue
-            stamp = _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.timezone.utc)
-            return int(stamp.timestamp()), f"data ({key})"
-    return FALLBACK_EPOCH, "fixed default (no SOURCE_DATE_EPOCH, no date in the data)"
+    out = day("2000-01-01", "undated: no --date, SOURCE_DATE_EPOCH or data date")
+    out["undated"] = True
+    return out
+
+
+def file_date(path: str | os.PathLike) -> str | None:
+    """The UTC day a file was last modified (YYYY-MM-DD), or None."""
+    try:
+        mtime = Path(path).stat().st_mtime
+    except OSError:
+        return None
+    return _dt.datetime.fromtimestamp(mtime, _dt.UTC).date().isoformat()
 
 
 def write_sources(folder: Path, content: Mapping, figures: Mapping[str, bytes]) -> dict[str, bytes]:

@@ -20,11 +20,20 @@ from ..errors import DataError, SpecError
 __all__ = ["SETTING_KEYS", "load_settings"]
 
 _TEXT = ("covariance", "df_method", "weights", "reference_arm", "standardizer", "title", "final_visit",
-         "primary", "model", "adjust")
-_LISTS = ("covariates", "table1_covariates", "outcomes")
-#: Every key a settings file may hold (``report:`` may wrap them).
-SETTING_KEYS = ("covariance", "df_method", "weights", "conf_level", "covariates", "reference_arm", "standardizer",
-                "title", "final_visit", "table1_covariates", "outcomes", "primary", "adjust", "model")
+         "primary", "model", "adjust", "multiplicity", "responder_criteria", "responder_missing",
+         "responder_ci_method")
+_LISTS = ("covariates", "table1_covariates", "outcomes", "primary_outcomes")
+_MAPPINGS = ("covariate_labels", "responders")
+
+
+def _setting_keys() -> tuple[str, ...]:
+    from ..options import REPORT_SETTINGS
+
+    return tuple(REPORT_SETTINGS) + ("model",)
+
+
+#: Every key a settings file may hold (``report:`` may wrap them): retrostudy.options.REPORT_SETTINGS.
+SETTING_KEYS = _setting_keys()
 
 
 def _shown(value: Any) -> str:
@@ -56,6 +65,9 @@ def _check(cfg: Mapping, known: tuple[str, ...]) -> list[tuple[str, str]]:
             items = [value] if isinstance(value, str) else value
             if value is not None and (not isinstance(items, list) or not all(isinstance(x, str) for x in items)):
                 out.append((key, f"{key} must be a list of names, such as [age, sex], not {_shown(value)}"))
+        elif key in _MAPPINGS:
+            if value is not None and not isinstance(value, Mapping):
+                out.append((key, f"{key} must be a mapping of name: value lines, not {_shown(value)}"))
     return out
 
 

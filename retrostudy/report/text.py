@@ -1,68 +1,146 @@
-"""The report's prose: the methods paragraph written from the spec, and the plain-language summary."""
+"""The report's prose: the methods written from the spec and from what the fits report about
+themselves, and the plain-language summary, which follows the declared hierarchy (primary outcomes
+with the family's adjusted p-values first; exploratory outcomes without claims)."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..models.structures import DISPLAY_NAMES
+from ..options import ADJUST_NAMES, DF_NAMES, MULTIPLICITY_NAMES
 from ..schema import Outcome
 from . import fmt
-from ..models.structures import DISPLAY_NAMES
-from ..options import ADJUST_CI, ADJUST_NAMES, DF_NAMES
+from .labels import criterion_text, oxford_join, visit_label
+from .tables_fmt import orient
 
-__all__ = ["methods_paragraphs", "summary_paragraphs"]
+__all__ = ["SMALL_TRIAL", "methods_paragraphs", "summary_paragraphs"]
+
+#: Below this many participants the summary warns that estimates are imprecise ("a trial this small").
+SMALL_TRIAL = 100
+
 
 def _versions(v: Mapping[str, str]) -> str:
     keys = ("retrostudy", "numpy", "scipy", "pandas", "statsmodels", "matplotlib", "seaborn", "typst")
     return ", ".join(f"{k} {v[k]}" for k in keys if k in v) + f" on Python {v.get('python', '?')}"
 
 
-def methods_paragraphs(spec: Mapping, fits: Mapping[str, object], versions: Mapping[str, str]) -> list[str]:
-    """Methods text from the spec and from what the fits report about themselves."""
-    final = spec["final_visit"]
-    base = spec["baseline_visit"]
-    ref = spec.get("reference_arm") or next((getattr(f, "reference_arm", None) for f in fits.values()
-                                             if getattr(f, "reference_arm", None)), None) or spec["arms"][-1]
-    adj = ADJUST_NAMES.get(spec["adjust"], spec["adjust"])
-    covs = ", ".join(spec.get("covariates") or ()) or "no further covariates"
-    mm = fits.get("mmrm")
-    an = fits.get("ancova")
-    mspec = dict(getattr(mm, "spec", {}) or {})
-    base_how = {"covariate": f"the {base} value of the outcome as a covariate",
-                "covariate_by_visit": f"the {base} value of the outcome as a covariate with its interaction with visit",
-                "none": f"the {base} visit kept as a response"}.get(mspec.get("baseline", "covariate"), "")
-    mmrm_text = (
-        f"The mixed model for repeated measures (MMRM) modelled every post-baseline value with fixed effects for "
-        f"arm, visit and their interaction, {base_how} and "
-        f"{covs}; the within-subject covariance over visits was {DISPLAY_NAMES.get(spec['covariance'], spec['covariance'])}, "
-        f"estimated by REML, with {DF_NAMES.get(spec['df_method'], spec['df_method'])} denominator degrees of freedom. "
-        "Subjects with missing visits contribute their observed values (valid if missingness depends only on "
-        "observed data, missing at random).")
-    if mspec.get("mean"):
-        mmrm_text += f" Mean model (right-hand side): {mspec['mean']}."
-    aspec = dict(getattr(an, "spec", {}) or {})
+def _per_arm(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{a} {n}" for a, n in counts.items())
 
-    ancova_text = (
-        f"The ANCOVA modelled the {final} value by ordinary least squares with arm and the {base} value as "
-        f"covariates ({covs}); subjects without a {base} or {final} value of the outcome are left out "
-        "(complete cases for that outcome)." + (f" Mean model: {aspec['rhs']}." if aspec.get("rhs") else ""))
-    prim = spec["primary"]
-    first = mmrm_text if prim == "mmrm" else ancova_text
-    second = ancova_text if prim == "mmrm" else mmrm_text
-    paras = [
-        f"Primary analysis: {'MMRM' if prim == 'mmrm' else 'ANCOVA'} of each outcome at {final}. " + first,
-        f"Sensitivity analysis: {'ANCOVA' if prim == 'mmrm' else 'MMRM'}. " + second,
-        f"Estimated marginal means (EMMs) at {final} average over covariates with {spec['weights']} weights. "
-        f"The three pairwise arm contrasts are reported with {spec['conf_level']:.0%} confidence intervals and "
-        f"p-values adjusted for the three comparisons within each outcome by the {adj} method; no adjustment is "
-        f"made across outcomes. Hedges' g divides each contrast by the pooled {base} standard deviation of the "
-        f"outcome ({spec['standardizer']}) with the small-sample correction. The reference arm of the models is {ref}.",
-        "Baseline balance is described by standardized mean differences, not by p-values. Participant counts, "
-        "and every value left out while reading the data with its reason, come from the loader's exclusion log.",
-        f"Software: {_versions(versions)}. The exact versions of every package, the input's sha256 and the "
-        "specification are in the manifest (appendix).",
-    ]
+
+def methods_paragraphs(spec, results: Sequence, infos: Mapping[str, Outcome], versions: Mapping[str, str],
+                       family: Mapping[str, tuple], weeks: Mapping[str, float],
+                       randomized: Mapping[str, int]) -> list[str]:
+    """Methods text from the spec, the fits (who contributed) and the family's adjustment."""
+    final = visit_label(spec.final_visit, weeks.get(spec.final_visit))
+    base = visit_label(spec.baseline_visit, weeks.get(spec.baseline_visit))
+    pct = f"{spec.conf_level:.0%}"
+    covs = oxford_join(list(spec.covariates)) or "no further covariates"
+    prim_labels = [infos[o].label for o in spec.primary_outcomes]
+    expl_labels = [infos[o].label for o in spec.exploratory_outcomes]
+    kind = next((k for (_, k) in family.values()), None)
+    paras = []
+    # outcomes and multiplicity
+    text = (f"Primary outcome{'s' if len(prim_labels) > 1 else ''}: {oxford_join(prim_labels)} at {final} "
+            f"({spec.primary_outcomes_source}). ")
+    if spec.multiplicity in ("holm", "bonferroni"):
+        text += (f"The primary family is every pairwise arm contrast of the primary outcome"
+                 f"{'s' if len(prim_labels) > 1 else ''} at {final} ({kind.family_size if kind else '?'} tests); "
+                 f"their p-values are adjusted together by the {MULTIPLICITY_NAMES[spec.multiplicity]} method, "
+                 "which keeps the chance of any false positive among them at most "
+                 f"{1 - spec.conf_level:.2g}. ")
+    elif spec.multiplicity == "fixed-sequence":
+        arrow = " \u2192 "
+        text += (f"The primary outcomes are tested in a fixed sequence ({arrow.join(prim_labels)}): the "
+                 f"contrasts of an outcome are tested at the full {1 - spec.conf_level:.2g} level "
+                 + (f"({ADJUST_NAMES[spec.adjust]}-adjusted within the outcome) " if spec.adjust != "none" else "")
+                 + "only if every contrast of the outcomes before it was significant. ")
+    else:
+        text += ("No adjustment is made across the primary outcomes"
+                 + (f"; p-values are {ADJUST_NAMES[spec.adjust]}-adjusted within each outcome's contrasts. "
+                    if spec.adjust != "none" else ". "))
+    if expl_labels:
+        text += (f"Exploratory outcome{'s' if len(expl_labels) > 1 else ''}: {oxford_join(expl_labels)}; "
+                 + (f"their p-values are {ADJUST_NAMES[spec.adjust]}-adjusted only within each outcome's "
+                    "contrasts" if spec.adjust != "none" else "their p-values are unadjusted")
+                 + ", and they generate hypotheses rather than test them.")
+    paras.append(text.strip())
+    if kind is not None:
+        paras.append(f"Intervals: {kind.note.split('; ', 1)[-1]}. Every interval and p-value from an "
+                     "earlier visit, the sensitivity analysis, the completers and the responder analysis is "
+                     "unadjusted unless its table says otherwise.")
+    # models
+    base_how = f"the {base} value of the outcome as a covariate"
+    cov_name = DISPLAY_NAMES.get(spec.covariance, spec.covariance)
+    mmrm = (f"The mixed model for repeated measures (MMRM) modelled every post-baseline value up to {final} with "
+            f"fixed effects for arm, visit and their interaction, {base_how} and {covs}; the within-participant "
+            f"covariance over visits was {cov_name}, estimated by REML, with "
+            f"{DF_NAMES.get(spec.df_method, spec.df_method)} denominator degrees of freedom. A participant with "
+            "missing visits contributes the values observed (valid if missingness depends only on observed data, "
+            "missing at random). " + _contributed(results, "mmrm", spec, infos, randomized))
+    ancova = (f"The ANCOVA modelled the {final} value by ordinary least squares with arm and the {base} value "
+              f"({covs}) as covariates; it uses the participants with both a {base} and a {final} value of the "
+              "outcome. " + _contributed(results, "ancova", spec, infos, randomized))
+    if spec.model == "mmrm":
+        paras += [f"Primary analysis: {mmrm}", f"Sensitivity analysis: {ancova}"]
+    else:
+        paras += [f"Primary analysis: {ancova}", f"Sensitivity analysis: {mmrm}"]
+    extra = ("Contrasts at earlier visits come from the same MMRM and are shown unadjusted. "
+             if len(spec.post_baseline_visits) > 1 else "")
+    paras.append(
+        f"Estimated marginal means (EMMs) at {final} average over covariates with {spec.weights} weights; the "
+        f"three pairwise arm contrasts have {pct} confidence intervals. {extra}Differences are shown so that a "
+        "positive value favours the first-named arm (the second arm's mean minus the first's where lower values "
+        f"are better). Hedges' g divides each contrast by the pooled {base} standard deviation of the outcome with "
+        f"the small-sample correction. The reference arm of the models is {spec.reference_arm}.")
+    resp = [r for r in results if r.responders.status == "ok"]
+    if resp:
+        t = resp[0].responders.table
+        miss = ("counts as a non-responder" if t.settings.get("missing") == "non-responder"
+                else "is left out (complete case)")
+        crit = "; ".join(f"{infos[r.outcome].label}: {criterion_text(r.responders.table.criterion)} "
+                         f"({r.responders.table.criterion.source})" for r in resp)
+        ci = {"miettinen-nurminen": "Miettinen-Nurminen", "newcombe": "Newcombe's hybrid score"}.get(
+            str(t.settings.get("ci_method")), str(t.settings.get("ci_method")))
+        paras.append(
+            f"Responder analysis (supportive): a participant responded when the improvement from {base} to {final} "
+            f"met the threshold ({crit}); a participant without a change value {miss}. Rates are compared by the "
+            f"risk difference ({ci} interval, score test), the risk ratio (Miettinen-Nurminen), the odds ratio "
+            "adjusted for the baseline value (logistic regression) and the number needed to treat (Altman 1998); "
+            "none is adjusted for multiplicity. The figure shows each arm's cumulative distribution of improvement "
+            "(the FDA's 'CDF of response').")
+    skipped = [infos[r.outcome].label for r in results if r.responders.status == "skipped"]
+    if skipped:
+        paras[-1] += (f" {oxford_join(skipped)} ha{'s' if len(skipped) == 1 else 've'} no established responder "
+                      "threshold and no threshold in the settings, so no responder analysis.")
+    paras.append("Baseline balance is described by standardized mean differences, not by p-values. Participant "
+                 "counts come from the data, and every value left out while reading them is listed with its reason "
+                 "from the loader's exclusion log.")
+    paras.append(f"Software: {_versions(versions)}. The exact versions of every package, the input's sha256 and the "
+                 "specification are in the manifest (appendix).")
     return paras
+
+
+def _contributed(results: Sequence, model: str, spec, infos: Mapping[str, Outcome],
+                 randomized: Mapping[str, int]) -> str:
+    """Who contributed nothing to the fits of ``model``, per outcome, with the reason."""
+    parts = []
+    for r in results:
+        m = r.primary if r.primary.model == model else r.sensitivity
+        if not m.ok or m.fit is None or m.fit.data is None:
+            continue
+        got = m.fit.n_analysed(by="arm")
+        left = {a: n - got.get(a, 0) for a, n in randomized.items()}
+        total = sum(left.values())
+        if total:
+            parts.append(f"{infos[r.outcome].label} {total} ({_per_arm(left)})")
+    if not parts:
+        return "Every randomised participant contributed."
+    reason = ("they have no value of the outcome after baseline" if model == "mmrm" else
+              f"they lack the baseline or the {visit_label(spec.final_visit)} value")
+    return (f"Participants who contribute nothing because {reason}: {'; '.join(parts)}; they are counted in the "
+            "participant flow.")
 
 
 def _p(p) -> str:
@@ -70,62 +148,105 @@ def _p(p) -> str:
     return "< 0.001" if text.startswith("<") else f"= {text}"
 
 
-def _sentence(info: Outcome, row, g_row, adjust: str, final: str) -> str:
+def _describe(info: Outcome, row, final: str) -> tuple[str, str, float, float, float]:
+    """(first arm, second arm, oriented difference, low, high)."""
     a, b = [s.strip() for s in str(row.contrast).split(" - ", 1)]
-    est, lo, hi = float(row.estimate), float(row.conf_low), float(row.conf_high)
+    d, lo, hi = orient(info, row.estimate, row.conf_low, row.conf_high)
+    return a, b, float(d), float(lo), float(hi)
+
+
+def _primary_sentence(info: Outcome, row, kind, alpha: float, n_family: int) -> str:
+    a, b, d, lo, hi = _describe(info, row, "")
     unit = f" {info.unit}" if info.unit else ""
-    if not np.isfinite(est):
-        return ""
-    word = "lower" if est < 0 else "higher"
-    ci_name = "95% CI" if adjust == "none" else f"{ADJUST_CI.get(adjust, adjust)}-adjusted 95% CI"
-    better = (est < 0) == info.lower_is_better
-    who = a if better else b
-    txt = (f"at {final}, {a} was {fmt.num(abs(est))}{unit} {word} than {b} ({ci_name} {fmt.ci(lo, hi)}{unit}"
-           f"; {ADJUST_NAMES.get(adjust, adjust)}-adjusted p {_p(row.p_adjusted)}")
-    if g_row is not None:
-        txt += f"; Hedges' g {fmt.num(g_row['estimate'])}"
-    txt += "). "
-    if lo <= 0 <= hi:
-        txt += ("The interval includes zero: the data cannot tell which of the two is better, and differences as "
-                "large as either end of the interval remain plausible.")
-    else:
-        txt += (f"The interval does not include zero, so the data favour {who}; the true advantage could be "
-                f"anywhere from {fmt.num(min(abs(lo), abs(hi)))} to {fmt.num(max(abs(lo), abs(hi)))}{unit}.")
-    return txt
+    if not np.isfinite(d):
+        return f"{a} vs {b}: not estimable."
+    better, worse = (a, b) if d >= 0 else (b, a)
+    size = (f"{a} vs {b}: {better} did {fmt.num(abs(d))}{unit} better than {worse} ({kind.ci_label} "
+            f"{fmt.ci(lo, hi)}; adjusted p {_p(row.p_adjusted)})")
+    if not bool(getattr(row, "tested", True)):
+        return f"{size}, not tested: the fixed sequence stopped at an earlier outcome."
+    if row.p_adjusted < alpha:
+        return f"{size}, significant after adjustment for multiplicity: the data favour {better}."
+    extra = ""
+    if "unadj" in kind.ci_label and (lo > 0 or hi < 0) and n_family > 1:
+        extra = f" (its unadjusted CI excludes 0, but that ignores the other {n_family - 1} primary tests)"
+    return f"{size}, not significant after adjustment for multiplicity{extra}."
 
 
-def summary_paragraphs(meta: Mapping, outcomes: Sequence, infos: Mapping[str, Outcome], spec: Mapping,
-                       n_total: int) -> list[str]:
-    """Plain-language results; every number is copied from the contrast tables."""
+def _exploratory_sentence(info: Outcome, row, pct: str) -> str:
+    a, b = [s.strip() for s in str(row.contrast).split(" - ", 1)]
+    d, lo, hi = (float(x) for x in orient(info, row.estimate, row.conf_low_unadj, row.conf_high_unadj))
+    unit = f" {info.unit}" if info.unit else ""
+    if not np.isfinite(d):
+        return f"{a} vs {b} not estimable"
+    return f"{a} vs {b} {fmt.num(d)}{unit} (unadjusted {pct} CI {fmt.ci(lo, hi)})"
+
+
+def summary_paragraphs(meta: Mapping, results: Sequence, infos: Mapping[str, Outcome], spec,
+                       family: Mapping[str, tuple], n_total: int, weeks: Mapping[str, float]) -> list[str]:
+    """Plain-language results; every number is copied from the tables the report shows."""
     paras = []
+    final = visit_label(spec.final_visit, weeks.get(spec.final_visit))
+    alpha = 1.0 - spec.conf_level
+    pct = f"{spec.conf_level:.0%}"
     if meta.get("synthetic"):
         paras.append("These results come from a SYNTHETIC data set: they show what the analysis does, not "
                      "what retro walking does for real patients.")
-    used = sorted({int(r.primary.fit.fit_stats["n_subjects"]) for r in outcomes
-                   if r.primary.status == "ok" and r.primary.fit is not None and "n_subjects" in r.primary.fit.fit_stats})
-    if used and used != [n_total]:
-        span = f"{used[0]}" if len(used) == 1 else f"{used[0]} to {used[-1]}"
-        analysed = (f"{n_total} participants are in the data; the primary analysis of each outcome used the "
-                    f"{span} with the values it needs (see the tables and the participant flow).")
+    used = {}
+    for r in results:
+        if r.outcome in spec.primary_outcomes and r.primary.ok and r.primary.fit is not None:
+            used[r.outcome] = int(r.primary.fit.n_analysed(by=None))
+    text = f"{n_total} participants were randomised."
+    if used:
+        vals = sorted(set(used.values()))
+        span = str(vals[0]) if len(vals) == 1 else f"{vals[0]} to {vals[-1]}"
+        text += (f" The primary analysis ({spec.model.upper()}) of the primary outcome"
+                 f"{'s' if len(used) > 1 else ''} used {span} of them")
+        text += (": those without any value after baseline contribute nothing (see the participant flow)."
+                 if vals[0] < n_total else ".")
+    if n_total < SMALL_TRIAL:
+        text += (" In a trial this small, estimates are imprecise: read the confidence intervals (the range of "
+                 "differences compatible with the data), not only the p-values, and do not read a p-value above "
+                 f"{alpha:.2g} as proof that two arms are equal.")
     else:
-        analysed = f"{n_total} participants were analysed."
-    paras.append(
-        f"{analysed} In a trial this small, estimates are imprecise: read the "
-        "confidence intervals (the range of differences compatible with the data), not only the p-values, and do "
-        "not read a p-value above 0.05 as proof that two arms are equal.")
-    for res in outcomes:
-        info = infos[res.outcome]
-        p = res.primary
-        if p.status != "ok" or p.contrasts is None or not len(p.contrasts):
-            paras.append(f"{info.label}: {p.message or 'no primary analysis available.'}")
+        text += (" Read the confidence intervals (the range of differences compatible with the data) as well as "
+                 f"the p-values, and do not read a p-value above {alpha:.2g} as proof that two arms are equal.")
+    paras.append(text)
+    first = spec.arms[0]
+    for o in spec.primary_outcomes:
+        r = next((x for x in results if x.outcome == o), None)
+        info = infos[o]
+        if r is None or o not in family:
+            paras.append(f"{info.label} (primary): {r.primary.message if r else 'not analysed.'}")
             continue
-        g = p.effects.set_index("contrast") if p.effects is not None and len(p.effects) else None
-        parts = []
-        for row in p.contrasts.itertuples(index=False):
-            if not str(row.contrast).startswith(spec["arms"][0]):
-                continue
-            gr = g.loc[row.contrast] if g is not None and row.contrast in g.index else None
-            parts.append(_sentence(info, row, gr, spec["adjust"], spec["final_visit"]))
-        paras.append(f"{info.label} ({p.model.upper()}): " + " Also, ".join(s[0].lower() + s[1:] if i else s
-                                                                           for i, s in enumerate(parts)))
+        table, kind = family[o]
+        how = {"holm": f"Holm over the {kind.family_size} primary tests",
+               "bonferroni": f"Bonferroni over the {kind.family_size} primary tests",
+               "fixed-sequence": "the fixed sequence", "none": "within the outcome only"}[spec.multiplicity]
+        better = "lower" if info.lower_is_better else "higher"
+        lead = (f"{info.label}, primary outcome ({spec.model.upper()} at {final}; {better} is better; p adjusted by "
+                f"{how}). ")
+        parts = [_primary_sentence(info, row, kind, alpha, kind.family_size) for row in table.itertuples(index=False)
+                 if str(row.contrast).startswith(first + " - ")]
+        others = [str(row.contrast).replace(" - ", " vs ") for row in table.itertuples(index=False)
+                  if not str(row.contrast).startswith(first + " - ")]
+        tail = f" {oxford_join(others)}: see the table." if others else ""
+        resp = r.responders
+        if resp.status == "ok":
+            rates = resp.table.rates
+            tail += (f" Responders ({criterion_text(resp.table.criterion, short=True)}): "
+                     + ", ".join(f"{x.arm} {100 * x.rate:.0f}%" for x in rates.itertuples(index=False)
+                                 if x.n) + ".")
+        paras.append(lead + " ".join(p[0].upper() + p[1:] for p in parts) + tail)
+    expl = []
+    for o in spec.exploratory_outcomes:
+        r = next((x for x in results if x.outcome == o), None)
+        if r is None or not r.primary.ok:
+            continue
+        fin = r.primary.at(spec.final_visit)
+        rows = [row for row in fin.itertuples(index=False) if str(row.contrast).startswith(first + " - ")]
+        expl.append(f"{infos[o].label}: " + "; ".join(_exploratory_sentence(infos[o], row, pct) for row in rows))
+    if expl:
+        paras.append("Exploratory outcomes (not part of the confirmatory family, so no claim is made about them; "
+                     "positive differences favour the first-named arm): " + ". ".join(expl) + ".")
     return paras

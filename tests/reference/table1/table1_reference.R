@@ -3,6 +3,7 @@
 # SMD definitions (Austin 2009; Yang & Dalton 2012, as tableone::ExtractSmd):
 #   continuous  |m1 - m2| / sqrt((v1 + v2) / 2)
 #   categorical sqrt(d' S^-1 d), d = p1 - p2 over levels 2..k, S = (S1 + S2) / 2 with Sj = diag(pj) - pj pj'
+# Summaries per arm and over all arms ("Total", the Table 1 total column).
 # Near miss: the n-weighted pooled SD of Cohen's d, sqrt(((n1-1) v1 + (n2-1) v2) / (n1 + n2 - 2)).
 library(jsonlite)
 d <- read.csv("subjects.csv", stringsAsFactors = FALSE, na.strings = c("", "NA"))
@@ -31,8 +32,8 @@ for (j in seq_len(ncol(pairs))) {
   }
 }
 summ <- list()
-for (a in arms) for (v in c("age", "pain")) {
-  x <- d[d$arm == a, v]; y <- x[!is.na(x)]
+for (a in c(arms, "Total")) for (v in c("age", "pain")) {
+  x <- if (a == "Total") d[[v]] else d[d$arm == a, v]; y <- x[!is.na(x)]
   q <- quantile(y, c(0.25, 0.5, 0.75), type = 7)
   summ[[length(summ) + 1]] <- list(variable = v, arm = a, n = length(y), missing = sum(is.na(x)), mean = mean(y),
                                    sd = sd(y), median = unname(q[2]), q1 = unname(q[1]), q3 = unname(q[3]))
