@@ -45,6 +45,10 @@ _EXPORTS: dict[str, str] = {
     "simulate_power": "retrostudy.planning",
     "TrialModel": "retrostudy.planning",
     "SimulationResult": "retrostudy.planning",
+    # missing data
+    "sensitivity": "retrostudy.missing",
+    "tipping_point": "retrostudy.missing",
+    "Estimand": "retrostudy.missing",
     # tables and figures
     "table_one": "retrostudy.tables",
     "TableOne": "retrostudy.tables",
@@ -88,6 +92,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .figures_responders import response_cdf_plot
     from .inference import contrasts, effect_sizes, emmeans, joint_tests, responders
     from .io import read_trial, validate_trial
+    from .missing import Estimand, sensitivity, tipping_point
     from .models.ancova import fit_ancova
     from .models.lmm import fit_lmm
     from .models.mmrm import fit_mmrm
