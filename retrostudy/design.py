@@ -218,6 +218,7 @@ def build_design(
     factors: Mapping[str, Sequence[str]] | None = None,
     reference: Mapping[str, str] | None = None,
     subject: str | None = None,
+    omit: Sequence[tuple[str, str, str]] = (),
 ) -> tuple[Design, np.ndarray]:
     """Parse ``rhs``, learn the coding from ``frame`` and return ``(design, X)``.
 
@@ -236,6 +237,11 @@ def build_design(
     subject
         Subject id column; when given, ``Design.subject_means`` holds each numeric
         variable's mean over subjects.
+    omit
+        ``(factor, level, other)`` triples: drop every column that is a product of
+        ``factor == level`` and a column of the variable ``other``. The constrained
+        longitudinal model (cLDA) is ``visit + arm:visit`` with
+        ``omit=[("visit", <baseline visit>, "arm")]``: one baseline mean for all arms.
     """
     factors = dict(factors or {})
     reference = dict(reference or {})
@@ -284,6 +290,15 @@ def build_design(
             columns.append(column_name(combo))
         term_index[":".join(term)] = tuple(range(start, len(columns)))
         present_terms.append(frozenset(term))
+    if omit:
+        def dropped(parts: tuple[tuple[str, str | None], ...]) -> bool:
+            return any((fac, lvl) in parts and any(v == other for v, _ in parts) for fac, lvl, other in omit)
+
+        keep = [j for j, parts in enumerate(parts_list) if not dropped(parts)]
+        new_index = {j: k for k, j in enumerate(keep)}
+        columns = [columns[j] for j in keep]
+        parts_list = [parts_list[j] for j in keep]
+        term_index = {t: tuple(new_index[j] for j in idx if j in new_index) for t, idx in term_index.items()}
     if intercept:
         columns.insert(0, "Intercept")
         parts_list.insert(0, ())

@@ -47,8 +47,10 @@ DF_NAMES = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger",
             "kenward-roger-linear": "Kenward-Roger (linear)", "between-within": "between-within",
             "residual": "residual"}
 
-#: How the baseline visit enters a longitudinal model (``baseline=``).
-BASELINE_OPTIONS = ("covariate", "covariate_by_visit", "none")
+#: How the baseline visit enters a longitudinal model (``baseline=``): as a covariate (with or without its
+#: interaction with visit), as a response with arm effects at every visit (``none``), or as a response with one
+#: baseline mean for all arms (``constrained``: the constrained longitudinal data analysis, cLDA).
+BASELINE_OPTIONS = ("covariate", "covariate_by_visit", "none", "constrained")
 
 #: Covariance structures of the MMRM (``covariance=``; aliases in retrostudy.models.structures).
 COVARIANCES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "ad", "adh")

@@ -186,11 +186,15 @@ def contrasts(
     reference = reference_arm or fit.reference_arm
     b, V = fit.coef.to_numpy(), fit.vcov.to_numpy()
     frames, Ls = [], []
+    constrained: list[str] = []
     for visit in emm.visits:
         rows = np.flatnonzero((emm.table["visit"] == visit).to_numpy())
         arms = [str(a) for a in emm.table["arm"].iloc[rows]]
         names, W = _contrast_weights(arms, family, reference)
         L = W @ emm.L[rows]
+        if np.all(np.abs(L) <= 1e-12 * max(1.0, float(np.abs(emm.L).max()))):
+            constrained.append(str(visit))  # the model has no arm difference here (cLDA at baseline)
+            continue
         est = L @ b
         cov = L @ V @ L.T
         se = np.sqrt(np.diag(cov))
@@ -205,8 +209,12 @@ def contrasts(
             "conf_low": est - crit * se, "conf_high": est + crit * se,
         }))
         Ls.append(L)
+    if not frames:
+        raise SpecError("The model has no arm difference at any visit to contrast.")
     table = pd.concat(frames, ignore_index=True).loc[:, list(CONTRAST_COLUMNS)]
     notes = list(emm.settings.get("notes") or [])
+    if constrained:
+        notes.append(f"No contrast at {', '.join(constrained)}: the model constrains the arms to one mean there.")
     if adjust != "none":
         ci_adj = {"holm": "bonferroni", "dunnett": "mvt"}.get(adjust, adjust)
         notes.append(f"P values adjusted by {adjust} and intervals by {ci_adj} within each visit.")

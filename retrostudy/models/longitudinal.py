@@ -39,7 +39,7 @@ def check_options(df_method: str, method: str, baseline: str, conf_level: float)
     if method not in ("reml", "ml"):
         raise SpecError(f"method must be 'reml' or 'ml', not {method!r}.")
     if baseline not in BASELINE_OPTIONS:
-        raise SpecError(f"baseline must be 'covariate', 'covariate_by_visit' or 'none', not {baseline!r}.")
+        raise SpecError(f"baseline must be one of {', '.join(map(repr, BASELINE_OPTIONS))}, not {baseline!r}.")
     check_conf_level(conf_level)
     if df_method.startswith("kenward") and method != "reml":
         raise SpecError("Kenward-Roger needs method='reml'.")
@@ -199,6 +199,7 @@ def prepare_mean_model(
         bv = bv or _marked_baseline(frame, visits, visit, time if has_time else None)
         if bv not in visits:
             raise SpecError(f"The baseline visit {bv!r} is not a visit of the data; pass baseline_visit= or baseline='none'.")
+    if baseline in ("covariate", "covariate_by_visit"):
         if "baseline" in frame.columns:
             raise SpecError("The data already has a column 'baseline'; rename it or use baseline='none'.")
         base = frame.loc[frame["_v"] == bv].drop_duplicates(subject).set_index(subject)[response]
@@ -210,7 +211,10 @@ def prepare_mean_model(
     has_arm = arm is not None and arm in frame.columns
     if mean is None:
         head = f"{arm} * {visit}" if has_arm else visit
-        extra = {"covariate": ["baseline"], "covariate_by_visit": ["baseline", f"baseline:{visit}"], "none": []}
+        if baseline == "constrained" and has_arm:  # cLDA: no arm effect at the baseline visit
+            head = f"{visit} + {arm}:{visit}"
+        extra = {"covariate": ["baseline"], "covariate_by_visit": ["baseline", f"baseline:{visit}"], "none": [],
+                 "constrained": []}
         rhs = " + ".join([head, *cov_terms, *extra[baseline]])
     else:
         rhs = mean
@@ -247,8 +251,16 @@ def prepare_mean_model(
     if has_arm and arm in used:
         ref.setdefault(arm, reference_arm)
     fac = {k: v for k, v in fac.items() if k in used}
+    omit: list[tuple[str, str, str]] = []
+    if baseline == "constrained" and has_arm and bv is not None:
+        if bv not in visits:
+            raise ModelError(f"No value at the baseline visit {bv!r} is left to analyse; the constrained model "
+                             "(one baseline mean for all arms) needs it.")
+        fac[visit] = [bv] + [v for v in visits if v != bv]
+        ref[visit] = bv
+        omit = [(visit, bv, arm)]  # one baseline mean for all arms (cLDA)
     frame = frame.reset_index(drop=True)
-    design, X = build_design(frame, rhs, factors=fac, reference=ref, subject=subject)
+    design, X = build_design(frame, rhs, factors=fac, reference=ref, subject=subject, omit=omit)
 
     times = np.arange(len(visits), dtype=float)
     if has_time:
@@ -304,7 +316,7 @@ def _subjects_left_out(start: pd.DataFrame, frame: pd.DataFrame, records: list[d
         unlogged = [v for v in grp["_v"] if (s, str(v)) not in logged]
         if not unlogged:
             continue
-        only_base = baseline != "none" and set(unlogged) == {bv}
+        only_base = baseline in ("covariate", "covariate_by_visit") and set(unlogged) == {bv}
         reason = (f"only a baseline value ({bv}); none after it" if only_base
                   else "no analysable value left")
         out.append({"stage": stage, "subject_id": s, "visit": ", ".join(map(str, unlogged)), "outcome": str(outcome),
