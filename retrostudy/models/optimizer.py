@@ -25,7 +25,7 @@ def empirical_start(problem: RemlProblem, structure: CovarianceStructure) -> np.
     cnt = np.zeros((G, T, T))
     for pat in problem.patterns:
         r = pat.y - pat.X @ b
-        idx = np.ix_(pat.visits, pat.visits)
+        idx = pat.ix
         num[pat.group][idx] += r.T @ r
         cnt[pat.group][idx] += pat.n
     S = np.where(cnt > 1, num / np.maximum(cnt, 1), 0.0)
@@ -46,7 +46,7 @@ def min_eig_ratio(structure: CovarianceStructure, theta, problem: RemlProblem) -
     sig = structure.group_matrices(theta)
     out = np.inf
     for pat in problem.patterns:
-        w = np.linalg.eigvalsh(sig[pat.group][np.ix_(pat.visits, pat.visits)])
+        w = np.linalg.eigvalsh(sig[pat.group][pat.ix])
         out = min(out, float(w[0] / max(w[-1], 1e-300)))
     return out
 
@@ -65,7 +65,24 @@ def newton(ev, structure, theta, max_iter: int, tol: float):
         crit = float(-(g @ step))
         if crit < tol:
             return theta, cur, it - 1, True
-        t = 1.0
+        def sufficient(trial, t: float) -> bool:
+            return trial.f <= cur.f + 1e-4 * t * float(g @ step) + 1e-12 * abs(cur.f)
+
+        # the full step first, evaluated with its derivatives: near the optimum (warm-started refits) it is
+        # accepted and that evaluation is the next iteration's; otherwise backtrack on -2 log L alone
+        full = theta + step
+        nxt = None
+        if structure.valid(full):
+            try:
+                nxt = ev(full, 2)
+            except (np.linalg.LinAlgError, Singular):
+                nxt = None
+            if nxt is not None and not sufficient(nxt, 1.0):
+                nxt = None
+        if nxt is not None:
+            theta, cur = full, nxt
+            continue
+        t = 0.5
         accepted = False
         while t > 1e-12:
             cand = theta + t * step
@@ -74,7 +91,7 @@ def newton(ev, structure, theta, max_iter: int, tol: float):
                     trial = ev(cand, 0)
                 except np.linalg.LinAlgError:
                     trial = None
-                if trial is not None and trial.f <= cur.f + 1e-4 * t * float(g @ step) + 1e-12 * abs(cur.f):
+                if trial is not None and sufficient(trial, t):
                     accepted = True
                     break
             t /= 2.0

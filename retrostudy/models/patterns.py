@@ -6,7 +6,8 @@ likelihood evaluation costs a few small dense operations per pattern.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,22 @@ class Pattern:
     def m(self) -> int:
         return len(self.visits)
 
+    @cached_property
+    def ix(self) -> tuple[np.ndarray, np.ndarray]:
+        """``np.ix_(visits, visits)``: this pattern's block of a visits x visits matrix."""
+        return np.ix_(self.visits, self.visits)
+
+    def without(self, keep: np.ndarray) -> "Pattern":
+        """The pattern restricted to its subjects ``keep`` (a boolean mask), sums recomputed."""
+        X, y = self.X[keep], self.y[keep]
+        n, m, p = X.shape
+        Xf = X.reshape(n, m * p)
+        G = _gram(Xf).reshape(m, p, m, p).transpose(0, 2, 1, 3).reshape(m * m, p * p)
+        XY = (Xf.T @ y).reshape(m, p, m).transpose(0, 2, 1).reshape(m * m, p)
+        w = None if self.weights is None else self.weights[keep]
+        return Pattern(self.group, self.visits, self.subjects[keep], self.rows[keep], X, y, w, G, XY, y.T @ y,
+                       0.0 if w is None else float(np.log(w).sum()))
+
 
 @dataclass(frozen=True, eq=False)
 class RemlProblem:
@@ -58,6 +75,21 @@ class RemlProblem:
     p: int
     subject_codes: np.ndarray  # unique subject labels in position order
     weighted: bool
+
+    def without_subjects(self, positions: np.ndarray) -> "RemlProblem":
+        """The problem without the subjects at ``positions`` (indices into ``subject_codes``): only the
+        patterns they belonged to are recomputed (a jackknife replicate costs one pattern's sums)."""
+        drop = np.zeros(len(self.subject_codes), dtype=bool)
+        drop[np.asarray(positions, dtype=np.int64)] = True
+        patterns, n_obs = [], 0
+        for pat in self.patterns:
+            gone = drop[pat.subjects]
+            new = pat.without(~gone) if gone.any() else pat
+            if new.n:
+                patterns.append(new)
+                n_obs += new.n * new.m
+        n_subjects = int(sum(pat.n for pat in patterns))
+        return replace(self, patterns=tuple(patterns), n_obs=n_obs, n_subjects=n_subjects)
 
 
 def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1, weights=None) -> RemlProblem:

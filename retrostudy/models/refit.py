@@ -116,6 +116,10 @@ class Refitter:
         codes, uniques = pd.factorize(self.subject_labels)
         self.subject_codes = np.asarray(codes, dtype=np.int64)  # the engine groups by these (fast)
         self.subjects = np.asarray(uniques)
+        # the engine's problem numbers subjects as we do (a fit's own problem): replicates may downdate it
+        codes_of_problem = np.asarray(self.engine.problem.subject_codes).astype(str)
+        self._downdate = (len(codes_of_problem) == len(self.subjects) == self.engine.problem.n_subjects
+                          and np.array_equal(codes_of_problem, self.subjects))
 
     @property
     def n_rows(self) -> int:
@@ -179,12 +183,30 @@ class Refitter:
                           group=None if inp.group is None else inp.group[pos], n_groups=inp.n_groups,
                           weights=None if inp.weights is None else inp.weights[pos])
         eng0 = self.engine
-        eng = fit_reml(sub.problem(), eng0.structure, method=eng0.method,
+        lost = self._whole_subjects_lost(keep, drop_subjects) if (
+            self._downdate and response is None and X is None and subject_weights is None) else None
+        # subjects left out whole (a jackknife): recompute only the patterns that lose one
+        problem = sub.problem() if lost is None else eng0.problem.without_subjects(lost)
+        eng = fit_reml(problem, eng0.structure, method=eng0.method,
                        theta0=eng0.theta if warm_start else None, n_subjects_ic=None)
         inference = self._inference(eng, sub)
         return Refit(beta=eng.beta, vcov=inference.vcov, theta=eng.theta, sigma=eng.sigma, inference=inference,
                      converged=eng.converged, minus2_loglik=eng.minus2_loglik, n_subjects=eng.problem.n_subjects,
                      n_obs=eng.problem.n_obs, engine=eng, inputs=sub)
+
+    def _whole_subjects_lost(self, keep: np.ndarray | None, drop_subjects: Sequence[str] | None) -> np.ndarray | None:
+        """Positions of the subjects a replicate leaves out, when it leaves out only whole subjects."""
+        n_subj = len(self.subjects)
+        lost = np.zeros(n_subj, dtype=bool)
+        if drop_subjects is not None:
+            lost[pd.Index(self.subjects).get_indexer([str(s) for s in drop_subjects])] = True
+        if keep is not None:
+            kept = np.bincount(self.subject_codes[np.asarray(keep, dtype=bool)], minlength=n_subj)
+            total = np.bincount(self.subject_codes, minlength=n_subj)
+            if np.any((kept > 0) & (kept < total)):
+                return None  # some subject keeps only part of its rows
+            lost |= kept == 0
+        return np.flatnonzero(lost)
 
     def _inference(self, eng: RemlFit, sub: EngineInput) -> Inference:
         if self.df_method == "none":

@@ -23,7 +23,7 @@ def empirical_vcov(fit: RemlFit) -> np.ndarray:
     meat = np.zeros((p, p))
     Sig = fit.sigma
     for pat in fit.problem.patterns:
-        S = np.linalg.inv(Sig[pat.group][np.ix_(pat.visits, pat.visits)])
+        S = np.linalg.inv(Sig[pat.group][pat.ix])
         r = pat.y - pat.X @ fit.beta  # (n, m)
         g = np.einsum("nmp,nm->np", pat.X, r @ S)
         meat += g.T @ g
