@@ -65,8 +65,10 @@ def newton(ev, structure, theta, max_iter: int, tol: float):
         crit = float(-(g @ step))
         if crit < tol:
             return theta, cur, it - 1, True
-        def sufficient(trial, t: float) -> bool:
-            return trial.f <= cur.f + 1e-4 * t * float(g @ step) + 1e-12 * abs(cur.f)
+        slope, f0 = float(g @ step), cur.f
+
+        def sufficient(trial, t: float, slope: float = slope, f0: float = f0) -> bool:  # Armijo
+            return trial.f <= f0 + 1e-4 * t * slope + 1e-12 * abs(f0)
 
         # the full step first, evaluated with its derivatives: near the optimum (warm-started refits) it is
         # accepted and that evaluation is the next iteration's; otherwise backtrack on -2 log L alone

@@ -51,7 +51,7 @@ class Pattern:
         """``np.ix_(visits, visits)``: this pattern's block of a visits x visits matrix."""
         return np.ix_(self.visits, self.visits)
 
-    def without(self, keep: np.ndarray) -> "Pattern":
+    def without(self, keep: np.ndarray) -> Pattern:
         """The pattern restricted to its subjects ``keep`` (a boolean mask), sums recomputed."""
         X, y = self.X[keep], self.y[keep]
         n, m, p = X.shape
@@ -76,7 +76,7 @@ class RemlProblem:
     subject_codes: np.ndarray  # unique subject labels in position order
     weighted: bool
 
-    def without_subjects(self, positions: np.ndarray) -> "RemlProblem":
+    def without_subjects(self, positions: np.ndarray) -> RemlProblem:
         """The problem without the subjects at ``positions`` (indices into ``subject_codes``): only the
         patterns they belonged to are recomputed (a jackknife replicate costs one pattern's sums)."""
         drop = np.zeros(len(self.subject_codes), dtype=bool)
