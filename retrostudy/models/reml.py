@@ -109,31 +109,34 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
             C = (pat.XX @ a_flat).reshape(m, m)
             M = M - S @ C @ S
         idx = pat.visits
-        dV = J[pat.group][:, idx][:, :, idx]
-        grad += np.einsum("kab,ab->k", dV, M)
+        dV = J[pat.group][:, idx][:, :, idx]  # (P, m, m)
+        mm = m * m
+        grad += dV.reshape(P, mm) @ M.reshape(mm)  # tr(dV_k M)
         if order < 2:
             continue
-        SdV = np.einsum("ab,kbc->kac", S, dV)
-        D = np.einsum("kab,bc->kac", SdV, S)
-        hess -= pat.n * np.einsum("iab,jba->ij", SdV, SdV)
+        # traces of products as dot products of flattened matrices: tr(A B) = vec(A) . vec(B')
+        SdV = S @ dV  # S dV_k
+        D = SdV @ S  # S dV_k S
+        SdV_f = SdV.reshape(P, mm)
+        hess -= pat.n * (SdV_f @ SdV.transpose(0, 2, 1).reshape(P, mm).T)  # n tr(S dV_i S dV_j)
         Q += sum_xax(D, pat.XX, p).reshape(P, p * p)
-        XR = pat.XY - (pat.XX.reshape(m * m, p, p) @ beta)
-        u += D.reshape(P, m * m) @ XR
-        F = np.einsum("kab,bc->kac", SdV, E)
-        hess += 2.0 * np.einsum("jab,iba->ij", dV, F)
+        XR = pat.XY - (pat.XX.reshape(mm, p, p) @ beta)
+        u += D.reshape(P, mm) @ XR
+        F = SdV @ E
+        hess += 2.0 * (F.reshape(P, mm) @ dV.transpose(0, 2, 1).reshape(P, mm).T)  # 2 tr(dV_j S dV_i E)
         if reml:
             SC = S @ C
-            T2 = np.einsum("iab,jbc,ca->ij", D, dV, SC)
+            T2 = D.reshape(P, mm) @ (dV @ SC).transpose(0, 2, 1).reshape(P, mm).T  # tr(D_i dV_j S C)
             hess += T2 + T2.T
         if Hs is not None:
             d2V = Hs[pat.group][:, :, idx][:, :, :, idx]
-            hess += np.einsum("ijab,ab->ij", d2V, M)
+            hess += d2V.reshape(P, P, mm) @ M.reshape(mm)
     if order < 2:
         return Evaluation(float(f), beta, A, Ainv, grad=grad)
     Q = Q.reshape(P, p, p)
     if reml:
-        AQ = np.einsum("pq,kqr->kpr", Ainv, Q)
-        hess -= np.einsum("ipq,jqp->ij", AQ, AQ)
+        AQ = Ainv @ Q  # (P, p, p)
+        hess -= AQ.reshape(P, p * p) @ AQ.transpose(0, 2, 1).reshape(P, p * p).T  # tr(A Q_i A Q_j)
     hess -= 2.0 * u @ Ainv @ u.T
     hess = (hess + hess.T) / 2.0
     return Evaluation(float(f), beta, A, Ainv, grad=grad, hess=hess, Q=Q)
