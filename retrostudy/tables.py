@@ -178,7 +178,8 @@ def table_one(data: TrialData | pd.DataFrame, *, outcomes: Sequence[str] | None 
     arms = tuple(a for a in trial.arms if (wide["arm"] == a).any())
     columns = arms + (("Total",) if total else ())
     labels = dict(labels or {})
-    infos = trial.meta.get("outcomes") if isinstance(trial.meta.get("outcomes"), Mapping) else {}
+    meta_outcomes = trial.meta.get("outcomes")
+    infos: Mapping[str, Any] = meta_outcomes if isinstance(meta_outcomes, Mapping) else {}
     rows: list[dict] = []
     smds: list[dict] = []
     for a in columns:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,7 @@ __all__ = ["dataset_file", "list_datasets", "load_dataset", "load_source"]
 _OUTCOME_KEYS = ("label", "unit", "low", "high", "low_inclusive", "high_inclusive", "direction", "version")
 
 
-def _root():
+def _root() -> Traversable:
     return resources.files(__name__)
 
 
@@ -75,14 +76,14 @@ def load_dataset(name: str) -> TrialData:
     fname = resource.name
     if trial.meta.get("file") != fname:  # a zipped install extracts to a temporary name
         data = data.assign(source_file=pd.array([fname] * len(data), dtype="string"))
-    extra = {k: meta[k] for k in ("title", "synthetic", "synthetic_statement", "citation", "doi", "licence",
+    extra: dict[str, Any] = {k: meta[k] for k in ("title", "synthetic", "synthetic_statement", "citation", "doi", "licence",
                                   "description", "seed", "date", "generator", "provenance") if k in meta}
-    merged = {**trial.meta, **extra, "file": fname, "dataset": name, "study": meta.get("id", name),
+    merged: dict[str, Any] = {**trial.meta, **extra, "file": fname, "dataset": name, "study": meta.get("id", name),
               "synthetic": bool(meta.get("synthetic", False))}
     return TrialData(data, trial.exclusions, merged)
 
 
-def dataset_file(name: str) -> tuple[Any, dict[str, Any]]:
+def dataset_file(name: str) -> tuple[Traversable, dict[str, Any]]:
     """The packaged file of a bundled dataset (an ``importlib.resources`` Traversable) and the mapping it is
     read with (``retrostudy validate DATASET`` checks that file as a user's file is checked).
 

@@ -191,6 +191,8 @@ class ValidationReport:
             head = f"{self.meta.get('file', 'The data')}: {n} problem{'s' if n != 1 else ''} found."
             return "\n".join([head] + [f"  {i}. {msg}" for i, msg in enumerate(self.problems["message"], 1)])
         t, m = self.trial, self.meta
+        if t is None:
+            raise RuntimeError("internal: a validation without problems carries the trial it read")
         header = (f" with the header on line {' and '.join(str(r) for r in m['header_row'])}"
                   if m.get("header_row") else "")
         lines = [f"{m['file']}: read as {m['format']}{header}, layout '{m['layout']}'; study '{m['study']}'.",
@@ -239,5 +241,5 @@ class ValidationReport:
             return (f"<p><b>{html.escape(str(self.meta.get('file')))}: {len(self.problems)} problem(s)</b></p>"
                     + self.problems.to_html(index=False))
         text = html.escape("\n".join(self.summary().splitlines()[:3]))
-        return (f"<pre>{text}</pre>" + self.counts().to_html()
-                + self.trial.exclusions._repr_html_())
+        exclusions = self.trial.exclusions._repr_html_() if self.trial is not None else ""
+        return f"<pre>{text}</pre>" + self.counts().to_html() + exclusions

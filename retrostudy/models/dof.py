@@ -138,8 +138,8 @@ def _sum_coded(design: Design, frame: pd.DataFrame) -> np.ndarray:
     ind = {}
     for name, fac in design.factors.items():
         col = frame[name].astype(str).to_numpy()
-        for lvl in fac.levels:
-            ind[(name, lvl)] = (col == lvl).astype(float)
+        for level in fac.levels:
+            ind[(name, level)] = (col == level).astype(float)
     num = {name: frame[name].to_numpy(float) for name in design.numerics}
     coded: dict[tuple[str, str], bool] = {}
     for term, cols in design.term_index.items():
@@ -190,7 +190,7 @@ def type3_hypotheses(design: Design) -> Mapping[str, np.ndarray]:
             continue
         # SAS's rows are differences from the reference (last) level, not deviations
         # from the mean: alpha_i - alpha_ref = (alpha_i - mean) + sum_k (alpha_k - mean).
-        B = np.ones((1, 1))
+        B: np.ndarray = np.ones((1, 1))
         for var in term.split(":"):
             if var in design.factors:
                 used = {lvl for j in cols for v, lvl in design.column_parts[j] if v == var}

@@ -23,7 +23,7 @@ and the refits of :mod:`retrostudy.models.refit` call it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,7 +147,7 @@ class CustomInference(Inference):
 
 
 def make_inference(df_method: str, eng: RemlFit, *, vcov: str = "model", X: np.ndarray | None = None,
-                   subject: np.ndarray | None = None, column_terms: dict[str, list[int]] | None = None,
+                   subject: np.ndarray | None = None, column_terms: Mapping[str, Sequence[int]] | None = None,
                    information: str = "observed") -> Inference:
     """The inference object of an engine fit for ``df_method``.
 

@@ -318,7 +318,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         if X.shape[0] == 0:
             continue
         idx = np.asarray(pieces.obs_index[p], int)
-        r = None if not need_r else np.asarray(pieces.residuals[p], float)
+        r = np.asarray(pieces.residuals[p], float) if need_r and pieces.residuals is not None else None
         w = None if pieces.weights is None else pieces.weights[p]
         XX = None if pieces.XX_blocks is None else pieces.XX_blocks[p]
         terms = _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, H is not None, XX)

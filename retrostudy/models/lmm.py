@@ -55,7 +55,7 @@ class RandomEffectsStructure(LinearStructure):
     definite and s2 positive.
     """
 
-    def __init__(self, times: Sequence[float], random: str = "intercept"):
+    def __init__(self, times: Sequence[float] | np.ndarray, random: str = "intercept"):
         key = _random_key(random)
         t = np.asarray(times, float).reshape(-1)
         if t.size == 0 or not np.all(np.isfinite(t)):
@@ -246,7 +246,7 @@ def fit_lmm(
 
     inference = make_inference(df_method, eng, X=X, subject=frame[subject].to_numpy(),
                                column_terms=dict(design.term_index), information=information)
-    columns = list(design.columns)
+    coef_names = list(design.columns)
     se_theta = np.sqrt(np.clip(np.diag(eng.theta_cov), 0.0, None))
     components = pd.DataFrame({"estimate": eng.theta, "std_error": se_theta}, index=list(structure.param_names))
     components.index.name = "parameter"
@@ -261,14 +261,14 @@ def fit_lmm(
     details = LmmDetails(
         engine=eng, inputs=inputs, visits=tuple(visits),
         theta_cov=pd.DataFrame(eng.theta_cov, index=components.index, columns=components.index),
-        vcov_model=pd.DataFrame(eng.vcov_beta, index=columns, columns=columns),
+        vcov_model=pd.DataFrame(eng.vcov_beta, index=coef_names, columns=coef_names),
         G=pd.DataFrame(structure.g_matrix(eng.theta), index=G_names, columns=G_names),
         sigma=sigma, times=pd.Series(times, index=visits, name=time),
     )
     return ModelFit(
         model="lmm", outcome=str(mm.outcome), design=design,
-        coef=pd.Series(eng.beta, index=columns, name="estimate"),
-        vcov=pd.DataFrame(inference.vcov, index=columns, columns=columns),
+        coef=pd.Series(eng.beta, index=coef_names, name="estimate"),
+        vcov=pd.DataFrame(inference.vcov, index=coef_names, columns=coef_names),
         inference=inference, grid_factors=grid,
         reference_arm=str(mm.reference_arm or ""), df_method=df_method, conf_level=float(conf_level),
         residual_covariance=components, fit_stats=stats, converged=eng.converged,

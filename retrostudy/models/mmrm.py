@@ -20,6 +20,7 @@ from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
 from ..errors import SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from ..trial import TrialData, factor_levels
+from .covariance import CovarianceStructure, GroupedStructure
 from .dof import type3_hypotheses
 from .inference import make_inference
 from .longitudinal import DF_METHODS, EngineInput, LongitudinalDetails, check_options, engine_stats, prepare_mean_model
@@ -152,11 +153,13 @@ def fit_mmrm(
     g_levels = factor_levels(frame[group]) if group is not None else None
     g_codes = pd.Categorical(frame[group].astype(str), categories=g_levels).codes.astype(np.int64) if group else None
     n_groups = len(g_levels) if g_levels else 1
+    structure: CovarianceStructure
     if spatial:  # one covariance per subject, from its observations' coordinates
+        coord_cols = list(coordinates or [])
         g_codes, subj_levels = pd.factorize(frame[subject])
         n_groups = len(subj_levels)
-        coords = np.full((n_groups, len(visits), len(coordinates)), np.nan)
-        coords[g_codes, vidx] = frame[list(coordinates)].to_numpy(float)
+        coords = np.full((n_groups, len(visits), len(coord_cols)), np.nan)
+        coords[g_codes, vidx] = frame[coord_cols].to_numpy(float)
         structure = SpatialStructure(covariance, coords)
     else:
         structure = make_structure(covariance, len(visits), groups=g_levels)
@@ -168,10 +171,10 @@ def fit_mmrm(
 
     inference = make_inference(df_method, eng, vcov=vcov, X=X, subject=frame[subject].to_numpy(),
                                column_terms=dict(design.term_index))
-    columns = list(design.columns)
+    coef_names = list(design.columns)
     sigma = None if spatial else pd.DataFrame(eng.sigma[0], index=visits, columns=visits)
-    theta_index = [f"{n} [{g}]" for n, g in zip(eng.theta_names, structure.param_groups)] if g_levels and len(
-        g_levels) > 1 else list(eng.theta_names)
+    theta_index = ([f"{n} [{g}]" for n, g in zip(eng.theta_names, structure.param_groups)]
+                   if isinstance(structure, GroupedStructure) else list(eng.theta_names))
     stats = engine_stats(eng, int(problem.n_subjects), n_subjects_all, covariance=structure.name,
                          df_method=df_method, vcov=vcov)
     spec = FitSpec(model="mmrm", outcome=str(outcome_id), mean=rhs, columns=cols, covariates=tuple(covariates),
@@ -183,14 +186,14 @@ def fit_mmrm(
         engine=eng, inputs=inputs, visits=tuple(visits),
         theta=pd.Series(eng.theta, index=theta_index),
         theta_cov=pd.DataFrame(eng.theta_cov, index=theta_index, columns=theta_index),
-        vcov_model=pd.DataFrame(eng.vcov_beta, index=columns, columns=columns),
+        vcov_model=pd.DataFrame(eng.vcov_beta, index=coef_names, columns=coef_names),
         sigma_groups={} if spatial else {g: pd.DataFrame(s, index=visits, columns=visits)
                                          for g, s in zip(g_levels or ["all"], eng.sigma)},
     )
     return ModelFit(
         model="mmrm", outcome=str(outcome_id), design=design,
-        coef=pd.Series(eng.beta, index=columns, name="estimate"),
-        vcov=pd.DataFrame(inference.vcov, index=columns, columns=columns),
+        coef=pd.Series(eng.beta, index=coef_names, name="estimate"),
+        vcov=pd.DataFrame(inference.vcov, index=coef_names, columns=coef_names),
         inference=inference, grid_factors=grid,
         reference_arm=str(reference_arm) if reference_arm is not None else "",
         df_method=df_method, conf_level=float(conf_level), response="value",

@@ -117,7 +117,6 @@ def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(len(uniq) + 1))
     patterns = []
-    sqrt_w = np.sqrt(w) if w is not None else None
     for k, row in enumerate(uniq):
         subs = order[bounds[k]:bounds[k + 1]]
         vis = np.flatnonzero(row[1:])
@@ -126,10 +125,11 @@ def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1
         yk = y[rows]
         wk = None
         slw = 0.0
-        if sqrt_w is not None:
+        if w is not None:
             wk = w[rows]
-            Xk = Xk * sqrt_w[rows][:, :, None]
-            yk = yk * sqrt_w[rows]
+            sqrt_wk = np.sqrt(wk)
+            Xk = Xk * sqrt_wk[:, :, None]
+            yk = yk * sqrt_wk
             slw = float(np.log(wk).sum())
         nk, m = yk.shape
         Xf = Xk.reshape(nk, m * p)

@@ -269,8 +269,11 @@ def _residual_covariance(fit: ModelFit, res: Refit) -> pd.DataFrame | None:
     return pd.DataFrame(res.sigma[0], index=rc.index, columns=rc.columns)
 
 
-def _details(fit: ModelFit, res: Refit) -> Any:
+def _details(fit: ModelFit, res: Refit) -> LongitudinalDetails:
     """The fit's details with the refit's engine, inputs and engine-derived tables."""
+    from .lmm import LmmDetails, RandomEffectsStructure
+    from .mmrm import MmrmDetails
+
     d = fit.details
     eng = res.engine
     assert isinstance(d, LongitudinalDetails), "refits exist for engine fits only"
@@ -279,16 +282,17 @@ def _details(fit: ModelFit, res: Refit) -> Any:
                            "vcov_model": pd.DataFrame(eng.vcov_beta, index=columns, columns=columns)}
     if d.theta_cov is not None:
         new["theta_cov"] = pd.DataFrame(eng.theta_cov, index=d.theta_cov.index, columns=d.theta_cov.columns)
-    theta = getattr(d, "theta", None)
-    if theta is not None:
-        new["theta"] = pd.Series(eng.theta, index=theta.index)
-    groups = getattr(d, "sigma_groups", None)
-    if groups:
-        new["sigma_groups"] = {g: pd.DataFrame(sig, index=old.index, columns=old.columns)
-                               for (g, old), sig in zip(groups.items(), eng.sigma)}
-    if getattr(d, "sigma", None) is not None:
-        new["sigma"] = pd.DataFrame(eng.sigma[0], index=d.sigma.index, columns=d.sigma.columns)
-    if getattr(d, "G", None) is not None:
-        st = eng.structure
-        new["G"] = pd.DataFrame(st.g_matrix(eng.theta), index=d.G.index, columns=d.G.columns)
+    if isinstance(d, MmrmDetails):
+        if d.theta is not None:
+            new["theta"] = pd.Series(eng.theta, index=d.theta.index)
+        if d.sigma_groups:
+            new["sigma_groups"] = {g: pd.DataFrame(sig, index=old.index, columns=old.columns)
+                                   for (g, old), sig in zip(d.sigma_groups.items(), eng.sigma)}
+    if isinstance(d, LmmDetails):
+        if d.sigma is not None:
+            new["sigma"] = pd.DataFrame(eng.sigma[0], index=d.sigma.index, columns=d.sigma.columns)
+        if d.G is not None:
+            st = eng.structure
+            assert isinstance(st, RandomEffectsStructure), "an LMM's engine has a random-effects structure"
+            new["G"] = pd.DataFrame(st.g_matrix(eng.theta), index=d.G.index, columns=d.G.columns)
     return replace(d, **new)

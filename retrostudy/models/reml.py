@@ -95,7 +95,7 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
     Hs = structure.group_hessians(theta) if (order >= 2 and not structure.linear) else None
     grad = np.zeros(P)
     hess = np.zeros((P, P))
-    Q = np.zeros((P, p * p))
+    Q: np.ndarray = np.zeros((P, p * p))
     u = np.zeros((P, p))
     bb = np.outer(beta, beta).reshape(-1)
     a_flat = Ainv.reshape(-1)
