@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import Field, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -47,9 +47,11 @@ class _Record(Mapping[str, Any]):
     ``fit.fit_stats["aic"]``, ``"aic" in fit.fit_stats`` and ``dict(fit.spec)`` keep working."""
 
     _aliases: Mapping[str, str] = {}
+    if TYPE_CHECKING:  # every subclass is a dataclass
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     def _names(self) -> list[str]:
-        return [f.name for f in fields(self) if getattr(self, f.name) is not None]  # type: ignore[arg-type]
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
 
     def __getitem__(self, key: str) -> Any:
         name = self._aliases.get(key, key)
@@ -269,11 +271,11 @@ class ModelFit(TidyResult):
     details: ModelDetails = field(default_factory=ModelDetails)
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:
         return f"{self.model.upper()} fit of {self.outcome} (response: {self.response})"
 
     @property
-    def settings(self) -> dict[str, Any]:  # type: ignore[override]
+    def settings(self) -> dict[str, Any]:
         out: dict[str, Any] = {"df_method": self.df_method, "conf_level": self.conf_level}
         st = self.fit_stats
         if st is not None:
@@ -312,7 +314,7 @@ class ModelFit(TidyResult):
         return {"estimate": est, "std_error": se, "df": df, **infer_linear(est, se, df, self.conf_level)}
 
     @property
-    def table(self) -> pd.DataFrame:  # type: ignore[override]
+    def table(self) -> pd.DataFrame:
         """Coefficient table with the tidy columns."""
         res = self.linear(np.eye(len(self.coef)))
         frame = pd.DataFrame({"term": list(self.coef.index), **res})

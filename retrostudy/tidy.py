@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -56,9 +56,18 @@ class TidyResult:
     ``settings`` (a dict of the inference settings shown in ``summary()``).
     """
 
-    title: str = "Result"
-    table: pd.DataFrame
-    settings: Mapping[str, Any]
+    if TYPE_CHECKING:
+        # read-only for type checkers: subclasses give them as dataclass fields or as properties
+        @property
+        def title(self) -> str: ...
+
+        @property
+        def table(self) -> pd.DataFrame: ...
+
+        @property
+        def settings(self) -> Mapping[str, Any]: ...
+    else:
+        title = "Result"
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy table (a copy)."""

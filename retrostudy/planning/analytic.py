@@ -136,6 +136,13 @@ def _solve_increasing(f, target: float, lo: float, what: str) -> float:
     return float(optimize.brentq(lambda x: f(x) - target, lo, hi, xtol=1e-12, rtol=1e-14, maxiter=500))
 
 
+def _given(value: float | None, name: str) -> float:
+    """A quantity the caller gave (only the one solved for is None; the checks made sure)."""
+    if value is None:
+        raise RuntimeError(f"internal: {name} is the quantity solved for, not a given one")
+    return float(value)
+
+
 def _nct_reject(ncp: float, df: float, crit: float, two_sided: bool) -> float:
     """P(T > c) (+ P(T < -c) two-sided) for T noncentral t(df, ncp) (as statsmodels and pingouin)."""
     p = float(stats.nct.sf(crit, df, ncp))
@@ -247,15 +254,15 @@ def power_ttest(
 
     lo = 3.0 / (r1 + r2 / allocation) + 1e-9  # df >= 1
     if target == "n1":
-        e0, p0 = float(effect), float(power)  # type: ignore[arg-type]
+        e0, p0 = _given(effect, "effect"), _given(power, "power")
         n1 = _solve_increasing(lambda n: reject(n, e0), p0, lo, "n1")
     elif target == "power":
-        n0, e0 = float(n1), float(effect)  # type: ignore[arg-type]
+        n0, e0 = _given(n1, "n1"), _given(effect, "effect")
         if n0 * r1 + n0 / allocation * r2 - 2 < 1:
             raise SpecError(f"n1 = {n0:g} leaves fewer than 3 subjects with data; the t-test needs df >= 1.")
         power = reject(n0, e0)
     else:
-        n0, p0 = float(n1), float(power)  # type: ignore[arg-type]
+        n0, p0 = _given(n1, "n1"), _given(power, "power")
         effect = _solve_increasing(lambda d: reject(n0, d * sd), p0, 1e-8, "effect") * sd
     assert n1 is not None and power is not None and effect is not None
     m1, m2 = n1 * r1, n1 / allocation * r2
@@ -405,20 +412,20 @@ def power_ancova(
 
     lo = (arms + covariates + 1.0) / ((arms - 1) * r1 + r2 / allocation) + 1e-9  # df >= 1
     if target == "n1":
-        e0, p0 = float(effect), float(power)  # type: ignore[arg-type]
+        e0, p0 = _given(effect, "effect"), _given(power, "power")
         if method == "z":
             c = _crit(alpha, arms, adjust, np.inf, two, corr)
             n1 = (phi1 + allocation * phi2) * (c + stats.norm.ppf(p0)) ** 2 * sd ** 2 / e0 ** 2
         else:
             n1 = _solve_increasing(lambda n: reject(n, e0), p0, lo, "n1")
     elif target == "power":
-        n0, e0 = float(n1), float(effect)  # type: ignore[arg-type]
+        n0, e0 = _given(n1, "n1"), _given(effect, "effect")
         if parts(n0)[1] < 1 and method != "z":
             raise SpecError(f"n1 = {n0:g} leaves no residual df for the ANCOVA; it needs more than "
                             f"{arms + covariates} subjects with data.")
         power = reject(n0, e0)
     else:
-        n0, p0 = float(n1), float(power)  # type: ignore[arg-type]
+        n0, p0 = _given(n1, "n1"), _given(power, "power")
         effect = _solve_increasing(lambda d: reject(n0, d * sd), p0, 1e-8, "effect") * sd
     assert n1 is not None and power is not None and effect is not None
     _se, df = parts(n1)
@@ -562,7 +569,7 @@ def power_mmrm(
 
     def n_from(df: float) -> float:
         c = quantiles(df)
-        p0, e0 = float(power), float(effect)  # type: ignore[arg-type]  # both given when solving for n
+        p0, e0 = _given(power, "power"), _given(effect, "effect")
         zb = stats.norm.ppf(p0) if not np.isfinite(df) else stats.t.ppf(p0, df)
         return k * (c + zb) ** 2 * sd ** 2 / e0 ** 2
 
@@ -578,7 +585,7 @@ def power_mmrm(
             notes.append(f"t: one-step correction, df = N_z - {arms} = {df:.4f} from the normal-approximation N "
                          "(Lu, Luo & Chen 2008).")
     else:
-        total = float(n_total)  # type: ignore[arg-type]  # given when not solving for it
+        total = _given(n_total, "n_total")
         n1, _ = _split(total, allocation, arms)
         df = np.inf if test == "z" else total - arms
         if test == "t" and df < 1:

@@ -149,13 +149,13 @@ class PlanningInputs(TidyResult):
 
     # ------------------------------------------------------------------ TidyResult
     @property
-    def settings(self) -> dict[str, Any]:  # type: ignore[override]
+    def settings(self) -> dict[str, Any]:
         notes = [(f"{self.study} is a synthetic reconstruction: these inputs illustrate the method, they are not "
                  "evidence about the trial.")] if self.synthetic else []
         return {"outcome": self.outcome, "study": self.study, "reference_arm": self.reference_arm, "notes": notes}
 
     @property
-    def table(self) -> pd.DataFrame:  # type: ignore[override]
+    def table(self) -> pd.DataFrame:
         rows = [("sd", "", self.sd), ("rho", "", self.rho), ("sd_conditional", "", self.sd_conditional)]
         for arm in self.arms:
             for visit, r in zip(self.visits, self.retention[arm]):

@@ -91,6 +91,8 @@ class TrialModel:
     departure: str = "none"
     reference_arm: str = ""
     sources: dict[str, str] = field(default_factory=dict)
+    #: MAR dropout intercepts per arm and visit, derived in ``__post_init__``.
+    _mar_intercepts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         arms = _tuple_str(self.arms, "arms")
@@ -260,7 +262,7 @@ def generate(model: TrialModel, rng: np.random.Generator) -> tuple[np.ndarray, n
     else:
         u = rng.random((n, T))
         prev = np.ones(n, dtype=bool)
-        a = model._mar_intercepts[arm]  # type: ignore[attr-defined]
+        a = model._mar_intercepts[arm]
         for j in range(1, T):
             h = 1.0 - ret[:, j] / ret[:, j - 1]
             zlast = (y[:, j - 1] - model.means[arm, j - 1]) / model.sd[j - 1]

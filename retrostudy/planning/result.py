@@ -111,12 +111,12 @@ class PowerResult(TidyResult):
         return (self.arms - 1) * self.n1_rounded + self.n2_rounded
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:
         names = {"ttest": "two-sample t-test", "ancova": "ANCOVA on baseline", "mmrm": "MMRM at the final visit"}
         return f"Power and sample size: {names.get(self.design, self.design)} (solved for {self.solved_for})"
 
     @property
-    def settings(self) -> dict[str, Any]:  # type: ignore[override]
+    def settings(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.method, "alpha": self.alpha, "alternative": self.alternative,
                                "test": self.test}
         if self.arms > 2:
@@ -126,7 +126,7 @@ class PowerResult(TidyResult):
         return out
 
     @property
-    def table(self) -> pd.DataFrame:  # type: ignore[override]
+    def table(self) -> pd.DataFrame:
         row = {
             "design": self.design, "solved_for": self.solved_for, "n1": self.n1, "n2": self.n2,
             "n_total": self.n_total, "n1_rounded": float(self.n1_rounded), "n2_rounded": float(self.n2_rounded),
