@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..deprecation import NOT_GIVEN, resolve_renamed
+from ..deprecation import NOT_GIVEN, NotGiven, resolve_renamed
 from ..errors import SpecError
 from ..options import ADJUST
 from ..results import ModelFit, TidyResult, infer_linear
@@ -146,7 +146,7 @@ def contrasts(
     family: str | Mapping[str, Sequence[float] | Mapping[str, float]] | None = None,
     adjust: str = "none",
     reference_arm: str | None = None,
-    method: Any = NOT_GIVEN,
+    method: str | Mapping[str, Sequence[float] | Mapping[str, float]] | None | NotGiven = NOT_GIVEN,
 ) -> ContrastTable:
     """Differences between arms' EMMs within each visit, with a multiplicity adjustment.
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
+from ..deprecation import NOT_GIVEN, NotGiven, resolve_columns, resolve_renamed
 from ..errors import ModelError, RetrostudyWarning, SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from .boundary import boundary_fit, near_boundary
@@ -159,12 +159,12 @@ def fit_lmm(
     factors: Mapping[str, Sequence[str]] | None = None,
     baseline_visit: str | None = None,
     information: str = "observed",
-    subject: Any = NOT_GIVEN,
-    visit: Any = NOT_GIVEN,
-    arm: Any = NOT_GIVEN,
-    response: Any = NOT_GIVEN,
-    time: Any = NOT_GIVEN,
-    reference: Any = NOT_GIVEN,
+    subject: str | None | NotGiven = NOT_GIVEN,
+    visit: str | None | NotGiven = NOT_GIVEN,
+    arm: str | None | NotGiven = NOT_GIVEN,
+    response: str | None | NotGiven = NOT_GIVEN,
+    time: str | None | NotGiven = NOT_GIVEN,
+    reference: Mapping[str, str] | None | NotGiven = NOT_GIVEN,
 ) -> ModelFit:
     """Fit a linear mixed model with a random intercept, or intercept and slope in time.
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
+from ..deprecation import NOT_GIVEN, NotGiven, resolve_columns, resolve_renamed
 from ..errors import SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from ..trial import TrialData, factor_levels
@@ -58,13 +57,13 @@ def fit_mmrm(
     factors: Mapping[str, Sequence[str]] | None = None,
     baseline_visit: str | None = None,
     coordinates: Sequence[str] | None = None,
-    group: Any = NOT_GIVEN,
-    weights: Any = NOT_GIVEN,
-    subject: Any = NOT_GIVEN,
-    visit: Any = NOT_GIVEN,
-    arm: Any = NOT_GIVEN,
-    response: Any = NOT_GIVEN,
-    reference: Any = NOT_GIVEN,
+    group: str | None | NotGiven = NOT_GIVEN,
+    weights: str | None | NotGiven = NOT_GIVEN,
+    subject: str | None | NotGiven = NOT_GIVEN,
+    visit: str | None | NotGiven = NOT_GIVEN,
+    arm: str | None | NotGiven = NOT_GIVEN,
+    response: str | None | NotGiven = NOT_GIVEN,
+    reference: Mapping[str, str] | None | NotGiven = NOT_GIVEN,
 ) -> ModelFit:
     """Fit an MMRM by REML (or ML) with a SAS covariance structure.
 
