@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import Field, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,6 +37,9 @@ import pandas as pd
 from .design import Design
 from .exclusions import ExclusionLog
 from .tidy import TIDY_COLUMNS, TidyResult, check_conf_level, fit_provenance, infer_linear, json_safe
+
+if TYPE_CHECKING:  # annotations only: importing the models here would make `import retrostudy` slower
+    from .models.inference import Inference
 
 __all__ = ["TidyResult", "ModelFit", "FitStats", "FitSpec", "Columns", "ModelDetails", "TIDY_COLUMNS",
            "infer_linear", "fit_provenance", "json_safe", "check_conf_level"]
@@ -255,7 +258,7 @@ class ModelFit(TidyResult):
     design: Design
     coef: pd.Series
     vcov: pd.DataFrame
-    inference: Any
+    inference: Inference
     grid_factors: tuple[str, ...]
     reference_arm: str
     df_method: str
@@ -265,7 +268,7 @@ class ModelFit(TidyResult):
     fit_stats: FitStats | None = None
     converged: bool = True
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
-    provenance: Mapping[str, Any] = field(default_factory=dict)
+    provenance: Mapping[str, object] = field(default_factory=dict)
     data: pd.DataFrame | None = None
     spec: FitSpec | None = None
     details: ModelDetails = field(default_factory=ModelDetails)
@@ -275,7 +278,7 @@ class ModelFit(TidyResult):
         return f"{self.model.upper()} fit of {self.outcome} (response: {self.response})"
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, object]:
         out: dict[str, Any] = {"df_method": self.df_method, "conf_level": self.conf_level}
         st = self.fit_stats
         if st is not None:
@@ -376,15 +379,15 @@ class ModelFit(TidyResult):
 
     # ------------------------------------------------------------ replicates
 
-    def refit(self, **changes: Any) -> ModelFit:
-        """The same model refitted on the same design with ``changes`` (warm-started).
-
-        See :func:`retrostudy.models.refit.refit` for the keywords (``response=``,
-        ``drop_subjects=``, ``subject_weights=``, ``keep=``).
-        """
+    def refit(self, *, response: np.ndarray | None = None, keep: np.ndarray | None = None,
+              drop_subjects: Sequence[str] | None = None,
+              subject_weights: pd.Series | Sequence[int] | np.ndarray | None = None) -> ModelFit:
+        """The same model refitted on the same design (warm-started), with other responses,
+        rows or subjects: :func:`retrostudy.models.refit.refit` documents the keywords."""
         from .models.refit import refit
 
-        return refit(self, **changes)
+        return refit(self, response=response, keep=keep, drop_subjects=drop_subjects,
+                     subject_weights=subject_weights)
 
     # ------------------------------------------------------------ old spellings
 

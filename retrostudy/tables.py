@@ -97,7 +97,7 @@ class TableOne(TidyResult):
     table: pd.DataFrame
     smd: pd.DataFrame
     arms: tuple[str, ...]
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, object] = field(default_factory=dict)
     title: str = "Baseline characteristics by arm"
 
     def formatted(self) -> pd.DataFrame:

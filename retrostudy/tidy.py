@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-__all__ = ["TidyResult", "TIDY_COLUMNS", "json_safe", "infer_linear", "fit_provenance", "check_conf_level"]
+__all__ = ["TidyResult", "TIDY_COLUMNS", "json_safe", "infer_linear", "fit_provenance", "check_conf_level",
+           "setting_notes"]
 
 #: Columns every tidy inference table has (DESIGN.md section 5).
 TIDY_COLUMNS = ("term", "estimate", "std_error", "df", "statistic", "p_value", "conf_low", "conf_high")
@@ -49,6 +50,12 @@ def json_safe(obj: Any) -> Any:
     return str(obj)
 
 
+def setting_notes(settings: Mapping[str, object]) -> list[str]:
+    """The ``"notes"`` of a result's settings (a list of sentences; none when absent)."""
+    notes = settings.get("notes")
+    return [str(n) for n in notes] if isinstance(notes, list | tuple) else []
+
+
 class TidyResult:
     """Mixin for frozen result dataclasses with a ``table`` and ``settings``.
 
@@ -65,7 +72,7 @@ class TidyResult:
         def table(self) -> pd.DataFrame: ...
 
         @property
-        def settings(self) -> Mapping[str, Any]: ...
+        def settings(self) -> Mapping[str, object]: ...
     else:
         title = "Result"
 
@@ -87,7 +94,7 @@ class TidyResult:
         """The table as text with the settings it was computed with."""
         with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 4):
             body = self.table.to_string(index=False)
-        notes = self.settings.get("notes")
+        notes = setting_notes(self.settings)
         tail = ("\n" + "\n".join(f"Note: {n}" for n in notes)) if notes else ""
         return f"{self.title}\n{self._settings_line()}\n{body}{tail}"
 
@@ -101,7 +108,7 @@ class TidyResult:
     def _repr_html_(self) -> str:
         from html import escape
 
-        notes = self.settings.get("notes") or []
+        notes = setting_notes(self.settings)
         note_html = "".join(f"<p><i>Note: {escape(str(n))}</i></p>" for n in notes)
         return (
             f"<p><b>{escape(self.title)}</b><br><small>{escape(self._settings_line())}</small></p>"

@@ -34,6 +34,7 @@ from ..deprecation import NOT_GIVEN, NotGiven, resolve_renamed
 from ..errors import SpecError
 from ..options import ADJUST
 from ..results import ModelFit, TidyResult, infer_linear
+from ..tidy import setting_notes
 from .emmeans import EmmTable, reference_grid
 from .mvt import pmvt_max, qmvt_max
 
@@ -49,7 +50,7 @@ class ContrastTable(TidyResult):
     """Contrasts of EMMs: the table, its settings, the coefficient rows ``L`` and the EMMs."""
 
     table: pd.DataFrame
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     L: np.ndarray
     emm: EmmTable
     title: str = field(default="Contrasts of estimated marginal means")
@@ -64,7 +65,7 @@ class JointTestTable(TidyResult):
     """Type III (joint) F tests: ``term, num_df, den_df, statistic (F), p_value``."""
 
     table: pd.DataFrame
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     title: str = field(default="Joint tests (Type III F)")
 
 
@@ -182,7 +183,7 @@ def contrasts(
     if adjust == "tukey" and family != "pairwise":
         raise SpecError("adjust='tukey' is for pairwise comparisons; use adjust='dunnett' for other families.")
     fit = emm.fit
-    conf = float(emm.settings.get("conf_level", fit.conf_level))
+    conf = emm.conf_level
     reference = reference_arm or fit.reference_arm
     b, V = fit.coef.to_numpy(), fit.vcov.to_numpy()
     frames, Ls = [], []
@@ -206,7 +207,7 @@ def contrasts(
         }))
         Ls.append(L)
     table = pd.concat(frames, ignore_index=True).loc[:, list(CONTRAST_COLUMNS)]
-    notes = list(emm.settings.get("notes") or [])
+    notes = setting_notes(emm.settings)
     if adjust != "none":
         ci_adj = {"holm": "bonferroni", "dunnett": "mvt"}.get(adjust, adjust)
         notes.append(f"P values adjusted by {adjust} and intervals by {ci_adj} within each visit.")

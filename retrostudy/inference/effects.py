@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,7 +45,7 @@ class EffectSizeTable(TidyResult):
     """Hedges' g per contrast with its CI, the standardizer and the correction used."""
 
     table: pd.DataFrame
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     contrasts: ContrastTable
     title: str = field(default="Standardized effect sizes (Hedges' g)")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any
+from typing import Any, SupportsFloat
 
 import numpy as np
 import pandas as pd
@@ -49,11 +49,17 @@ class EmmTable(TidyResult):
     """
 
     table: pd.DataFrame
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     L: np.ndarray
     fit: ModelFit
     by: str | None = "visit"
     title: str = field(default="Estimated marginal means")
+
+    @property
+    def conf_level(self) -> float:
+        """Confidence level of the intervals (``settings["conf_level"]``; the fit's when absent)."""
+        value = self.settings.get("conf_level")
+        return float(value) if isinstance(value, SupportsFloat) else self.fit.conf_level
 
     @property
     def arms(self) -> list[str]:

@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +44,7 @@ import pandas as pd
 from ..errors import DataError, ModelError, SpecError
 from ..exclusions import ExclusionLog
 from ..schema import OUTCOMES, Outcome
-from ..tidy import TidyResult, check_conf_level, json_safe
+from ..tidy import TidyResult, check_conf_level, json_safe, setting_notes
 from ..trial import TrialData, as_trial
 from . import proportions as prop
 from .responder_measures import MEASURES, arm_pairs, logistic_odds_ratios, pair_rows
@@ -100,7 +99,7 @@ class ResponderTable(TidyResult):
     rates: pd.DataFrame
     subjects: pd.DataFrame
     criterion: ResponseCriterion
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
     title: str = field(default="Responder analysis")
 
@@ -127,7 +126,7 @@ class ResponderTable(TidyResult):
             lines += ["", self.rates.drop(columns=["visit"]).to_string(index=False), "",
                       self.table.loc[:, shown].to_string(index=False)]
         lines += [""] + [f"{k}: {v}" for k, v in self.nnt_text().items()]
-        lines += [f"Note: {n}" for n in self.settings.get("notes") or []]
+        lines += [f"Note: {n}" for n in setting_notes(self.settings)]
         return "\n".join(lines)
 
     def _settings_line(self) -> str:
@@ -138,7 +137,7 @@ class ResponderTable(TidyResult):
     def _repr_html_(self) -> str:
         from html import escape
 
-        notes = "".join(f"<p><i>Note: {escape(str(n))}</i></p>" for n in self.settings.get("notes") or [])
+        notes = "".join(f"<p><i>Note: {escape(n)}</i></p>" for n in setting_notes(self.settings))
         nnt = "<br>".join(f"{escape(k)}: {escape(v)}" for k, v in self.nnt_text().items())
         return (f"<p><b>{escape(self.title)}: {escape(str(self.settings['outcome']))}</b><br>"
                 f"<small>Response: {escape(self.criterion.describe())} ({escape(self.criterion.source)})<br>"

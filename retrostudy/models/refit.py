@@ -123,7 +123,7 @@ class Refitter:
         return int(len(self.inputs.y))
 
     def rows(self, *, keep: np.ndarray | None = None, drop_subjects: Sequence[str] | None = None,
-             subject_weights: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+             subject_weights: pd.Series | Sequence[int] | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Row positions of a replicate, an integer subject id per row (each bootstrap copy of a
         subject is a subject of its own) and the copy number per row (None without weights)."""
         sel = np.ones(self.n_rows, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
@@ -149,7 +149,7 @@ class Refitter:
         base = self.subject_labels[pos]
         return base if copy is None else np.char.add(np.char.add(base, "#"), copy.astype(str))
 
-    def _weights(self, subject_weights: Any) -> np.ndarray:
+    def _weights(self, subject_weights: pd.Series | Sequence[int] | np.ndarray) -> np.ndarray:
         if isinstance(subject_weights, pd.Series):
             w = subject_weights.reindex(self.subjects).fillna(0).to_numpy(float)
         else:
@@ -162,7 +162,7 @@ class Refitter:
 
     def fit(self, *, response: np.ndarray | None = None, X: np.ndarray | None = None,
             keep: np.ndarray | None = None, drop_subjects: Sequence[str] | None = None,
-            subject_weights: Any = None, warm_start: bool = True) -> Refit:
+            subject_weights: pd.Series | Sequence[int] | np.ndarray | None = None, warm_start: bool = True) -> Refit:
         """Refit with a new ``response`` (n_rows,), design ``X`` (n_rows, p), a row subset
         ``keep`` (boolean, n_rows), subjects left out, or integer ``subject_weights`` (one per
         subject in ``self.subjects`` order, or a Series indexed by subject).
@@ -196,7 +196,7 @@ class Refitter:
 
 
 def refit(fit: ModelFit, *, response: np.ndarray | None = None, keep: np.ndarray | None = None,
-          drop_subjects: Sequence[str] | None = None, subject_weights: Any = None) -> ModelFit:
+          drop_subjects: Sequence[str] | None = None, subject_weights: pd.Series | Sequence[int] | np.ndarray | None = None) -> ModelFit:
     """``fit`` refitted on the same design (warm-started), as a full :class:`ModelFit`.
 
     Parameters

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import SpecError
 from ..results import TidyResult
+from ..tidy import setting_notes
 
 __all__ = ["PlanningInputs", "planning_inputs"]
 
@@ -149,7 +150,7 @@ class PlanningInputs(TidyResult):
 
     # ------------------------------------------------------------------ TidyResult
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, object]:
         notes = [(f"{self.study} is a synthetic reconstruction: these inputs illustrate the method, they are not "
                  "evidence about the trial.")] if self.synthetic else []
         return {"outcome": self.outcome, "study": self.study, "reference_arm": self.reference_arm, "notes": notes}
@@ -176,7 +177,7 @@ class PlanningInputs(TidyResult):
         for rec in self.effects.itertuples():
             lines.append(f"  effect {rec.contrast} = {rec.estimate:.4g} (95 % CI {rec.conf_low:.3g} to "
                          f"{rec.conf_high:.3g}, p = {rec.p_value:.3g}): {self.sources['effect']}")
-        lines.extend(f"Note: {n}" for n in self.settings["notes"])
+        lines.extend(f"Note: {n}" for n in setting_notes(self.settings))
         return "\n".join(lines)
 
 

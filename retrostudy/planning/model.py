@@ -24,7 +24,7 @@ before dropout and the reference arm's after, with the same covariance.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from scipy import special
@@ -32,7 +32,7 @@ from scipy import special
 from ..errors import SpecError
 from .checks import check_corr, check_positive, check_retention
 
-__all__ = ["TrialModel", "generate", "true_effects"]
+__all__ = ["TrialDescription", "TrialModel", "generate", "true_effects"]
 
 DROPOUT = ("mcar", "mar")
 DEPARTURE = ("none", "j2r")
@@ -43,6 +43,24 @@ def _tuple_str(values: Any, name: str) -> tuple[str, ...]:
     if len(set(out)) != len(out) or not out:
         raise SpecError(f"{name} must be distinct names, not {list(values)!r}.")
     return out
+
+
+class TrialDescription(TypedDict):
+    """:meth:`TrialModel.describe`: the simulated trial as JSON (the fields of :class:`TrialModel`)."""
+
+    arms: list[str]
+    n_per_arm: list[int]
+    visits: list[str]
+    weeks: list[float]
+    means: list[list[float]]
+    sd: list[float]
+    corr: list[list[float]]
+    retention: list[list[float]]
+    dropout: str
+    mar_slope: float
+    departure: str
+    reference_arm: str
+    sources: dict[str, str]
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +186,7 @@ class TrialModel:
         n = np.maximum(2, np.round(share * n_total)).astype(int)
         return replace(self, n_per_arm=tuple(int(x) for x in n))
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> TrialDescription:
         """JSON-safe description (for results, checkpoints and reports)."""
         return {"arms": list(self.arms), "n_per_arm": list(self.n_per_arm), "visits": list(self.visits),
                 "weeks": list(self.weeks), "means": self.means.tolist(), "sd": self.sd.tolist(),

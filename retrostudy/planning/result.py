@@ -116,7 +116,7 @@ class PowerResult(TidyResult):
         return f"Power and sample size: {names.get(self.design, self.design)} (solved for {self.solved_for})"
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, object]:
         out: dict[str, Any] = {"method": self.method, "alpha": self.alpha, "alternative": self.alternative,
                                "test": self.test}
         if self.arms > 2:

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, SupportsInt, TypedDict
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..results import TidyResult
+from .model import TrialDescription
 
-__all__ = ["SIMULATION_COLUMNS", "SimulationResult", "summarise"]
+__all__ = ["SIMULATION_COLUMNS", "PlanDescription", "SimulationResult", "summarise"]
 
 #: Columns of ``SimulationResult.to_frame()``: one row per contrast, and ``any``.
 SIMULATION_COLUMNS = ("contrast", "truth", "n_sim", "n_failed", "rejection_rate", "rejection_mc_se",
@@ -21,6 +22,19 @@ SIMULATION_COLUMNS = ("contrast", "truth", "n_sim", "n_failed", "rejection_rate"
 
 REPLICATE_COLUMNS = ("replicate", "contrast", "estimate", "std_error", "df", "statistic", "p_value", "p_adjusted",
                      "conf_low", "conf_high", "reject", "covers", "converged", "n_subjects", "n_observed_final")
+
+
+class PlanDescription(TypedDict):
+    """``AnalysisPlan.describe()``: the planned analysis as JSON (``covariance`` is None for ANCOVA)."""
+
+    analysis: str
+    baseline: str
+    covariance: str | None
+    df_method: str
+    adjust: str
+    alpha: float
+    conf_level: float
+    engine: str
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -49,9 +63,9 @@ class SimulationResult(TidyResult):
     table: pd.DataFrame
     replicates: pd.DataFrame
     failures: pd.DataFrame
-    model: Mapping[str, Any]
-    plan: Mapping[str, Any]
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    model: TrialDescription
+    plan: PlanDescription
+    settings: Mapping[str, object] = field(default_factory=dict)
     title: str = "Simulation of the planned analysis"
 
     def power(self, contrast: str | None = None) -> float:
@@ -71,7 +85,8 @@ class SimulationResult(TidyResult):
         how = (f"{plan['analysis'].upper()}" + (f" ({plan['covariance']}, {plan['df_method']} df)"
                                                  if plan["analysis"] == "mmrm" else " (residual df)")
                + f", adjust {plan['adjust']}, alpha {plan['alpha']:g}")
-        n = int(self.settings.get("n_sim", 0))
+        n_sim = self.settings.get("n_sim", 0)
+        n = int(n_sim) if isinstance(n_sim, SupportsInt) else 0
         arms = ", ".join(f"{a} {k}" for a, k in zip(self.model["arms"], self.model["n_per_arm"]))
         lines = [(f"{self.title}: {n} simulated trials of {sum(self.model['n_per_arm'])} subjects ({arms}), "
                   f"dropout {self.model['dropout']}, departure {self.model['departure']}; analysis {how}.")]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from scipy import stats
 
 from ..errors import SpecError
 from .model import TrialModel, generate, true_effects
+
+if TYPE_CHECKING:
+    from .simresult import PlanDescription
 
 __all__ = ["AnalysisPlan", "build_payload", "replicate_frame", "simulate_power", "simulate_replicate"]
 
@@ -87,7 +90,8 @@ class AnalysisPlan:
         if not 0 < float(self.conf_level) < 1:
             raise SpecError(f"conf_level must be between 0 and 1, not {self.conf_level!r}.")
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> PlanDescription:
+        """The plan as JSON (what :attr:`SimulationResult.plan` holds)."""
         return {"analysis": self.analysis, "baseline": self.baseline if self.analysis == "mmrm" else "covariate",
                 "covariance": self.covariance if self.analysis == "mmrm" else None,
                 "df_method": self.df_method if self.analysis == "mmrm" else "residual", "adjust": self.adjust,
