@@ -8,7 +8,10 @@ count of the rest.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported when an error is built, not with the package
+    import pandas as pd
 
 __all__ = [
     "RetrostudyError",
@@ -44,7 +47,7 @@ class ReplicateError(ModelError):
     ``n_done`` how many replicates had finished when the run stopped.
     """
 
-    def __init__(self, message: str, *, failures: Any = None, n_done: int = 0):
+    def __init__(self, message: str, *, failures: pd.DataFrame | None = None, n_done: int = 0):
         super().__init__(message)
         self.failures = failures
         self.n_done = n_done
@@ -61,7 +64,7 @@ class DataError(RetrostudyError, ValueError):
         sentence that names the file, row and column and says how to fix it.
     """
 
-    def __init__(self, problems: Iterable[Mapping[str, Any]] | Any):
+    def __init__(self, problems: Iterable[Mapping[str, object]] | pd.DataFrame):
         import pandas as pd
 
         if isinstance(problems, pd.DataFrame):

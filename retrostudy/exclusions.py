@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -33,7 +32,7 @@ class ExclusionLog:
     frame: pd.DataFrame = field(default_factory=_empty)
 
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> ExclusionLog:
+    def from_records(cls, records: Iterable[Mapping[str, object]]) -> ExclusionLog:
         recs = list(records)
         if not recs:
             return cls()
@@ -46,7 +45,7 @@ class ExclusionLog:
         frame["cells"] = frame["cells"].fillna(1).astype("int64")
         return cls(frame.reset_index(drop=True))
 
-    def extend(self, other: ExclusionLog | Iterable[Mapping[str, Any]]) -> ExclusionLog:
+    def extend(self, other: ExclusionLog | Iterable[Mapping[str, object]]) -> ExclusionLog:
         """A new log with ``other``'s entries appended."""
         other_log = other if isinstance(other, ExclusionLog) else ExclusionLog.from_records(other)
         if other_log.frame.empty:
@@ -66,7 +65,7 @@ class ExclusionLog:
     def to_frame(self) -> pd.DataFrame:
         return self.frame.copy()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         frame = self.frame.astype(object).where(self.frame.notna(), None)
         return {"n_entries": len(self), "n_cells": self.n_cells, "entries": frame.to_dict(orient="records")}
 

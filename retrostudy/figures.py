@@ -13,12 +13,16 @@ import contextlib
 import io
 from collections.abc import Iterator, Sequence
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .schema import Outcome, get_outcome
 from .trial import factor_levels
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.figure import Figure
 
 __all__ = [
     "INDIVIDUAL_LINES_MAX",
@@ -58,7 +62,7 @@ def style() -> Iterator[None]:
         yield
 
 
-def to_svg(fig) -> bytes:
+def to_svg(fig: Figure) -> bytes:
     """The figure as deterministic SVG bytes (closes the figure)."""
     import matplotlib.pyplot as plt
 
@@ -106,7 +110,7 @@ def trajectory_plot(
     individual: bool | str = "auto",
     synthetic: bool = False,
     figsize: tuple[float, float] = (6.3, 2.9),
-):
+) -> Figure:
     """Observed means by arm and week with t-based CIs (seaborn ``lineplot``, arms shifted sideways).
 
     Parameters
@@ -190,7 +194,7 @@ def trajectory_plot(
 
 
 def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, synthetic: bool = False,
-                figsize: tuple[float, float] | None = None):
+                figsize: tuple[float, float] | None = None) -> Figure:
     """Standardized contrasts across outcomes, one panel per contrast, each number printed beside its line.
 
     Parameters
@@ -266,7 +270,7 @@ def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, synthetic: b
 
 
 def diagnostics_plot(fitted: np.ndarray, residuals: np.ndarray, *, synthetic: bool = False,
-                     figsize: tuple[float, float] = (6.3, 2.4)):
+                     figsize: tuple[float, float] = (6.3, 2.4)) -> Figure:
     """Residuals vs fitted values and a normal Q-Q plot of the standardized residuals."""
     import matplotlib.pyplot as plt
     from scipy import stats

@@ -10,12 +10,17 @@ participant without a change still counts in the denominator and the curve start
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from .figures import arm_palette, style
 from .inference.responders import ResponderTable
 from .schema import Outcome, get_outcome
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.figure import Figure
 
 __all__ = ["response_cdf_data", "response_cdf_plot"]
 
@@ -54,7 +59,7 @@ def response_cdf_plot(
     title: str | None = None,
     synthetic: bool = False,
     figsize: tuple[float, float] = (6.3, 2.9),
-):
+) -> Figure:
     """Percentage of each arm improving by at least x, with the responder threshold marked.
 
     Parameters

@@ -392,14 +392,14 @@ class ModelFit(TidyResult):
     # ------------------------------------------------------------ old spellings
 
     @property
-    def extra(self) -> dict[str, Any]:
+    def extra(self) -> dict[str, object]:
         """Deprecated: the per-model internals as a dict; read :attr:`details` in ``models/``."""
         warnings.warn("ModelFit.extra is deprecated; use the fit's methods, or ModelFit.details inside "
                       "retrostudy.models.", FutureWarning, stacklevel=2)
         d = self.details
         return {f.name: getattr(d, f.name) for f in fields(d)} if hasattr(d, "__dataclass_fields__") else {}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         base = super().to_dict()
         base.update(
             json_safe(

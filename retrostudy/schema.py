@@ -21,6 +21,7 @@ __all__ = [
     "OUTCOMES",
     "get_outcome",
     "make_outcome",
+    "outcome_from_definition",
 ]
 
 #: Column order of the canonical long table (contract).
@@ -129,7 +130,7 @@ class Outcome:
             return False
         return True
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id, "label": self.label, "unit": self.unit, "low": self.low, "high": self.high,
             "low_inclusive": self.low_inclusive, "high_inclusive": self.high_inclusive,
@@ -170,6 +171,26 @@ def get_outcome(outcome_id: str, registry: Mapping[str, Outcome] | None = None) 
 def make_outcome(outcome_id: str, **overrides) -> Outcome:
     """A registry entry with some fields overridden (``low``, ``high``, ``unit``, ...)."""
     return replace(get_outcome(outcome_id), **overrides)
+
+
+def outcome_from_definition(definition: Mapping[str, object]) -> Outcome | None:
+    """The :class:`Outcome` a loader defined (``Outcome.to_dict()`` as stored in
+    ``TrialData.meta["outcomes"]``; other keys are ignored), or None when the definition is
+    not a valid outcome (no id or label, a field of the wrong type, an empty range)."""
+    oid, label = definition.get("id"), definition.get("label")
+    unit, version = definition.get("unit", ""), definition.get("version", "")
+    direction = definition.get("direction", "lower_is_better")
+    low, high = definition.get("low"), definition.get("high")
+    low_inclusive, high_inclusive = definition.get("low_inclusive", True), definition.get("high_inclusive", True)
+    if not (isinstance(oid, str) and isinstance(label, str) and isinstance(unit, str) and isinstance(version, str)
+            and isinstance(direction, str) and (low is None or isinstance(low, int | float))
+            and (high is None or isinstance(high, int | float))
+            and isinstance(low_inclusive, bool) and isinstance(high_inclusive, bool)):
+        return None
+    try:
+        return Outcome(oid, label, unit, low, high, low_inclusive, high_inclusive, direction, version)
+    except ValueError:
+        return None
 
 
 #: Display labels (with units) of common subject-level covariates (Table 1); a report's

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .results import TidyResult
-from .schema import covariate_label, get_outcome
+from .schema import covariate_label, get_outcome, outcome_from_definition
 from .trial import TrialData, as_trial
 
 __all__ = ["TableOne", "baseline_wide", "smd_categorical", "smd_continuous", "table_one"]
@@ -116,7 +116,7 @@ class TableOne(TidyResult):
         rows = [r if isinstance(r, list) else [r["section"]] + [""] * (len(t["header"]) - 1) for r in t["rows"]]
         return pd.DataFrame(rows, columns=t["header"])
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         base = super().to_dict()
         from .tidy import json_safe
 
@@ -246,11 +246,5 @@ def _level(value: Any) -> str:
 def _outcome_label(outcome: str, infos: Mapping[str, Any]) -> str:
     """The data's outcome label with its unit (a loader's definition), else the registry's."""
     known = infos.get(outcome) if infos else None
-    if isinstance(known, Mapping):
-        from .schema import Outcome
-
-        try:
-            return Outcome(**{k: v for k, v in known.items() if k in Outcome.__dataclass_fields__}).display
-        except (TypeError, ValueError):
-            pass
-    return get_outcome(outcome).display
+    info = outcome_from_definition(known) if isinstance(known, Mapping) else None
+    return (info if info is not None else get_outcome(outcome)).display

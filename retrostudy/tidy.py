@@ -80,7 +80,7 @@ class TidyResult:
         """The tidy table (a copy)."""
         return self.table.copy()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """JSON-safe dict of the settings and the table's records."""
         return json_safe({"title": self.title, "settings": dict(self.settings), "table": self.table})
 

@@ -1,6 +1,7 @@
 """TrialData: the canonical long table with its exclusion log and metadata."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,12 +11,20 @@ from .errors import SpecError
 from .exclusions import ExclusionLog
 from .schema import CANONICAL_COLUMNS, CANONICAL_DTYPES
 
-__all__ = ["TrialData", "as_trial", "factor_levels", "validate_canonical"]
+__all__ = ["TrialData", "as_trial", "factor_levels", "outcome_definition", "validate_canonical"]
 
 #: Columns every canonical table has; the others of CANONICAL_COLUMNS are checked when present.
 REQUIRED_COLUMNS = ("subject_id", "arm", "visit", "week", "outcome", "value")
 _DTYPE_WORDS = {"category": "a categorical (pandas 'category')", "string": "text (pandas 'string')",
                 "float64": "numbers (float64)", "Int64": "whole numbers (pandas 'Int64')"}
+
+
+def outcome_definition(meta: Mapping[str, object], outcome: str) -> Mapping[str, object] | None:
+    """The loader's definition of ``outcome`` in a trial's ``meta["outcomes"]`` (label, unit,
+    range, direction, as the mapping file declared it), or None."""
+    definitions = meta.get("outcomes")
+    known = definitions.get(outcome) if isinstance(definitions, Mapping) else None
+    return known if isinstance(known, Mapping) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +44,7 @@ class TrialData:
 
     data: pd.DataFrame
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
 
     @property
     def outcomes(self) -> list[str]:

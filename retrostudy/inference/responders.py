@@ -36,16 +36,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ModelError, SpecError
 from ..exclusions import ExclusionLog
-from ..schema import OUTCOMES, Outcome
+from ..schema import OUTCOMES, Outcome, outcome_from_definition
 from ..tidy import TidyResult, check_conf_level, json_safe, setting_notes
-from ..trial import TrialData, as_trial
+from ..trial import TrialData, as_trial, outcome_definition
 from . import proportions as prop
 from .responder_measures import MEASURES, arm_pairs, logistic_odds_ratios, pair_rows
 from .response_criteria import ResponseCriterion, resolve_criterion
@@ -110,7 +110,7 @@ class ResponderTable(TidyResult):
             rows = rows.loc[rows["contrast"] == contrast]
         return {r.contrast: prop.nnt_text(r.estimate, r.conf_low, r.conf_high, digits) for r in rows.itertuples()}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         base = super().to_dict()
         base.update(json_safe({"rates": self.rates, "subjects": self.subjects,
                                 "criterion": self.criterion.to_dict(), "exclusions": self.exclusions.to_dict()}))
@@ -151,13 +151,8 @@ class ResponderTable(TidyResult):
 
 
 def _outcome_definition(trial: TrialData, outcome: str, direction: str | None) -> Outcome:
-    known = (trial.meta.get("outcomes") or {}).get(outcome)
-    info = None
-    if isinstance(known, Mapping):
-        try:
-            info = Outcome(**{k: v for k, v in known.items() if k in Outcome.__dataclass_fields__})
-        except (TypeError, ValueError):
-            info = None
+    known = outcome_definition(trial.meta, outcome)
+    info = outcome_from_definition(known) if known is not None else None
     if info is None and outcome in OUTCOMES:
         info = OUTCOMES[outcome]
     if info is None:
@@ -167,7 +162,7 @@ def _outcome_definition(trial: TrialData, outcome: str, direction: str | None) -
         info = Outcome(outcome, outcome.replace("_", " ").capitalize(), direction=direction)
     elif direction is not None:
         try:
-            info = Outcome(**{**info.to_dict(), "direction": direction})
+            info = replace(info, direction=direction)
         except ValueError as exc:
             raise SpecError(str(exc)) from None
     return info

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +29,15 @@ from .problems import Problems
 __all__ = ["ValidationReport", "read_trial", "validate_trial"]
 
 
-def _source_name(source: Any) -> str:
+def _source_name(source: str | os.PathLike[str] | pd.DataFrame) -> str:
     if isinstance(source, pd.DataFrame):
         return "<DataFrame>"
     return os.path.basename(os.fspath(source).rstrip("/\\")) or os.fspath(source)
 
 
-def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping: Any) -> TrialData:
+def read_trial(path: str | os.PathLike[str] | pd.DataFrame, *,
+               config: str | os.PathLike[str] | Mapping[str, object] | None = None, layout: str = "auto",
+               **mapping: object) -> TrialData:
     """Read a trial file (or a DataFrame) into the canonical long table.
 
     Parameters
@@ -118,8 +121,9 @@ def _raise(problems: Problems) -> None:
         raise DataError(recs)
 
 
-def validate_trial(path_or_frame: Any, *, config: Any = None, layout: str = "auto",
-                   **mapping: Any) -> ValidationReport:
+def validate_trial(path_or_frame: str | os.PathLike[str] | pd.DataFrame, *,
+                   config: str | os.PathLike[str] | Mapping[str, object] | None = None, layout: str = "auto",
+                   **mapping: object) -> ValidationReport:
     """Check a trial file (or DataFrame) and report every problem; never raises on bad data.
 
     Takes the same arguments as :func:`read_trial`. Invalid keyword options still raise
@@ -131,7 +135,7 @@ def validate_trial(path_or_frame: Any, *, config: Any = None, layout: str = "aut
     except DataError as err:
         return ValidationReport(False, err.problems, None, "unknown", {"file": name})
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
-    return ValidationReport(True, empty, trial, trial.meta["layout"], dict(trial.meta))
+    return ValidationReport(True, empty, trial, str(trial.meta["layout"]), dict(trial.meta))
 
 
 def _json(x: Any) -> Any:
@@ -224,7 +228,7 @@ class ValidationReport:
     def __str__(self) -> str:
         return self.summary()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         probs = self.problems.astype(object).where(self.problems.notna(), None)
         out = {"ok": self.ok, "layout": self.layout, "problems": _json(probs.to_dict(orient="records")),
                "meta": _json(self.meta)}

@@ -455,12 +455,12 @@ def power_ancova(
 
 # ---------------------------------------------------------------------------- MMRM (Lu, Luo & Chen)
 
-def _corr_input(corr: Any, retention: np.ndarray, structure: str | None, times, name: str) -> np.ndarray:
+def _corr_input(corr: float | Sequence[Sequence[float]] | np.ndarray, retention: np.ndarray, structure: str | None, times, name: str) -> np.ndarray:
     if np.ndim(corr) == 0:
         if structure is None:
             raise SpecError(f"{name} is one number; say how it spreads over the visits with structure='cs' or "
                             "'ar1', or give the full visits x visits matrix.")
-        return structured_corr(float(corr), len(retention), structure, times)
+        return structured_corr(float(np.asarray(corr, float)), len(retention), structure, times)
     return check_corr(corr, name, n_visits=len(retention))
 
 
@@ -470,13 +470,13 @@ def power_mmrm(
     effect: float | None = None,
     power: float | None = None,
     sd: float,
-    corr: Any,
+    corr: float | Sequence[Sequence[float]] | np.ndarray,
     retention: Sequence[float],
     allocation: float = 1.0,
     alpha: float = 0.05,
     alternative: str = "two-sided",
     test: str = "z",
-    corr2: Any = None,
+    corr2: float | Sequence[Sequence[float]] | np.ndarray | None = None,
     retention2: Sequence[float] | None = None,
     structure: str | None = None,
     times: Sequence[float] | None = None,

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecError
-from ..results import TidyResult
+from ..results import ModelFit, TidyResult
 from ..tidy import setting_notes
+from ..trial import TrialData
 
 __all__ = ["PlanningInputs", "planning_inputs"]
 
@@ -205,10 +206,10 @@ def _retention(frame: pd.DataFrame, arms: list[str], visits: list[str]) -> tuple
 
 
 def planning_inputs(
-    data: Any,
+    data: TrialData | pd.DataFrame,
     *,
     outcome: str,
-    fit: Any = None,
+    fit: ModelFit | None = None,
     reference_arm: str | None = None,
 ) -> PlanningInputs:
     """Read SD, correlations, dropout by arm and visit and observed effects from a trial.
@@ -271,7 +272,7 @@ def planning_inputs(
     if fit is None:
         fit = fit_mmrm(trial, outcome=outcome, baseline="none", covariance="us", reference_arm=reference)
         how = (f"an unstructured MMRM of {outcome} on arm x visit with the baseline as a response, REML, "
-               f"fitted to {study}{tag} ({fit.fit_stats['n_subjects']} subjects)")
+               f"fitted to {study}{tag} ({fit.n_analysed(by=None)} subjects)")
     else:
         how = f"the residual covariance of the given {fit.model.upper()} fit of {fit.outcome}"
     cov = fit.residual_covariance

@@ -83,7 +83,7 @@ class PowerResult(TidyResult):
     method: str
     arms: int = 2
     adjust: str = "none"
-    inputs: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, object] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -138,7 +138,7 @@ class PowerResult(TidyResult):
         }
         return pd.DataFrame([row], columns=list(POWER_COLUMNS))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         base = super().to_dict()
         base["inputs"] = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
                           for k, v in self.inputs.items()}

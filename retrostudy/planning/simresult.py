@@ -73,7 +73,7 @@ class SimulationResult(TidyResult):
         row = self.table.iloc[0] if contrast is None else self.table.set_index("contrast").loc[contrast]
         return float(row["rejection_rate"])
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         base = super().to_dict()
         base["model"] = dict(self.model)
         base["plan"] = dict(self.plan)

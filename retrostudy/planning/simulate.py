@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +37,9 @@ from ..errors import SpecError
 from .model import TrialModel, generate, true_effects
 
 if TYPE_CHECKING:
-    from .simresult import PlanDescription
+    from distributed import Client
+
+    from .simresult import PlanDescription, SimulationResult
 
 __all__ = ["AnalysisPlan", "build_payload", "replicate_frame", "simulate_power", "simulate_replicate"]
 
@@ -289,7 +293,7 @@ def simulate_power(
     model: TrialModel,
     *,
     n_sim: int = 1000,
-    seed: Any = 20190159,
+    seed: int | Sequence[int] | np.random.SeedSequence | None = 20190159,
     analysis: str = "mmrm",
     baseline: str = "covariate",
     covariance: str = "us",
@@ -299,12 +303,12 @@ def simulate_power(
     conf_level: float = 0.95,
     engine: str = "refit",
     workers: int | None = None,
-    scheduler: Any = None,
+    scheduler: str | Client | None = None,
     progress: bool | None = None,
     max_errors: int | None = None,
-    checkpoint: Any = None,
-    on_chunk: Any = None,
-):
+    checkpoint: str | os.PathLike[str] | None = None,
+    on_chunk: Callable[[int, list[Mapping[str, object]]], object] | None = None,
+) -> SimulationResult:
     """Simulate ``n_sim`` trials from ``model`` and analyse each as planned.
 
     Parameters

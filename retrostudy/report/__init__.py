@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from ..errors import SpecError
-from ..schema import Outcome, get_outcome
-from ..trial import TrialData, as_trial
-from .manifest import ReportManifest, package_versions, sha256_bytes
+from ..schema import Outcome, get_outcome, outcome_from_definition
+from ..trial import TrialData, as_trial, outcome_definition
+from .manifest import PrimaryResult, ReportManifest, package_versions, sha256_bytes
 from .spec import DEFAULTS, ReportSpec, make_spec
 
 __all__ = ["DEFAULTS", "ReportManifest", "ReportSpec", "build_report"]
@@ -86,20 +86,16 @@ def _describe(trial: TrialData, kind: str, name: str | None = None) -> dict:
 
 def _outcome_info(trial: TrialData, outcome: str) -> Outcome:
     """The loader's outcome definition (label, unit, direction) or the registry's."""
-    known = (trial.meta.get("outcomes") or {}).get(outcome)
-    if isinstance(known, Mapping):
-        try:
-            return Outcome(**{k: v for k, v in known.items() if k in Outcome.__dataclass_fields__})
-        except (TypeError, ValueError):
-            pass
-    return get_outcome(outcome)
+    known = outcome_definition(trial.meta, outcome)
+    info = outcome_from_definition(known) if known is not None else None
+    return info if info is not None else get_outcome(outcome)
 
 
-def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str | os.PathLike,
+def build_report(data: TrialData | pd.DataFrame | str | os.PathLike[str], *, out: str | os.PathLike[str],
                  outcomes: Sequence[str] | None = None, model: str = "mmrm", primary: str | None = None,
                  adjust: str | None = None, multiplicity: str | None = None,
-                 settings: Mapping | str | os.PathLike | None = None, date: str | None = None,
-                 keep_source: str | os.PathLike | None = None,
+                 settings: Mapping[str, object] | str | os.PathLike[str] | None = None, date: str | None = None,
+                 keep_source: str | os.PathLike[str] | None = None,
                  progress: Callable[[str], None] | None = None) -> ReportManifest:
     """Write the trial report as a PDF (and its manifest as JSON next to it).
 
@@ -216,13 +212,13 @@ def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *,
     return manifest
 
 
-def _brief(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> list[dict]:
+def _brief(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> list[PrimaryResult]:
     """The primary outcomes' contrasts of the first arm, as ``retrostudy report`` prints them."""
     from . import fmt
     from .labels import visit_label
     from .tables_fmt import orient, pair_label
 
-    rows = []
+    rows: list[PrimaryResult] = []
     for o in spec.primary_outcomes:
         if o not in fam:
             continue

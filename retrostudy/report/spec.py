@@ -145,9 +145,9 @@ class ReportSpec:
         first, last = self.visits.index(self.baseline_visit), self.visits.index(self.final_visit)
         return tuple(v for i, v in enumerate(self.visits) if first < i <= last)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """JSON-safe, keys sorted, for the manifest."""
-        out = {
+        out: dict[str, object] = {
             "primary": self.model, "adjust": self.adjust, "multiplicity": self.multiplicity,
             "outcomes": list(self.outcomes), "primary_outcomes": list(self.primary_outcomes),
             "primary_outcomes_source": self.primary_outcomes_source, "final_visit": self.final_visit,
