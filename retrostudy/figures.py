@@ -22,6 +22,7 @@ from .schema import Outcome, get_outcome
 from .trial import factor_levels
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -78,7 +79,7 @@ def arm_palette(arms: Sequence[str]) -> dict[str, str]:
     return {str(a): ARM_COLOURS[i % len(ARM_COLOURS)] for i, a in enumerate(arms)}
 
 
-def synthetic_mark(ax, *, size: float = 20) -> None:
+def synthetic_mark(ax: Axes, *, size: float = 20) -> None:
     """Print a faint "SYNTHETIC DATA" across an axes (figures of simulated datasets)."""
     ax.text(0.5, 0.5, "SYNTHETIC DATA", transform=ax.transAxes, ha="center", va="center", fontsize=size,
             color="#000000", alpha=0.09, rotation=18, zorder=0.5, fontweight="bold")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 __all__ = [
     "COVARIATE_LABELS",
@@ -168,8 +169,12 @@ def get_outcome(outcome_id: str, registry: Mapping[str, Outcome] | None = None) 
     return Outcome(outcome_id, outcome_id.replace("_", " ").capitalize())
 
 
-def make_outcome(outcome_id: str, **overrides) -> Outcome:
-    """A registry entry with some fields overridden (``low``, ``high``, ``unit``, ...)."""
+def make_outcome(outcome_id: str, **overrides: Any) -> Outcome:
+    """A registry entry with some fields overridden (``low``, ``high``, ``unit``, ...).
+
+    ``overrides`` are :class:`Outcome` fields of several types (``Any``: a union would not
+    match each field's type); ``Outcome`` checks direction and range.
+    """
     return replace(get_outcome(outcome_id), **overrides)
 
 

@@ -115,7 +115,8 @@ def _contrast_weights(arms: list[str], family: Any, reference: str) -> tuple[lis
     raise SpecError(f"family must be 'trt_vs_ref', 'pairwise' or a {{name: weights}} dict, not {family!r}.")
 
 
-def _adjust_family(est, se, df, t, p, adjust, conf, corr, n_means):
+def _adjust_family(est: np.ndarray, se: np.ndarray, df: np.ndarray, t: np.ndarray, p: np.ndarray, adjust: str,
+                   conf: float, corr: np.ndarray, n_means: int) -> tuple[np.ndarray, np.ndarray]:
     """Adjusted p-values and CI half-width multipliers for one family."""
     m = len(est)
     if adjust == "none" or m == 1:

@@ -28,6 +28,8 @@ from .reml import fit_reml
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..trial import TrialData
+    from .patterns import RemlProblem
+    from .reml import RemlFit
 
 __all__ = ["RandomEffectsStructure", "fit_lmm", "LmmDetails"]
 
@@ -81,7 +83,7 @@ class RandomEffectsStructure(LinearStructure):
         self.n_random = 1 if key == "intercept" else 2
 
     # G <-> theta
-    def g_matrix(self, theta) -> np.ndarray:
+    def g_matrix(self, theta: np.ndarray) -> np.ndarray:
         """The random-effects covariance G (1 x 1 or 2 x 2)."""
         theta = np.asarray(theta, float)
         if self.n_random == 1:
@@ -93,7 +95,7 @@ class RandomEffectsStructure(LinearStructure):
             return np.array([G[0, 0], s2])
         return np.array([G[0, 0], G[1, 0], G[1, 1], s2])
 
-    def valid(self, theta) -> bool:
+    def valid(self, theta: np.ndarray) -> bool:
         theta = np.asarray(theta, float)
         if theta.shape != (self.n_params,) or not np.all(np.isfinite(theta)) or theta[-1] <= 0:
             return False
@@ -103,14 +105,14 @@ class RandomEffectsStructure(LinearStructure):
             return False
         return True
 
-    def to_unconstrained(self, theta) -> np.ndarray:
+    def to_unconstrained(self, theta: np.ndarray) -> np.ndarray:
         theta = np.asarray(theta, float)
         L = np.linalg.cholesky(self.g_matrix(theta))
         if self.n_random == 1:
             return np.array([np.log(L[0, 0]), np.log(theta[-1])])
         return np.array([np.log(L[0, 0]), L[1, 0], np.log(L[1, 1]), np.log(theta[-1])])
 
-    def from_unconstrained(self, u) -> np.ndarray:
+    def from_unconstrained(self, u: np.ndarray) -> np.ndarray:
         u = np.asarray(u, float)
         if self.n_random == 1:
             return np.array([np.exp(2.0 * u[0]), np.exp(u[1])])
@@ -287,7 +289,7 @@ class LmmDetails(LongitudinalDetails):
     times: pd.Series | None = None
 
 
-def _fit_with_boundary(problem, structure: RandomEffectsStructure, method: str, n_ic: int):
+def _fit_with_boundary(problem: RemlProblem, structure: RandomEffectsStructure, method: str, n_ic: int) -> RemlFit:
     """The engine fit, or lme4's boundary (singular) fit when the optimum has G singular: the
     interior optimizer's warnings are kept only when the boundary fit does not replace it."""
     with warnings.catch_warnings(record=True) as caught:

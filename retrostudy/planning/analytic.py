@@ -18,7 +18,7 @@ Shieh G (2020). Power analysis and sample size planning in ANCOVA designs.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -96,7 +96,8 @@ def _split(n_total: float, allocation: float, arms: int) -> tuple[float, float]:
     return allocation * n2, n2
 
 
-def _common(power, alpha, alternative, allocation, arms, adjust, sd, effect):
+def _common(power: float | None, alpha: float, alternative: str, allocation: float, arms: int, adjust: str,
+            sd: float, effect: float | None) -> tuple[float | None, float, str, float, int, str, float, float | None]:
     power = None if power is None else check_prob(power, "power")
     alpha = check_alpha(alpha)
     alternative = check_alternative(alternative)
@@ -123,7 +124,7 @@ def _retention_pair(value: Any, name: str = "retention") -> tuple[float, float]:
     return float(vals[0]), float(vals[1])
 
 
-def _solve_increasing(f, target: float, lo: float, what: str) -> float:
+def _solve_increasing(f: Callable[[float], float], target: float, lo: float, what: str) -> float:
     """Smallest x >= lo with f(x) = target for f increasing (doubling bracket, then Brent)."""
     if f(lo) >= target:
         return lo
@@ -151,7 +152,7 @@ def _nct_reject(ncp: float, df: float, crit: float, two_sided: bool) -> float:
     return p
 
 
-def _crit(alpha, arms, adjust, df, two_sided, rho) -> float:
+def _crit(alpha: float, arms: int, adjust: str, df: float, two_sided: bool, rho: float) -> float:
     return critical_value(alpha, comparisons=arms - 1, adjust=adjust, df=df, two_sided=two_sided, rho=rho)
 
 
@@ -455,7 +456,8 @@ def power_ancova(
 
 # ---------------------------------------------------------------------------- MMRM (Lu, Luo & Chen)
 
-def _corr_input(corr: float | Sequence[Sequence[float]] | np.ndarray, retention: np.ndarray, structure: str | None, times, name: str) -> np.ndarray:
+def _corr_input(corr: float | Sequence[Sequence[float]] | np.ndarray, retention: np.ndarray, structure: str | None,
+                times: Sequence[float] | None, name: str) -> np.ndarray:
     if np.ndim(corr) == 0:
         if structure is None:
             raise SpecError(f"{name} is one number; say how it spreads over the visits with structure='cs' or "
@@ -593,10 +595,11 @@ def power_mmrm(
         c = quantiles(df)
         se_unit = np.sqrt(k / n1) * sd  # SE of the estimate
         if target == "power":
-            q = abs(effect) / se_unit - c
+            q = abs(_given(effect, "effect")) / se_unit - c
             power = float(stats.norm.cdf(q) if test == "z" else stats.t.cdf(q, df))
         else:
-            zb = stats.norm.ppf(power) if test == "z" else stats.t.ppf(power, df)
+            p0 = _given(power, "power")
+            zb = stats.norm.ppf(p0) if test == "z" else stats.t.ppf(p0, df)
             effect = float((c + zb) * se_unit)
         if test == "t":
             notes.append(f"t: df = N - {arms} = {df:.4f}.")
@@ -605,7 +608,7 @@ def power_mmrm(
     method = "Lu, Luo & Chen (2008) formula (3), " + (
         "normal approximation (as R longpower power.mmrm)" if test == "z" else "with t quantiles")
     return PowerResult(
-        design="mmrm", solved_for=target, n1=float(n1), n2=float(n1 / allocation), power=float(power),
-        effect=float(effect), sd=sd, alpha=alpha, alternative=alternative, allocation=allocation, phi1=phi1,
+        design="mmrm", solved_for=target, n1=float(n1), n2=float(n1 / allocation), power=_given(power, "power"),
+        effect=_given(effect, "effect"), sd=sd, alpha=alpha, alternative=alternative, allocation=allocation, phi1=phi1,
         phi2=phi2, test=test, df=float(df), critical_value=crit, method=method, arms=arms, adjust=adjust,
         inputs=inputs, sources=_sources(sources), notes=tuple(notes))

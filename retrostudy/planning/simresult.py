@@ -1,9 +1,9 @@
 """The result of a simulation of the planned analysis (:class:`SimulationResult`)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, SupportsInt, TypedDict
+from typing import TYPE_CHECKING, SupportsInt, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,11 @@ from scipy import stats
 
 from ..results import TidyResult
 from .model import TrialDescription
+
+if TYPE_CHECKING:
+    from ..replicates.result import ReplicateRun
+    from .model import TrialModel
+    from .simulate import AnalysisPlan
 
 __all__ = ["SIMULATION_COLUMNS", "PlanDescription", "SimulationResult", "summarise"]
 
@@ -115,8 +120,9 @@ def _wilson(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
     return float(centre - half), float(centre + half)
 
 
-def summarise(run: Any, *, model, plan, truth: Mapping[str, float], truth_se: Mapping[str, float],
-              seed: Any) -> SimulationResult:
+def summarise(run: ReplicateRun, *, model: TrialModel, plan: AnalysisPlan, truth: Mapping[str, float],
+              truth_se: Mapping[str, float], seed: int | Sequence[int] | np.random.SeedSequence | None
+              ) -> SimulationResult:
     """Turn a replicate run into a :class:`SimulationResult`."""
     names = list(truth)
     rows = []

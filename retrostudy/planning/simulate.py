@@ -39,6 +39,7 @@ from .model import TrialModel, generate, true_effects
 if TYPE_CHECKING:
     from distributed import Client
 
+    from ..results import ModelFit
     from .simresult import PlanDescription, SimulationResult
 
 __all__ = ["AnalysisPlan", "build_payload", "replicate_frame", "simulate_power", "simulate_replicate"]
@@ -124,7 +125,7 @@ def replicate_frame(model: TrialModel, y: np.ndarray, observed: np.ndarray, *, v
     })
 
 
-def _fit_api(frame: pd.DataFrame, model: TrialModel, plan: AnalysisPlan):
+def _fit_api(frame: pd.DataFrame, model: TrialModel, plan: AnalysisPlan) -> ModelFit:
     from ..models.ancova import fit_ancova
     from ..models.mmrm import fit_mmrm
 
@@ -134,7 +135,7 @@ def _fit_api(frame: pd.DataFrame, model: TrialModel, plan: AnalysisPlan):
                     baseline=plan.baseline, reference_arm=model.reference_arm, conf_level=plan.conf_level)
 
 
-def _final_contrasts(fit, model: TrialModel, adjust: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _final_contrasts(fit: ModelFit, model: TrialModel, adjust: str) -> tuple[pd.DataFrame, np.ndarray]:
     from ..inference import contrasts, emmeans
 
     con = contrasts(emmeans(fit), family="trt_vs_ref", adjust=adjust)

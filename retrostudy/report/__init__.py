@@ -11,7 +11,7 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -20,6 +20,10 @@ from ..schema import Outcome, get_outcome, outcome_from_definition
 from ..trial import TrialData, as_trial, outcome_definition
 from .manifest import PrimaryResult, ReportManifest, package_versions, sha256_bytes
 from .spec import DEFAULTS, ReportSpec, make_spec
+
+if TYPE_CHECKING:
+    from .analysis import OutcomeResult
+    from .multiplicity import CiKind
 
 __all__ = ["DEFAULTS", "ReportManifest", "ReportSpec", "build_report"]
 
@@ -161,7 +165,8 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike[str], *, out
 
 
 def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *, out: Path,
-           settings_name: str | None, keep_source, say) -> ReportManifest:
+           settings_name: str | None, keep_source: str | os.PathLike[str] | None,
+           say: Callable[[str], None]) -> ReportManifest:
     from .analysis import analyse_outcome, final_family
     from .content import build_content
     from .meta import command_line, manifest_block, meta_block
@@ -212,7 +217,8 @@ def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *,
     return manifest
 
 
-def _brief(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> list[PrimaryResult]:
+def _brief(results: Sequence[OutcomeResult], spec: ReportSpec, infos: Mapping[str, Outcome],
+           fam: Mapping[str, tuple[pd.DataFrame, CiKind]]) -> list[PrimaryResult]:
     """The primary outcomes' contrasts of the first arm, as ``retrostudy report`` prints them."""
     from . import fmt
     from .labels import visit_label
@@ -243,12 +249,13 @@ def _tagged(frame: pd.DataFrame, tag: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def _tables(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> dict[str, pd.DataFrame]:
+def _tables(results: Sequence[OutcomeResult], spec: ReportSpec, infos: Mapping[str, Outcome],
+            fam: Mapping[str, tuple[pd.DataFrame, CiKind]]) -> dict[str, pd.DataFrame]:
     """The report's numbers as tidy tables (``estimate`` = first minus second, as every tidy table)."""
     emm, con, eff, resp, rates = [], [], [], [], []
     for r in results:
         for role, m in (("primary", r.primary), ("sensitivity", r.sensitivity)):
-            if not m.ok:
+            if not m.ok or m.emm is None or m.contrasts is None or m.effects is None:  # a fit that worked has all
                 continue
             tag = {"outcome": r.outcome, "model": m.model, "analysis": role,
                    "outcome_role": "primary" if spec.is_primary(r.outcome) else "exploratory"}
