@@ -143,6 +143,10 @@ def trajectory_plot(
     >>> import retrostudy as rs
     >>> from retrostudy.figures import trajectory_plot
     >>> fig = trajectory_plot(rs.load_dataset("alghadir2019_sim").data, "pain_nrs", synthetic=True)
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    ('Week', 'Pain (NRS), points')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -216,6 +220,19 @@ def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, synthetic: b
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import retrostudy as rs
+    >>> effects = pd.DataFrame({  # Hedges' g of the bundled trial, oriented: positive = retro better
+    ...     "outcome_label": ["Pain (NRS)", "WOMAC"], "contrast": "retro - control", "first": "retro",
+    ...     "second": "control", "estimate": [0.54, 0.31], "conf_low": [0.13, -0.10], "conf_high": [0.96, 0.72]})
+    >>> fig = rs.forest_plot(effects, synthetic=True)
+    >>> len(fig.axes), fig.axes[0].get_title(loc="left")
+    (1, 'retro vs control')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     from matplotlib.transforms import blended_transform_factory

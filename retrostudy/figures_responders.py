@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .errors import SpecError
 from .figures import arm_palette, style
 from .inference.responders import ResponderTable
 from .schema import Outcome, get_outcome
@@ -47,7 +48,7 @@ def _scale(result: ResponderTable, scale: str | None) -> str:
     if scale is None:
         scale = "absolute" if crit.absolute is not None else "relative"
     if scale not in ("absolute", "relative"):
-        raise ValueError(f"scale must be 'absolute' or 'relative', not {scale!r}")
+        raise SpecError(f"scale must be 'absolute' or 'relative', not {scale!r}.")
     return scale
 
 
@@ -83,12 +84,21 @@ def response_cdf_plot(
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    SpecError
+        An unknown ``scale``.
+
     Examples
     --------
     >>> import retrostudy as rs
     >>> from retrostudy.figures_responders import response_cdf_plot
     >>> res = rs.responders(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
     >>> fig = response_cdf_plot(res, synthetic=True)
+    >>> fig.axes[0].get_xlabel()
+    'Pain (NRS): improvement from baseline (points); positive = better'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     import seaborn as sns

@@ -42,7 +42,23 @@ def _names(items: Any, key: str) -> list[str]:
 
 
 def list_datasets() -> pd.DataFrame:
-    """The bundled datasets: id, title, subjects, visits, outcomes, synthetic, citation, licence."""
+    """The bundled datasets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dataset: ``id`` (what :func:`load_dataset` takes), ``title``,
+        ``subjects``, ``visits``, ``outcomes``, ``synthetic`` (``"yes"`` for simulated
+        data), ``citation`` and ``licence``.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> rs.list_datasets()[["id", "subjects", "synthetic"]]
+                          id  subjects synthetic
+    0       alghadir2019_sim        68       yes
+    1  retro_replication_sim       150       yes
+    """
     rows = []
     for did, meta in _metadata().items():
         rows.append({
@@ -61,10 +77,28 @@ def list_datasets() -> pd.DataFrame:
 def load_dataset(name: str) -> TrialData:
     """A bundled dataset as TrialData; ``meta`` carries the synthetic flag and statement and the citation.
 
+    Parameters
+    ----------
+    name
+        A dataset id of :func:`list_datasets`.
+
+    Returns
+    -------
+    TrialData
+        Read from the packaged file by :func:`retrostudy.read_trial`, so it passed the same
+        checks as a user's file.
+
     Raises
     ------
     SpecError
         ``name`` is not a bundled dataset (the message lists the available ones).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> trial = rs.load_dataset("alghadir2019_sim")
+    >>> trial.n_subjects, trial.arms, trial.visits, trial.meta["synthetic"]
+    (68, ['retro', 'forward', 'control'], ['baseline', 'week6'], True)
     """
     from ..io import read_trial
 

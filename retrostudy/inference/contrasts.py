@@ -177,6 +177,23 @@ def contrasts(
         Columns ``contrast, visit, estimate, std_error, df, statistic, p_value,
         p_adjusted, adjust, conf_low, conf_high``; the CI is adjusted as the p-value
         (Bonferroni intervals for Holm, as emmeans).
+
+    Raises
+    ------
+    SpecError
+        An unknown ``adjust`` or ``family``, Tukey for a family that is not pairwise, a
+        reference arm without an EMM, or custom weights that do not match the arms.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> emm = rs.emmeans(rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs"))
+    >>> con = rs.contrasts(emm, family="pairwise", adjust="tukey")
+    >>> con.to_frame()[["contrast", "estimate", "p_adjusted"]].round(3)
+                contrast  estimate  p_adjusted
+    0    retro - forward    -0.352       0.451
+    1    retro - control    -0.795       0.025
+    2  forward - control    -0.443       0.311
     """
     family = resolve_renamed("contrasts", "family", family, "method", method) or "trt_vs_ref"
     if adjust not in ADJUST:
@@ -245,6 +262,26 @@ def joint_tests(fit: ModelFit) -> JointTestTable:
     covariates) as their coefficients being zero, which is ``car::Anova(type = 3)``
     for terms not in an interaction. Terms mixing a grid factor with a covariate are
     left out (a note says so). Each F uses ``fit.ftest`` (the fit's df method).
+
+    Parameters
+    ----------
+    fit
+        Any :class:`~retrostudy.results.ModelFit`.
+
+    Returns
+    -------
+    JointTestTable
+        Columns ``term, num_df, den_df, statistic, p_value``, one row per term.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> fit = rs.fit_mmrm(rs.load_dataset("alghadir2019_sim"), outcome="womac", baseline="none")
+    >>> rs.joint_tests(fit).to_frame().round(3)
+            term  num_df  den_df  statistic  p_value
+    0        arm     2.0  64.939      0.016    0.984
+    1      visit     1.0  57.067     93.330    0.000
+    2  arm:visit     2.0  57.058      3.920    0.025
     """
     design = fit.design
     grid = [g for g in fit.grid_factors if g in design.factors]

@@ -185,6 +185,25 @@ def emmeans(
     Returns
     -------
     EmmTable
+        Columns ``arm, visit, estimate, std_error, df, statistic, p_value, conf_low,
+        conf_high`` and the linear functions ``L`` that define each mean.
+
+    Raises
+    ------
+    SpecError
+        An unknown ``by``, ``weights`` or ``covariate_means``, a fit without an arm
+        factor, or proportional weights without the fitting data's level frequencies.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> fit = rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+    >>> emm = rs.emmeans(fit)
+    >>> emm.to_frame()[["arm", "estimate", "conf_low", "conf_high"]].round(2)
+           arm  estimate  conf_low  conf_high
+    0    retro      3.91      3.51       4.31
+    1  forward      4.26      3.85       4.68
+    2  control      4.70      4.27       5.14
     """
     if by not in ("visit", None):
         raise SpecError(f"by must be 'visit' or None, not {by!r}.")

@@ -126,8 +126,35 @@ def validate_trial(path_or_frame: str | os.PathLike[str] | pd.DataFrame, *,
                    **mapping: object) -> ValidationReport:
     """Check a trial file (or DataFrame) and report every problem; never raises on bad data.
 
-    Takes the same arguments as :func:`read_trial`. Invalid keyword options still raise
-    :class:`~retrostudy.errors.SpecError` (a usage error, not a data problem).
+    Parameters
+    ----------
+    path_or_frame, config, layout, **mapping
+        As in :func:`read_trial`.
+
+    Returns
+    -------
+    ValidationReport
+        ``ok``, the ``problems`` table (file, row, column, value, rule, message), the
+        ``trial`` when it reads, and ``summary()``: the problems as sentences, or what was
+        read (format, layout, column roles, labels, subjects per outcome, arm and visit).
+
+    Raises
+    ------
+    SpecError
+        An invalid keyword option (a usage error, not a data problem).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import retrostudy as rs
+    >>> frame = pd.DataFrame({"id": ["R1", "C1"], "group": ["retro", "control"],
+    ...                       "pain_0": [7, 6], "pain_6": [4, 11]})
+    >>> report = rs.validate_trial(frame)
+    >>> report.ok
+    False
+    >>> print(report.summary())
+    <DataFrame>: 1 problem found.
+      1. <DataFrame>, row 2, column 'pain_6': the pain_nrs value 11 is outside the valid range (from 0 to 10); ...
     """
     name = _source_name(path_or_frame) if isinstance(path_or_frame, (str, os.PathLike, pd.DataFrame)) else "?"
     try:

@@ -213,6 +213,25 @@ def fit_lmm(
         ``model="lmm"``; ``residual_covariance`` is the table of variance components
         (``estimate``, ``std_error``); ``details`` is an :class:`LmmDetails` (random-effects
         covariance ``G``, implied visit x visit covariance ``sigma``).
+
+    Raises
+    ------
+    SpecError
+        As :func:`~retrostudy.models.mmrm.fit_mmrm`, and a random slope without a numeric
+        time column or with fewer than 3 distinct times.
+    ModelError
+        One value per subject (a random intercept cannot be told apart from the residual),
+        nothing left to analyse, or a single arm.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> fit = rs.fit_lmm(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs", baseline="none")
+    >>> fit.residual_covariance.round(3)
+                    estimate  std_error
+    parameter
+    var(Intercept)     1.800      0.359
+    Residual           0.427      0.080
     """
     cols = resolve_columns("fit_lmm", columns, Columns(time="week"), subject=subject, visit=visit, arm=arm,
                            response=response, time=time)

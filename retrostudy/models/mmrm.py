@@ -120,6 +120,27 @@ def fit_mmrm(
     ModelFit
         ``grid_factors`` are the arm and visit columns; ``dof(L)`` and ``ftest(L)`` use
         ``df_method``; ``details`` is an :class:`MmrmDetails`.
+
+    Raises
+    ------
+    SpecError
+        An unknown option (covariance, df method, method, vcov, baseline), a column,
+        covariate, visit or reference arm that is not in the data, or options that do not
+        go together (Kenward-Roger with ML or the empirical vcov, a spatial structure
+        without coordinates).
+    ModelError
+        Nothing left to analyse, a single arm, or a fit whose df cannot be computed.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> trial = rs.load_dataset("alghadir2019_sim")
+    >>> fit = rs.fit_mmrm(trial, outcome="womac", df_method="kenward-roger")
+    >>> fit.spec.mean, fit.fit_stats.n_subjects, fit.converged
+    ('arm * visit + baseline', 59, True)
+    >>> every_visit = rs.fit_mmrm(trial, outcome="womac", baseline="none")  # baseline as a response
+    >>> every_visit.residual_covariance.shape
+    (2, 2)
     """
     cols = resolve_columns("fit_mmrm", columns, Columns(), group=group, weights=weights, subject=subject,
                            visit=visit, arm=arm, response=response)

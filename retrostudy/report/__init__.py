@@ -138,6 +138,8 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike[str], *, out
     Returns
     -------
     ReportManifest
+        What was written (with sha256), from what, and the primary results in brief
+        (``summary()``, what ``retrostudy report`` prints).
 
     Raises
     ------
@@ -146,9 +148,22 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike[str], *, out
 
     Examples
     --------
+    >>> import tempfile
+    >>> from pathlib import Path
     >>> import retrostudy as rs
-    >>> m = rs.build_report("alghadir2019_sim", out="six-week.pdf", outcomes=["pain_nrs"])  # doctest: +SKIP
-    >>> print(m.summary())  # doctest: +SKIP
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     m = rs.build_report("alghadir2019_sim", out=Path(folder) / "six-week.pdf", outcomes=["pain_nrs"],
+    ...                         date="2024-05-31")
+    ...     sorted(p.name for p in Path(folder).iterdir())
+    ['six-week.manifest.json', 'six-week.pdf']
+    >>> print(m.summary())
+    Report six-week.pdf (manifest six-week.manifest.json)
+    SYNTHETIC DATA: these results show what the analysis does, not what the treatment does.
+    Primary outcomes: MMRM at week 6, n = 59 analysed; ...
+      outcome     comparison          difference             CI  p adj.
+      Pain (NRS)  retro vs forward         +0.35  -0.23 to 0.93   0.292
+      Pain (NRS)  retro vs control         +0.80   0.20 to 1.39   0.028
+      Pain (NRS)  forward vs control       +0.44  -0.16 to 1.05   0.292
     """
     say = progress or (lambda msg: None)
     out = Path(out)
