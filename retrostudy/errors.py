@@ -62,6 +62,17 @@ class DataError(RetrostudyError, ValueError):
         Records with keys ``file, row, column, value, rule, message`` (missing keys
         become ``None``), or a DataFrame with those columns. ``message`` is a full
         sentence that names the file, row and column and says how to fix it.
+
+    Examples
+    --------
+    >>> from retrostudy import DataError
+    >>> err = DataError([{"file": "trial.csv", "row": 7, "column": "pain", "value": "11", "rule": "out_of_range",
+    ...                   "message": "trial.csv, row 7, column pain: 11 is above 10; correct the value."},
+    ...                  {"file": "trial.csv", "row": 9, "message": "trial.csv, row 9: no arm; fill it in."}])
+    >>> print(err)
+    trial.csv, row 7, column pain: 11 is above 10; correct the value. (1 more problem; see .problems ...)
+    >>> err.messages[1]
+    'trial.csv, row 9: no arm; fill it in.'
     """
 
     def __init__(self, problems: Iterable[Mapping[str, object]] | pd.DataFrame):

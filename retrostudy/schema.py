@@ -75,6 +75,21 @@ class Outcome:
         ``"lower_is_better"`` or ``"higher_is_better"``.
     version
         The instrument's version where it has several (WOMAC).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``direction`` or an empty range (``low`` not below ``high``).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> pain = rs.OUTCOMES["pain_nrs"]
+    >>> pain.display, pain.range_text(), pain.in_range(10.0), pain.in_range(10.5)
+    ('Pain (NRS), points', 'from 0 to 10', True, False)
+    >>> rs.Outcome("gait_speed", "Gait speed", "m/s", low=0, low_inclusive=False,
+    ...            direction="higher_is_better").range_text()
+    'above 0'
     """
 
     id: str
@@ -95,6 +110,7 @@ class Outcome:
 
     @property
     def lower_is_better(self) -> bool:
+        """Whether a decrease is an improvement (pain, WOMAC, TUG)."""
         return self.direction == "lower_is_better"
 
     @property
@@ -132,6 +148,7 @@ class Outcome:
         return True
 
     def to_dict(self) -> dict[str, object]:
+        """The fields as a JSON-safe dict (what ``TrialData.meta["outcomes"]`` holds)."""
         return {
             "id": self.id, "label": self.label, "unit": self.unit, "low": self.low, "high": self.high,
             "low_inclusive": self.low_inclusive, "high_inclusive": self.high_inclusive,

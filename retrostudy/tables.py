@@ -117,6 +117,7 @@ class TableOne(TidyResult):
         return pd.DataFrame(rows, columns=t["header"])
 
     def to_dict(self) -> dict[str, object]:
+        """JSON-safe: the table, the SMDs and the settings."""
         base = super().to_dict()
         from .tidy import json_safe
 

@@ -40,6 +40,16 @@ class TrialData:
     meta
         What the loader recognised (file, format, layout, column roles, label maps,
         baseline visit, outcome definitions, ``synthetic`` flag for bundled data).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> trial = rs.load_dataset("alghadir2019_sim")
+    >>> trial  # doctest: +NORMALIZE_WHITESPACE
+    TrialData(alghadir2019_sim: 68 subjects, arms ['retro', 'forward', 'control'], visits ['baseline', 'week6'],
+              outcomes ['pain_nrs', 'womac', 'quad_strength', 'tug']; 508 rows, 36 values excluded)
+    >>> trial.covariates, trial.baseline_visit
+    (['age', 'sex', 'bmi'], 'baseline')
     """
 
     data: pd.DataFrame
@@ -48,14 +58,17 @@ class TrialData:
 
     @property
     def outcomes(self) -> list[str]:
+        """Outcome ids, in their declared order."""
         return factor_levels(self.data["outcome"])
 
     @property
     def arms(self) -> list[str]:
+        """Arms, in their declared order (the last is the default reference arm)."""
         return factor_levels(self.data["arm"])
 
     @property
     def visits(self) -> list[str]:
+        """Visits, in their declared (time) order."""
         return factor_levels(self.data["visit"])
 
     @property
@@ -74,9 +87,11 @@ class TrialData:
 
     @property
     def n_subjects(self) -> int:
+        """Number of subjects with at least one value."""
         return int(self.data["subject_id"].nunique())
 
     def to_frame(self) -> pd.DataFrame:
+        """The canonical table (a copy)."""
         return self.data.copy()
 
     def __repr__(self) -> str:

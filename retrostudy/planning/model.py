@@ -94,6 +94,24 @@ class TrialModel:
         ``"none"`` or ``"j2r"`` (jump to reference after dropout).
     reference_arm
         The control arm (default the last).
+    sources
+        Where each input came from (input name -> sentence), for the result's summary.
+
+    Raises
+    ------
+    SpecError
+        Fewer than two arms or visits, or an input of the wrong shape or range (a
+        correlation that is not positive definite, a retention that is not 1 at baseline
+        or that increases, an unknown dropout or departure).
+
+    Examples
+    --------
+    >>> from retrostudy.planning import TrialModel
+    >>> model = TrialModel(arms=("retro", "control"), n_per_arm=(30, 30), visits=("baseline", "week6"),
+    ...                    means=[[6.0, 4.0], [6.0, 5.0]], sd=1.8, corr=[[1, 0.6], [0.6, 1]],
+    ...                    retention=[1, 0.85])
+    >>> model.effects(), model.null().effects(), model.with_n(90).n_per_arm
+    ({'retro - control': -1.0}, {'retro - control': 0.0}, (45, 45))
     """
 
     arms: tuple[str, ...]
@@ -159,14 +177,17 @@ class TrialModel:
     # ------------------------------------------------------------------ derived
     @property
     def n_total(self) -> int:
+        """Subjects randomized, all arms."""
         return int(sum(self.n_per_arm))
 
     @property
     def covariance(self) -> np.ndarray:
+        """Visits x visits covariance of the outcome (``corr`` scaled by ``sd``)."""
         return self.corr * np.outer(self.sd, self.sd)
 
     @property
     def experimental(self) -> tuple[str, ...]:
+        """The arms other than the reference arm."""
         return tuple(a for a in self.arms if a != self.reference_arm)
 
     def effects(self) -> dict[str, float]:

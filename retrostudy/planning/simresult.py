@@ -74,11 +74,32 @@ class SimulationResult(TidyResult):
     title: str = "Simulation of the planned analysis"
 
     def power(self, contrast: str | None = None) -> float:
-        """The rejection rate of one contrast (default the first)."""
+        """The rejection rate of one contrast: its power (its type I error under the null).
+
+        Parameters
+        ----------
+        contrast
+            A contrast of ``table`` (``"retro - control"``; ``"any"``: at least one
+            comparison rejected); default the first.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> from retrostudy.planning import TrialModel, simulate_power
+        >>> model = TrialModel(arms=("retro", "control"), n_per_arm=(30, 30), visits=("baseline", "week6"),
+        ...                    means=[[6.0, 4.0], [6.0, 5.0]], sd=1.8, corr=[[1, 0.6], [0.6, 1]],
+        ...                    retention=[1, 0.85])
+        >>> simulate_power(model, n_sim=20, seed=1, analysis="ancova").power("retro - control")
+        0.6
+        """
         row = self.table.iloc[0] if contrast is None else self.table.set_index("contrast").loc[contrast]
         return float(row["rejection_rate"])
 
     def to_dict(self) -> dict[str, object]:
+        """JSON-safe: the table, settings, the model and plan descriptions, the number of failures."""
         base = super().to_dict()
         base["model"] = dict(self.model)
         base["plan"] = dict(self.plan)
@@ -86,6 +107,7 @@ class SimulationResult(TidyResult):
         return base
 
     def summary(self) -> str:
+        """The trial, the plan and each contrast's operating characteristics in a few lines."""
         plan = self.plan
         how = (f"{plan['analysis'].upper()}" + (f" ({plan['covariance']}, {plan['df_method']} df)"
                                                  if plan["analysis"] == "mmrm" else " (residual df)")

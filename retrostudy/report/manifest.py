@@ -113,6 +113,7 @@ class ReportManifest:
         return cached
 
     def to_dict(self) -> dict[str, object]:
+        """Everything but the tables, JSON-safe (what ``<stem>.manifest.json`` holds)."""
         return {"pdf": self.pdf, "outputs": dict(sorted(self.outputs.items())),
                 "sources": dict(sorted(self.sources.items())), "input": dict(self.input),
                 "spec": dict(self.spec), "command": self.command, "versions": dict(self.versions),
@@ -120,9 +121,11 @@ class ReportManifest:
                 "results": [dict(r) for r in self.results]}
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON with sorted keys."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
     def to_frame(self) -> pd.DataFrame:
+        """The files written with their sha256."""
         import pandas as pd
 
         return pd.DataFrame({"file": list(self.outputs), "sha256": list(self.outputs.values())})

@@ -130,13 +130,16 @@ class ReportSpec:
 
     @property
     def sensitivity_model(self) -> str:
+        """The model that is not the primary one."""
         return "ancova" if self.model == "mmrm" else "mmrm"
 
     @property
     def exploratory_outcomes(self) -> tuple[str, ...]:
+        """The reported outcomes that are not primary."""
         return tuple(o for o in self.outcomes if o not in self.primary_outcomes)
 
     def is_primary(self, outcome: str) -> bool:
+        """Whether ``outcome`` is in the primary family."""
         return outcome in self.primary_outcomes
 
     @property
