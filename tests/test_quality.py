@@ -93,3 +93,16 @@ def test_the_check_catches_any():
     for good in ("Mapping[str, object]", "os.PathLike[str]", "Callable[[str], None] | None", "TrialData",
                  "dict[str, int]", "tuple[float, ...]", "AnyStr"):
         assert not _LOOSE.search(good), good
+
+
+def test_public_functions_have_numpydoc_sections():
+    """Every exported function documents its parameters and result and shows a runnable example."""
+    missing = []
+    for name in sorted(rs._EXPORTS):
+        obj = getattr(rs, name)
+        if not inspect.isfunction(obj):
+            continue
+        doc = inspect.getdoc(obj) or ""
+        needed = ["Returns", "Examples"] + (["Parameters"] if inspect.signature(obj).parameters else [])
+        missing += [f"{name}: no {section} section" for section in needed if f"\n{section}\n---" not in doc]
+    assert not missing, "\n".join(missing)
