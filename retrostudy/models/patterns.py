@@ -1,8 +1,8 @@
 """Data preparation of the REML engine: subjects grouped by (group, observed visits).
 
-Each :class:`Pattern` keeps the theta-free sufficient statistics of its subjects
-(``sum_i X_i[a]' X_i[b]``, ``sum_i X_i[a]' y_i[b]``, ``sum_i y_i[a] y_i[b]``) so that a
-likelihood evaluation costs a few small dense operations per pattern.
+Each :class:`Pattern` keeps the theta-free sufficient statistics of its subjects s, the
+moments ``XX``, ``XY`` and ``YY`` of DESIGN.md section 7.1 (visits a, b; columns k, l), so
+that a likelihood evaluation costs a few small dense operations per pattern.
 """
 from __future__ import annotations
 
@@ -27,14 +27,14 @@ class Pattern:
 
     group: int
     visits: np.ndarray  # (m,) visit indices
-    subjects: np.ndarray  # (n_k,) subject positions
-    rows: np.ndarray  # (n_k, m) row positions in the input
-    X: np.ndarray  # (n_k, m, p)
-    y: np.ndarray  # (n_k, m)
+    subjects: np.ndarray  # (n,) subject positions
+    rows: np.ndarray  # (n, m) row positions in the input
+    X: np.ndarray  # (n, m, p)
+    y: np.ndarray  # (n, m)
     weights: np.ndarray | None
-    XX: np.ndarray  # (m*m, p*p) sum_i X_i[a, p] X_i[b, q]
-    XY: np.ndarray  # (m*m, p) sum_i X_i[a, p] y_i[b]
-    YY: np.ndarray  # (m, m)
+    XX: np.ndarray  # (m*m, p*p): XX[(a, b), (k, l)] = sum_s X_s[a, k] X_s[b, l]
+    XY: np.ndarray  # (m*m, p): XY[(a, b), k] = sum_s X_s[a, k] y_s[b]
+    YY: np.ndarray  # (m, m): YY[a, b] = sum_s y_s[a] y_s[b]
     sum_log_w: float
 
     @property

@@ -1,12 +1,17 @@
-"""The REML / ML engine for the marginal model ``y_i ~ N(X_i b, V_i(theta))``.
+"""The REML / ML engine for the marginal model ``y_s ~ N(X_s beta, V_s(theta))``.
 
-``V_i`` is the rows and columns of ``Sigma_g(theta)`` (a :class:`CovarianceStructure`,
-one matrix per group) at subject i's observed visits, optionally scaled by SAS
-``WEIGHT``s: ``V_i = W_i^{-1/2} Sigma W_i^{-1/2}``. Subjects are grouped by
-(group, pattern of observed visits); each pattern keeps the theta-free sufficient
-statistics ``sum_i X_i[a]' X_i[b]``, ``sum_i X_i[a]' y_i[b]`` and ``sum_i y_i[a] y_i[b]``,
-so one likelihood, gradient and Hessian evaluation costs a few small dense
-factorizations per pattern whatever the number of subjects.
+Notation as in DESIGN.md section 7.1 (subjects s, covariance parameters i, j, visits
+a, b): ``V_s`` is the rows and columns of ``Sigma_g(theta)`` (a
+:class:`CovarianceStructure`, one matrix per group) at subject s's observed visits,
+optionally scaled by SAS ``WEIGHT``s: ``V_s = diag(w_s)^-1/2 Sigma_g diag(w_s)^-1/2``.
+Subjects are grouped by (group, pattern of observed visits); each pattern keeps the
+theta-free moments ``XX``, ``XY`` and ``YY`` (sums over its subjects of
+``X_s[a, k] X_s[b, l]``, ``X_s[a, k] y_s[b]`` and ``y_s[a] y_s[b]``), so one likelihood,
+gradient and Hessian evaluation costs a few small dense factorizations per pattern
+whatever the number of subjects. Besides -2 log L, its gradient and Hessian, an
+evaluation returns ``A = X'V^-1X``, ``C = A^-1`` and ``Q_i = X'V^-1 V_i V^-1 X``
+(``dC/dtheta_i = C Q_i C``), which the Satterthwaite df need; Kenward & Roger (1997)
+write ``P_i = -Q_i``.
 
 The optimizer is Newton-Raphson on theta in SAS's parameterization with the exact
 (observed) Hessian of -2 log L, eigenvalue-modified when it is not positive definite,
@@ -46,11 +51,11 @@ class Evaluation:
 
     f: float
     beta: np.ndarray
-    A: np.ndarray  # X' V^-1 X
-    Ainv: np.ndarray
+    A: np.ndarray  # X'V^-1X
+    Ainv: np.ndarray  # C = A^-1
     grad: np.ndarray | None = None
     hess: np.ndarray | None = None
-    Q: np.ndarray | None = None  # (P, p, p): X' V^-1 dV_k V^-1 X = -dA/dtheta_k
+    Q: np.ndarray | None = None  # (n_theta, p, p): Q_i = X'V^-1 V_i V^-1 X = -dA/dtheta_i
 
 
 def _pattern_inverse(Sig: np.ndarray, pat: Pattern):
@@ -63,7 +68,11 @@ def _pattern_inverse(Sig: np.ndarray, pat: Pattern):
 def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method: str = "reml",
              order: int = 0) -> Evaluation:
     """-2 log L (``method`` "reml" or "ml") at theta; ``order`` 1 adds the gradient, 2 the
-    Hessian. Raises ``np.linalg.LinAlgError`` when Sigma or X'V^-1X is not PD."""
+    Hessian and ``Q_i``. Raises ``np.linalg.LinAlgError`` when Sigma or X'V^-1X is not PD.
+
+    Per pattern, with ``S = V^-1`` and residuals ``r_s = y_s - X_s beta``: ``RR = sum_s r_s r_s'``,
+    ``E = S RR S``, ``D_i = S V_i S`` (so ``Q_i = sum_s X_s' D_i X_s``) and ``XCX = sum_s X_s C X_s'``.
+    """
     reml = method == "reml"
     p = problem.p
     Sig = structure.group_matrices(theta)
@@ -91,23 +100,23 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
     if order == 0:
         return Evaluation(float(f), beta, A, Ainv)
     J = structure.group_jacobians(theta)
-    P = J.shape[1]
+    n_theta = J.shape[1]
     Hs = structure.group_hessians(theta) if (order >= 2 and not structure.linear) else None
-    grad = np.zeros(P)
-    hess = np.zeros((P, P))
-    Q: np.ndarray = np.zeros((P, p * p))
-    u = np.zeros((P, p))
+    grad = np.zeros(n_theta)
+    hess = np.zeros((n_theta, n_theta))
+    Q: np.ndarray = np.zeros((n_theta, p * p))
+    u = np.zeros((n_theta, p))  # X'V^-1 V_i V^-1 r
     bb = np.outer(beta, beta).reshape(-1)
     a_flat = Ainv.reshape(-1)
     for pat, S in zip(problem.patterns, inv):
         m = pat.m
         XYb = (pat.XY @ beta).reshape(m, m)
-        R = pat.YY - XYb - XYb.T + (pat.XX @ bb).reshape(m, m)
-        E = S @ R @ S
+        RR = pat.YY - XYb - XYb.T + (pat.XX @ bb).reshape(m, m)
+        E = S @ RR @ S
         M = pat.n * S - E
         if reml:
-            C = (pat.XX @ a_flat).reshape(m, m)
-            M = M - S @ C @ S
+            XCX = (pat.XX @ a_flat).reshape(m, m)
+            M = M - S @ XCX @ S
         idx = pat.visits
         dV = J[pat.group][:, idx][:, :, idx]
         grad += np.einsum("kab,ab->k", dV, M)
@@ -116,13 +125,13 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
         SdV = np.einsum("ab,kbc->kac", S, dV)
         D = np.einsum("kab,bc->kac", SdV, S)
         hess -= pat.n * np.einsum("iab,jba->ij", SdV, SdV)
-        Q += sum_xax(D, pat.XX, p).reshape(P, p * p)
+        Q += sum_xax(D, pat.XX, p).reshape(n_theta, p * p)
         XR = pat.XY - (pat.XX.reshape(m * m, p, p) @ beta)
-        u += D.reshape(P, m * m) @ XR
+        u += D.reshape(n_theta, m * m) @ XR
         F = np.einsum("kab,bc->kac", SdV, E)
         hess += 2.0 * np.einsum("jab,iba->ij", dV, F)
         if reml:
-            SC = S @ C
+            SC = S @ XCX
             T2 = np.einsum("iab,jbc,ca->ij", D, dV, SC)
             hess += T2 + T2.T
         if Hs is not None:
@@ -130,7 +139,7 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
             hess += np.einsum("ijab,ab->ij", d2V, M)
     if order < 2:
         return Evaluation(float(f), beta, A, Ainv, grad=grad)
-    Q = Q.reshape(P, p, p)
+    Q = Q.reshape(n_theta, p, p)
     if reml:
         AQ = np.einsum("pq,kqr->kpr", Ainv, Q)
         hess -= np.einsum("ipq,jqp->ij", AQ, AQ)
@@ -167,17 +176,17 @@ class RemlFit:
     Attributes
     ----------
     beta, vcov_beta
-        GLS fixed effects and their model-based covariance ``(X'V^-1X)^-1``.
+        GLS fixed effects and their model-based covariance ``C = (X'V^-1X)^-1``.
     theta, theta_names, theta_cov
         Covariance parameters (SAS parameterization, SAS names) and their asymptotic
-        covariance ``2 H^{-1}`` (H: Hessian of -2 log L in theta).
+        covariance ``W = 2 H^{-1}`` (H: Hessian of -2 log L in theta).
     sigma
         ``(G, T, T)`` covariance of each group.
     hessian, gradient
         Of -2 log L in theta at the optimum.
     Q
-        ``(P, p, p)``: ``X'V^-1 dV_k V^-1 X`` so that ``d vcov_beta / d theta_k =
-        vcov_beta Q_k vcov_beta`` (Satterthwaite).
+        ``(n_theta, p, p)``: ``Q_i = X'V^-1 V_i V^-1 X`` so that ``dC/dtheta_i = C Q_i C``
+        (Satterthwaite; Kenward & Roger's ``P_i`` is ``-Q_i``).
     """
 
     beta: np.ndarray
