@@ -25,7 +25,7 @@ def make_dropout_csv(path: Path, seed: int = 20240611) -> None:
     drop = {"retro": (0.05, 0.10), "forward": (0.05, 0.15), "control": (0.10, 0.25)}
     rows = []
     for arm, (n, d_pain, d_womac, d_tug) in arms.items():
-        for k in range(n):
+        for _ in range(n):
             age = int(np.clip(round(rng.normal(56, 6)), 40, 75))
             sex = "F" if rng.random() < 0.55 else "M"
             bmi = round(float(rng.normal(29, 3.5)), 1)
@@ -52,9 +52,9 @@ def make_dropout_csv(path: Path, seed: int = 20240611) -> None:
 
 
 def main() -> int:
-    import retrostudy as rs
-
     import subprocess
+
+    import retrostudy as rs
 
     say = lambda msg: print(f"  {msg}", file=sys.stderr)  # noqa: E731
     print("alghadir2019_sim.pdf (retrostudy report --out alghadir2019_sim.pdf)", file=sys.stderr)

@@ -84,13 +84,18 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+# for type checkers and IDEs only; the inference functions come from their defining modules because
+# retrostudy.inference's submodules contrasts, emmeans and responders share their names (mypy: no-redef)
+if TYPE_CHECKING:  # pragma: no cover
     from .datasets import list_datasets, load_dataset
     from .errors import ConvergenceWarning, DataError, ModelError, RetrostudyError, RetrostudyWarning, SpecError
     from .exclusions import ExclusionLog
     from .figures import forest_plot, trajectory_plot
     from .figures_responders import response_cdf_plot
-    from .inference import contrasts, effect_sizes, emmeans, joint_tests, responders
+    from .inference.contrasts import contrasts, joint_tests
+    from .inference.effects import effect_sizes
+    from .inference.emmeans import emmeans
+    from .inference.responders import responders
     from .io import read_trial, validate_trial
     from .missing import Estimand, sensitivity, tipping_point
     from .models.ancova import fit_ancova

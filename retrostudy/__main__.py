@@ -3,4 +3,5 @@ import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing this module (doctest collection, tools) does not run the CLI
+    sys.exit(main())

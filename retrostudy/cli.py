@@ -76,7 +76,9 @@ def _mapping_keys() -> str:
     """The mapping file's keys, read from the docstring of retrostudy.io.mapping without importing it."""
     try:
         spec = _import_util.find_spec("retrostudy.io.mapping")
-        with open(spec.origin, encoding="utf-8") as fh:  # type: ignore[union-attr, arg-type]
+        if spec is None or spec.origin is None:
+            return "  (see the README)"
+        with open(spec.origin, encoding="utf-8") as fh:
             doc = ast.get_docstring(ast.parse(fh.read())) or ""
     except (OSError, AttributeError, SyntaxError):
         return "  (see the README)"

@@ -196,8 +196,8 @@ class Design:
                 raise SpecError(
                     f"{name} has level(s) {bad} that the model was not fitted with; known levels: {list(fac.levels)}."
                 )
-            for k, lvl in enumerate(fac.levels):
-                indicators[(name, lvl)] = (codes == k).astype(float)
+            for k, level in enumerate(fac.levels):
+                indicators[(name, level)] = (codes == k).astype(float)
         for name in self.numerics:
             if name not in frame.columns:
                 raise SpecError(f"The variable {name!r} is missing from the data.")

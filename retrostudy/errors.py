@@ -8,7 +8,10 @@ count of the rest.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported when an error is built, not with the package
+    import pandas as pd
 
 __all__ = [
     "RetrostudyError",
@@ -44,7 +47,7 @@ class ReplicateError(ModelError):
     ``n_done`` how many replicates had finished when the run stopped.
     """
 
-    def __init__(self, message: str, *, failures: Any = None, n_done: int = 0):
+    def __init__(self, message: str, *, failures: pd.DataFrame | None = None, n_done: int = 0):
         super().__init__(message)
         self.failures = failures
         self.n_done = n_done
@@ -59,9 +62,20 @@ class DataError(RetrostudyError, ValueError):
         Records with keys ``file, row, column, value, rule, message`` (missing keys
         become ``None``), or a DataFrame with those columns. ``message`` is a full
         sentence that names the file, row and column and says how to fix it.
+
+    Examples
+    --------
+    >>> from retrostudy import DataError
+    >>> err = DataError([{"file": "trial.csv", "row": 7, "column": "pain", "value": "11", "rule": "out_of_range",
+    ...                   "message": "trial.csv, row 7, column pain: 11 is above 10; correct the value."},
+    ...                  {"file": "trial.csv", "row": 9, "message": "trial.csv, row 9: no arm; fill it in."}])
+    >>> print(err)
+    trial.csv, row 7, column pain: 11 is above 10; correct the value. (1 more problem; see .problems ...)
+    >>> err.messages[1]
+    'trial.csv, row 9: no arm; fill it in.'
     """
 
-    def __init__(self, problems: Iterable[Mapping[str, Any]] | Any):
+    def __init__(self, problems: Iterable[Mapping[str, object]] | pd.DataFrame):
         import pandas as pd
 
         if isinstance(problems, pd.DataFrame):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -28,12 +27,21 @@ class ExclusionLog:
     ``stage`` says which step excluded the entry (``"read"`` for the loader,
     ``"ancova"``, ``"mmrm"``... for a model). ``row`` is the row number as the user
     sees it in the source file (see the README for the convention).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> fit = rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+    >>> print(fit.exclusions.summary())
+    45 value(s) excluded in 45 entries:
+      [ancova] no pain_nrs value at week6: 9 value(s)
+      [read] missing value: 36 value(s)
     """
 
     frame: pd.DataFrame = field(default_factory=_empty)
 
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> ExclusionLog:
+    def from_records(cls, records: Iterable[Mapping[str, object]]) -> ExclusionLog:
         recs = list(records)
         if not recs:
             return cls()
@@ -46,8 +54,27 @@ class ExclusionLog:
         frame["cells"] = frame["cells"].fillna(1).astype("int64")
         return cls(frame.reset_index(drop=True))
 
-    def extend(self, other: ExclusionLog | Iterable[Mapping[str, Any]]) -> ExclusionLog:
-        """A new log with ``other``'s entries appended."""
+    def extend(self, other: ExclusionLog | Iterable[Mapping[str, object]]) -> ExclusionLog:
+        """A new log with ``other``'s entries appended (this one is unchanged).
+
+        Parameters
+        ----------
+        other
+            Another log, or records with keys of :data:`EXCLUSION_COLUMNS` (missing keys
+            are None; ``cells`` defaults to 1).
+
+        Returns
+        -------
+        ExclusionLog
+
+        Examples
+        --------
+        >>> from retrostudy import ExclusionLog
+        >>> log = ExclusionLog().extend([{"stage": "read", "file": "trial.csv", "row": 7, "subject_id": "R07",
+        ...                               "reason": "value out of range"}])
+        >>> len(log), log.n_cells
+        (1, 1)
+        """
         other_log = other if isinstance(other, ExclusionLog) else ExclusionLog.from_records(other)
         if other_log.frame.empty:
             return self
@@ -64,9 +91,11 @@ class ExclusionLog:
         return int(self.frame["cells"].sum()) if len(self.frame) else 0
 
     def to_frame(self) -> pd.DataFrame:
+        """The entries (a copy), columns :data:`EXCLUSION_COLUMNS`."""
         return self.frame.copy()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe: ``n_entries``, ``n_cells`` and the ``entries`` as records."""
         frame = self.frame.astype(object).where(self.frame.notna(), None)
         return {"n_entries": len(self), "n_cells": self.n_cells, "entries": frame.to_dict(orient="records")}
 
@@ -81,6 +110,7 @@ class ExclusionLog:
         )
 
     def summary(self) -> str:
+        """Values excluded per stage and reason, one line each (example: :class:`ExclusionLog`)."""
         if self.frame.empty:
             return "No rows excluded."
         lines = [f"{self.n_cells} value(s) excluded in {len(self)} entr{'y' if len(self) == 1 else 'ies'}:"]

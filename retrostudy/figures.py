@@ -13,12 +13,17 @@ import contextlib
 import io
 from collections.abc import Iterator, Sequence
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .schema import Outcome, get_outcome
 from .trial import factor_levels
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "INDIVIDUAL_LINES_MAX",
@@ -58,7 +63,7 @@ def style() -> Iterator[None]:
         yield
 
 
-def to_svg(fig) -> bytes:
+def to_svg(fig: Figure) -> bytes:
     """The figure as deterministic SVG bytes (closes the figure)."""
     import matplotlib.pyplot as plt
 
@@ -74,7 +79,7 @@ def arm_palette(arms: Sequence[str]) -> dict[str, str]:
     return {str(a): ARM_COLOURS[i % len(ARM_COLOURS)] for i, a in enumerate(arms)}
 
 
-def synthetic_mark(ax, *, size: float = 20) -> None:
+def synthetic_mark(ax: Axes, *, size: float = 20) -> None:
     """Print a faint "SYNTHETIC DATA" across an axes (figures of simulated datasets)."""
     ax.text(0.5, 0.5, "SYNTHETIC DATA", transform=ax.transAxes, ha="center", va="center", fontsize=size,
             color="#000000", alpha=0.09, rotation=18, zorder=0.5, fontweight="bold")
@@ -106,7 +111,7 @@ def trajectory_plot(
     individual: bool | str = "auto",
     synthetic: bool = False,
     figsize: tuple[float, float] = (6.3, 2.9),
-):
+) -> Figure:
     """Observed means by arm and week with t-based CIs (seaborn ``lineplot``, arms shifted sideways).
 
     Parameters
@@ -138,6 +143,10 @@ def trajectory_plot(
     >>> import retrostudy as rs
     >>> from retrostudy.figures import trajectory_plot
     >>> fig = trajectory_plot(rs.load_dataset("alghadir2019_sim").data, "pain_nrs", synthetic=True)
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    ('Week', 'Pain (NRS), points')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -190,7 +199,7 @@ def trajectory_plot(
 
 
 def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, synthetic: bool = False,
-                figsize: tuple[float, float] | None = None):
+                figsize: tuple[float, float] | None = None) -> Figure:
     """Standardized contrasts across outcomes, one panel per contrast, each number printed beside its line.
 
     Parameters
@@ -211,6 +220,19 @@ def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, synthetic: b
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import retrostudy as rs
+    >>> effects = pd.DataFrame({  # Hedges' g of the bundled trial, oriented: positive = retro better
+    ...     "outcome_label": ["Pain (NRS)", "WOMAC"], "contrast": "retro - control", "first": "retro",
+    ...     "second": "control", "estimate": [0.54, 0.31], "conf_low": [0.13, -0.10], "conf_high": [0.96, 0.72]})
+    >>> fig = rs.forest_plot(effects, synthetic=True)
+    >>> len(fig.axes), fig.axes[0].get_title(loc="left")
+    (1, 'retro vs control')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     from matplotlib.transforms import blended_transform_factory
@@ -266,7 +288,7 @@ def forest_plot(effects: pd.DataFrame, *, conf_level: float = 0.95, synthetic: b
 
 
 def diagnostics_plot(fitted: np.ndarray, residuals: np.ndarray, *, synthetic: bool = False,
-                     figsize: tuple[float, float] = (6.3, 2.4)):
+                     figsize: tuple[float, float] = (6.3, 2.4)) -> Figure:
     """Residuals vs fitted values and a normal Q-Q plot of the standardized residuals."""
     import matplotlib.pyplot as plt
     from scipy import stats

@@ -10,12 +10,18 @@ participant without a change still counts in the denominator and the curve start
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
+from .errors import SpecError
 from .figures import arm_palette, style
 from .inference.responders import ResponderTable
 from .schema import Outcome, get_outcome
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.figure import Figure
 
 __all__ = ["response_cdf_data", "response_cdf_plot"]
 
@@ -42,7 +48,7 @@ def _scale(result: ResponderTable, scale: str | None) -> str:
     if scale is None:
         scale = "absolute" if crit.absolute is not None else "relative"
     if scale not in ("absolute", "relative"):
-        raise ValueError(f"scale must be 'absolute' or 'relative', not {scale!r}")
+        raise SpecError(f"scale must be 'absolute' or 'relative', not {scale!r}.")
     return scale
 
 
@@ -54,7 +60,7 @@ def response_cdf_plot(
     title: str | None = None,
     synthetic: bool = False,
     figsize: tuple[float, float] = (6.3, 2.9),
-):
+) -> Figure:
     """Percentage of each arm improving by at least x, with the responder threshold marked.
 
     Parameters
@@ -78,12 +84,21 @@ def response_cdf_plot(
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    SpecError
+        An unknown ``scale``.
+
     Examples
     --------
     >>> import retrostudy as rs
     >>> from retrostudy.figures_responders import response_cdf_plot
     >>> res = rs.responders(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
     >>> fig = response_cdf_plot(res, synthetic=True)
+    >>> fig.axes[0].get_xlabel()
+    'Pain (NRS): improvement from baseline (points); positive = better'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     import seaborn as sns

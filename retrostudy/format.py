@@ -7,17 +7,26 @@ tests and Hedges' g, for any :class:`~retrostudy.results.ModelFit`.
 from __future__ import annotations
 
 import math
+from typing import SupportsFloat
 
 import pandas as pd
 
 __all__ = ["fmt_num", "fmt_p", "fmt_ci", "format_frame", "inference_text"]
 
 
-def _finite(x: object) -> bool:
+def _as_float(x: object) -> float | None:
+    """``x`` as a finite float; None when it is missing (None, NA, NaN), infinite or not a number."""
+    if not isinstance(x, str | bytes | SupportsFloat):
+        return None
     try:
-        return x is not None and math.isfinite(float(x))  # type: ignore[arg-type]
+        value = float(x)
     except (TypeError, ValueError):
-        return False
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _finite(x: object) -> bool:
+    return _as_float(x) is not None
 
 
 def fmt_num(x: object, digits: int = 2, *, missing: str = "") -> str:
@@ -26,9 +35,10 @@ def fmt_num(x: object, digits: int = 2, *, missing: str = "") -> str:
     >>> fmt_num(-1.234), fmt_num(float("nan"), missing="n/a")
     ('-1.23', 'n/a')
     """
-    if not _finite(x):
+    value = _as_float(x)
+    if value is None:
         return missing
-    return f"{float(x):.{digits}f}"  # type: ignore[arg-type]
+    return f"{value:.{digits}f}"
 
 
 def fmt_p(p: object, *, missing: str = "") -> str:
@@ -37,9 +47,9 @@ def fmt_p(p: object, *, missing: str = "") -> str:
     >>> fmt_p(0.0004), fmt_p(0.0312)
     ('<0.001', '0.031')
     """
-    if not _finite(p):
+    value = _as_float(p)
+    if value is None:
         return missing
-    value = float(p)  # type: ignore[arg-type]
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 

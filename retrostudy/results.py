@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import Field, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,9 @@ import pandas as pd
 from .design import Design
 from .exclusions import ExclusionLog
 from .tidy import TIDY_COLUMNS, TidyResult, check_conf_level, fit_provenance, infer_linear, json_safe
+
+if TYPE_CHECKING:  # annotations only: importing the models here would make `import retrostudy` slower
+    from .models.inference import Inference
 
 __all__ = ["TidyResult", "ModelFit", "FitStats", "FitSpec", "Columns", "ModelDetails", "TIDY_COLUMNS",
            "infer_linear", "fit_provenance", "json_safe", "check_conf_level"]
@@ -47,9 +50,11 @@ class _Record(Mapping[str, Any]):
     ``fit.fit_stats["aic"]``, ``"aic" in fit.fit_stats`` and ``dict(fit.spec)`` keep working."""
 
     _aliases: Mapping[str, str] = {}
+    if TYPE_CHECKING:  # every subclass is a dataclass
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     def _names(self) -> list[str]:
-        return [f.name for f in fields(self) if getattr(self, f.name) is not None]  # type: ignore[arg-type]
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
 
     def __getitem__(self, key: str) -> Any:
         name = self._aliases.get(key, key)
@@ -63,7 +68,7 @@ class _Record(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._names())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The set fields as a JSON-safe dict."""
         return json_safe({k: (v.to_dict() if isinstance(v, _Record) else v) for k, v in self.items()})
 
@@ -253,7 +258,7 @@ class ModelFit(TidyResult):
     design: Design
     coef: pd.Series
     vcov: pd.DataFrame
-    inference: Any
+    inference: Inference
     grid_factors: tuple[str, ...]
     reference_arm: str
     df_method: str
@@ -263,18 +268,20 @@ class ModelFit(TidyResult):
     fit_stats: FitStats | None = None
     converged: bool = True
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
-    provenance: Mapping[str, Any] = field(default_factory=dict)
+    provenance: Mapping[str, object] = field(default_factory=dict)
     data: pd.DataFrame | None = None
     spec: FitSpec | None = None
     details: ModelDetails = field(default_factory=ModelDetails)
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:
+        """Model, outcome and response, e.g. ``"ANCOVA fit of pain_nrs (response: value)"``."""
         return f"{self.model.upper()} fit of {self.outcome} (response: {self.response})"
 
     @property
-    def settings(self) -> dict[str, Any]:  # type: ignore[override]
-        out: dict[str, Any] = {"df_method": self.df_method, "conf_level": self.conf_level}
+    def settings(self) -> dict[str, object]:
+        """What ``summary()`` prints above the coefficients: df method, level, sizes, fit statistics."""
+        out: dict[str, object] = {"df_method": self.df_method, "conf_level": self.conf_level}
         st = self.fit_stats
         if st is not None:
             out.update({k: st[k] for k in ("n_subjects", "n_obs", "method", "minus2_loglik", "aic") if k in st})
@@ -294,15 +301,77 @@ class ModelFit(TidyResult):
     # ------------------------------------------------------------ inference
 
     def dof(self, L: np.ndarray) -> np.ndarray:
-        """Denominator df of each row of ``L`` (k x p) by the fit's df method."""
+        """Denominator df of each row of ``L`` by the fit's df method.
+
+        Parameters
+        ----------
+        L
+            Linear combinations of the coefficients, k x p (or one row of p).
+
+        Returns
+        -------
+        numpy.ndarray
+            k df (residual, between-within, Satterthwaite or Kenward-Roger).
+
+        Examples
+        --------
+        >>> import numpy as np, retrostudy as rs
+        >>> fit = rs.fit_mmrm(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs", baseline="none")
+        >>> list(fit.coef.index)  # doctest: +NORMALIZE_WHITESPACE
+        ['Intercept', 'arm[retro]', 'arm[forward]', 'visit[week6]',
+         'arm[retro]:visit[week6]', 'arm[forward]:visit[week6]']
+        >>> fit.dof(np.eye(6)).round(1)  # Satterthwaite: between-subject terms get more df
+        array([65. , 65. , 65. , 56.6, 56.5, 56.5])
+        """
         return np.asarray(self.inference.dof(L), float).reshape(-1)
 
     def ftest(self, L: np.ndarray) -> tuple[float, float, float]:
-        """Wald F test of ``L b = 0`` (rows linearly independent): ``(F, num_df, den_df)``."""
+        """Wald F test of ``L b = 0`` by the fit's df method (Kenward-Roger: scaled F).
+
+        Parameters
+        ----------
+        L
+            Hypothesis matrix, k x p, rows linearly independent.
+
+        Returns
+        -------
+        tuple of float
+            ``(F, num_df, den_df)``.
+
+        Examples
+        --------
+        >>> import numpy as np, retrostudy as rs
+        >>> fit = rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+        >>> list(fit.coef.index)
+        ['Intercept', 'arm[retro]', 'arm[forward]', 'baseline']
+        >>> F, num_df, den_df = fit.ftest(np.eye(4)[1:3])  # no difference between the arms
+        >>> round(F, 3), num_df, den_df
+        (3.62, 2.0, 55.0)
+        """
         return self.inference.ftest(L)
 
     def linear(self, L: np.ndarray) -> dict[str, np.ndarray]:
-        """Estimate, SE, df, t, p and CI of each row of ``L`` (k x p)."""
+        """Estimate, SE, df, t statistic, p-value and CI of linear combinations of the coefficients.
+
+        Parameters
+        ----------
+        L
+            k x p (or one row of p).
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            ``estimate``, ``std_error``, ``df``, ``statistic``, ``p_value``, ``conf_low``,
+            ``conf_high`` (at the fit's ``conf_level``), k values each.
+
+        Examples
+        --------
+        >>> import numpy as np, retrostudy as rs
+        >>> fit = rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+        >>> res = fit.linear(np.array([0, 1, -1, 0]))  # retro minus forward
+        >>> {k: round(float(v[0]), 3) for k, v in res.items() if k in ("estimate", "std_error", "p_value")}
+        {'estimate': -0.352, 'std_error': 0.29, 'p_value': 0.231}
+        """
         L = np.atleast_2d(np.asarray(L, float))
         b = self.coef.to_numpy()
         V = self.vcov.to_numpy()
@@ -312,7 +381,7 @@ class ModelFit(TidyResult):
         return {"estimate": est, "std_error": se, "df": df, **infer_linear(est, se, df, self.conf_level)}
 
     @property
-    def table(self) -> pd.DataFrame:  # type: ignore[override]
+    def table(self) -> pd.DataFrame:
         """Coefficient table with the tidy columns."""
         res = self.linear(np.eye(len(self.coef)))
         frame = pd.DataFrame({"term": list(self.coef.index), **res})
@@ -331,24 +400,69 @@ class ModelFit(TidyResult):
         return self.data
 
     def fitted(self) -> np.ndarray:
-        """Marginal fitted values ``X b`` of the analysed rows, in the order of ``data``."""
+        """Marginal fitted values ``X b`` of the analysed rows, in the order of ``data``.
+
+        Raises
+        ------
+        AttributeError
+            A hand-built fit without ``data``.
+
+        Examples
+        --------
+        >>> import retrostudy as rs
+        >>> fit = rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+        >>> fit.fitted()[:3].round(3), fit.residuals()[:3].round(3)
+        (array([5.952, 5.066, 3.294]), array([ 0.048, -1.066,  0.706]))
+        """
         X = self.design.matrix(self._analysed())
         return np.asarray(X, float) @ self.coef.to_numpy()
 
     def residuals(self) -> np.ndarray:
-        """Marginal residuals ``y - X b`` of the analysed rows (``y``: the modelled response)."""
+        """Marginal residuals ``y - X b`` of the analysed rows (``y``: the modelled response),
+        in the order of ``data`` (example: :meth:`fitted`)."""
         data = self._analysed()
         col = self.response if self.model == "ancova" else self.columns.response
         return data[col].to_numpy(float) - self.fitted()
 
     def subjects_used(self) -> tuple[str, ...]:
-        """Ids of the subjects that contribute to the fit, sorted."""
+        """Ids of the subjects that contribute to the fit, sorted.
+
+        Examples
+        --------
+        >>> import retrostudy as rs
+        >>> fit = rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+        >>> len(fit.subjects_used()), fit.subjects_used()[:3]
+        (59, ('C01', 'C02', 'C05'))
+        """
         data = self._analysed()
         return tuple(sorted(pd.unique(data[self.columns.subject].astype(str))))
 
     def n_analysed(self, by: str | None = "arm") -> dict[str, int] | int:
-        """Subjects analysed, per arm (``by="arm"``, in level order), per visit
-        (``by="visit"``: subjects with a value there), or in total (``by=None``)."""
+        """Subjects analysed, per arm, per visit or in total.
+
+        Parameters
+        ----------
+        by
+            ``"arm"`` (in level order), ``"visit"`` (subjects with a value there), another
+            column of ``data``, or None for the total.
+
+        Returns
+        -------
+        dict or int
+            Level -> subjects, or the number of subjects.
+
+        Raises
+        ------
+        KeyError
+            The analysed data have no such column.
+
+        Examples
+        --------
+        >>> import retrostudy as rs
+        >>> fit = rs.fit_mmrm(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs", baseline="none")
+        >>> fit.n_analysed(), fit.n_analysed(by="visit"), fit.n_analysed(by=None)
+        ({'retro': 23, 'forward': 23, 'control': 22}, {'baseline': 68, 'week6': 59}, 68)
+        """
         data = self._analysed()
         subject = self.columns.subject
         if by is None:
@@ -374,27 +488,61 @@ class ModelFit(TidyResult):
 
     # ------------------------------------------------------------ replicates
 
-    def refit(self, **changes: Any) -> ModelFit:
-        """The same model refitted on the same design with ``changes`` (warm-started).
+    def refit(self, *, response: np.ndarray | None = None, keep: np.ndarray | None = None,
+              drop_subjects: Sequence[str] | None = None,
+              subject_weights: pd.Series | Sequence[int] | np.ndarray | None = None) -> ModelFit:
+        """The same MMRM or LMM refitted on the same design (warm-started), with other
+        responses, rows or subjects (jackknife, bootstrap, imputed or simulated data).
 
-        See :func:`retrostudy.models.refit.refit` for the keywords (``response=``,
-        ``drop_subjects=``, ``subject_weights=``, ``keep=``).
+        Parameters
+        ----------
+        response
+            New response values of the analysed rows, in the order of ``data``.
+        keep
+            Boolean mask of the analysed rows to keep.
+        drop_subjects
+            Subject ids to leave out (logged in the exclusion log, stage ``"refit"``).
+        subject_weights
+            Whole-number copies of each subject (a bootstrap sample): a Series indexed by
+            subject id, or an array in ``Refitter(fit).subjects`` order.
+
+        Returns
+        -------
+        ModelFit
+            Its data, exclusion log and statistics describe the replicate.
+
+        Raises
+        ------
+        SpecError
+            An ANCOVA fit, or replicate arguments that do not match the analysed rows.
+        ModelError
+            The replicate cannot be fitted.
+
+        Examples
+        --------
+        >>> import numpy as np, retrostudy as rs
+        >>> fit = rs.fit_mmrm(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs", baseline="none")
+        >>> jack = fit.refit(drop_subjects=["R01"])
+        >>> jack.n_analysed(by=None), bool(np.allclose(fit.refit().coef, fit.coef))
+        (67, True)
         """
         from .models.refit import refit
 
-        return refit(self, **changes)
+        return refit(self, response=response, keep=keep, drop_subjects=drop_subjects,
+                     subject_weights=subject_weights)
 
     # ------------------------------------------------------------ old spellings
 
     @property
-    def extra(self) -> dict[str, Any]:
+    def extra(self) -> dict[str, object]:
         """Deprecated: the per-model internals as a dict; read :attr:`details` in ``models/``."""
         warnings.warn("ModelFit.extra is deprecated; use the fit's methods, or ModelFit.details inside "
                       "retrostudy.models.", FutureWarning, stacklevel=2)
         d = self.details
         return {f.name: getattr(d, f.name) for f in fields(d)} if hasattr(d, "__dataclass_fields__") else {}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe: the coefficient table, settings, fit statistics, spec, vcov, exclusions."""
         base = super().to_dict()
         base.update(
             json_safe(

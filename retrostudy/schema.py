@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 __all__ = [
     "COVARIATE_LABELS",
@@ -21,6 +22,7 @@ __all__ = [
     "OUTCOMES",
     "get_outcome",
     "make_outcome",
+    "outcome_from_definition",
 ]
 
 #: Column order of the canonical long table (contract).
@@ -73,6 +75,21 @@ class Outcome:
         ``"lower_is_better"`` or ``"higher_is_better"``.
     version
         The instrument's version where it has several (WOMAC).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``direction`` or an empty range (``low`` not below ``high``).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> pain = rs.OUTCOMES["pain_nrs"]
+    >>> pain.display, pain.range_text(), pain.in_range(10.0), pain.in_range(10.5)
+    ('Pain (NRS), points', 'from 0 to 10', True, False)
+    >>> rs.Outcome("gait_speed", "Gait speed", "m/s", low=0, low_inclusive=False,
+    ...            direction="higher_is_better").range_text()
+    'above 0'
     """
 
     id: str
@@ -93,6 +110,7 @@ class Outcome:
 
     @property
     def lower_is_better(self) -> bool:
+        """Whether a decrease is an improvement (pain, WOMAC, TUG)."""
         return self.direction == "lower_is_better"
 
     @property
@@ -129,7 +147,8 @@ class Outcome:
             return False
         return True
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
+        """The fields as a JSON-safe dict (what ``TrialData.meta["outcomes"]`` holds)."""
         return {
             "id": self.id, "label": self.label, "unit": self.unit, "low": self.low, "high": self.high,
             "low_inclusive": self.low_inclusive, "high_inclusive": self.high_inclusive,
@@ -167,9 +186,33 @@ def get_outcome(outcome_id: str, registry: Mapping[str, Outcome] | None = None) 
     return Outcome(outcome_id, outcome_id.replace("_", " ").capitalize())
 
 
-def make_outcome(outcome_id: str, **overrides) -> Outcome:
-    """A registry entry with some fields overridden (``low``, ``high``, ``unit``, ...)."""
+def make_outcome(outcome_id: str, **overrides: Any) -> Outcome:
+    """A registry entry with some fields overridden (``low``, ``high``, ``unit``, ...).
+
+    ``overrides`` are :class:`Outcome` fields of several types (``Any``: a union would not
+    match each field's type); ``Outcome`` checks direction and range.
+    """
     return replace(get_outcome(outcome_id), **overrides)
+
+
+def outcome_from_definition(definition: Mapping[str, object]) -> Outcome | None:
+    """The :class:`Outcome` a loader defined (``Outcome.to_dict()`` as stored in
+    ``TrialData.meta["outcomes"]``; other keys are ignored), or None when the definition is
+    not a valid outcome (no id or label, a field of the wrong type, an empty range)."""
+    oid, label = definition.get("id"), definition.get("label")
+    unit, version = definition.get("unit", ""), definition.get("version", "")
+    direction = definition.get("direction", "lower_is_better")
+    low, high = definition.get("low"), definition.get("high")
+    low_inclusive, high_inclusive = definition.get("low_inclusive", True), definition.get("high_inclusive", True)
+    if not (isinstance(oid, str) and isinstance(label, str) and isinstance(unit, str) and isinstance(version, str)
+            and isinstance(direction, str) and (low is None or isinstance(low, int | float))
+            and (high is None or isinstance(high, int | float))
+            and isinstance(low_inclusive, bool) and isinstance(high_inclusive, bool)):
+        return None
+    try:
+        return Outcome(oid, label, unit, low, high, low_inclusive, high_inclusive, direction, version)
+    except ValueError:
+        return None
 
 
 #: Display labels (with units) of common subject-level covariates (Table 1); a report's

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .results import TidyResult
-from .schema import covariate_label, get_outcome
+from .schema import covariate_label, get_outcome, outcome_from_definition
 from .trial import TrialData, as_trial
 
 __all__ = ["TableOne", "baseline_wide", "smd_categorical", "smd_continuous", "table_one"]
@@ -97,7 +97,7 @@ class TableOne(TidyResult):
     table: pd.DataFrame
     smd: pd.DataFrame
     arms: tuple[str, ...]
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, object] = field(default_factory=dict)
     title: str = "Baseline characteristics by arm"
 
     def formatted(self) -> pd.DataFrame:
@@ -116,7 +116,8 @@ class TableOne(TidyResult):
         rows = [r if isinstance(r, list) else [r["section"]] + [""] * (len(t["header"]) - 1) for r in t["rows"]]
         return pd.DataFrame(rows, columns=t["header"])
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe: the table, the SMDs and the settings."""
         base = super().to_dict()
         from .tidy import json_safe
 
@@ -178,7 +179,8 @@ def table_one(data: TrialData | pd.DataFrame, *, outcomes: Sequence[str] | None 
     arms = tuple(a for a in trial.arms if (wide["arm"] == a).any())
     columns = arms + (("Total",) if total else ())
     labels = dict(labels or {})
-    infos = trial.meta.get("outcomes") if isinstance(trial.meta.get("outcomes"), Mapping) else {}
+    meta_outcomes = trial.meta.get("outcomes")
+    infos: Mapping[str, Any] = meta_outcomes if isinstance(meta_outcomes, Mapping) else {}
     rows: list[dict] = []
     smds: list[dict] = []
     for a in columns:
@@ -245,11 +247,5 @@ def _level(value: Any) -> str:
 def _outcome_label(outcome: str, infos: Mapping[str, Any]) -> str:
     """The data's outcome label with its unit (a loader's definition), else the registry's."""
     known = infos.get(outcome) if infos else None
-    if isinstance(known, Mapping):
-        from .schema import Outcome
-
-        try:
-            return Outcome(**{k: v for k, v in known.items() if k in Outcome.__dataclass_fields__}).display
-        except (TypeError, ValueError):
-            pass
-    return get_outcome(outcome).display
+    info = outcome_from_definition(known) if isinstance(known, Mapping) else None
+    return (info if info is not None else get_outcome(outcome)).display

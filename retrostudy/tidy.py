@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-__all__ = ["TidyResult", "TIDY_COLUMNS", "json_safe", "infer_linear", "fit_provenance", "check_conf_level"]
+__all__ = ["TidyResult", "TIDY_COLUMNS", "json_safe", "infer_linear", "fit_provenance", "check_conf_level",
+           "setting_notes"]
 
 #: Columns every tidy inference table has (DESIGN.md section 5).
 TIDY_COLUMNS = ("term", "estimate", "std_error", "df", "statistic", "p_value", "conf_low", "conf_high")
@@ -49,6 +50,12 @@ def json_safe(obj: Any) -> Any:
     return str(obj)
 
 
+def setting_notes(settings: Mapping[str, object]) -> list[str]:
+    """The ``"notes"`` of a result's settings (a list of sentences; none when absent)."""
+    notes = settings.get("notes")
+    return [str(n) for n in notes] if isinstance(notes, list | tuple) else []
+
+
 class TidyResult:
     """Mixin for frozen result dataclasses with a ``table`` and ``settings``.
 
@@ -56,15 +63,24 @@ class TidyResult:
     ``settings`` (a dict of the inference settings shown in ``summary()``).
     """
 
-    title: str = "Result"
-    table: pd.DataFrame
-    settings: Mapping[str, Any]
+    if TYPE_CHECKING:
+        # read-only for type checkers: subclasses give them as dataclass fields or as properties
+        @property
+        def title(self) -> str: ...
+
+        @property
+        def table(self) -> pd.DataFrame: ...
+
+        @property
+        def settings(self) -> Mapping[str, object]: ...
+    else:
+        title = "Result"
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy table (a copy)."""
         return self.table.copy()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """JSON-safe dict of the settings and the table's records."""
         return json_safe({"title": self.title, "settings": dict(self.settings), "table": self.table})
 
@@ -78,7 +94,7 @@ class TidyResult:
         """The table as text with the settings it was computed with."""
         with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 4):
             body = self.table.to_string(index=False)
-        notes = self.settings.get("notes")
+        notes = setting_notes(self.settings)
         tail = ("\n" + "\n".join(f"Note: {n}" for n in notes)) if notes else ""
         return f"{self.title}\n{self._settings_line()}\n{body}{tail}"
 
@@ -92,7 +108,7 @@ class TidyResult:
     def _repr_html_(self) -> str:
         from html import escape
 
-        notes = self.settings.get("notes") or []
+        notes = setting_notes(self.settings)
         note_html = "".join(f"<p><i>Note: {escape(str(n))}</i></p>" for n in notes)
         return (
             f"<p><b>{escape(self.title)}</b><br><small>{escape(self._settings_line())}</small></p>"

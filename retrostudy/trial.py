@@ -1,6 +1,7 @@
 """TrialData: the canonical long table with its exclusion log and metadata."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,12 +11,20 @@ from .errors import SpecError
 from .exclusions import ExclusionLog
 from .schema import CANONICAL_COLUMNS, CANONICAL_DTYPES
 
-__all__ = ["TrialData", "as_trial", "factor_levels", "validate_canonical"]
+__all__ = ["TrialData", "as_trial", "factor_levels", "outcome_definition", "validate_canonical"]
 
 #: Columns every canonical table has; the others of CANONICAL_COLUMNS are checked when present.
 REQUIRED_COLUMNS = ("subject_id", "arm", "visit", "week", "outcome", "value")
 _DTYPE_WORDS = {"category": "a categorical (pandas 'category')", "string": "text (pandas 'string')",
                 "float64": "numbers (float64)", "Int64": "whole numbers (pandas 'Int64')"}
+
+
+def outcome_definition(meta: Mapping[str, object], outcome: str) -> Mapping[str, object] | None:
+    """The loader's definition of ``outcome`` in a trial's ``meta["outcomes"]`` (label, unit,
+    range, direction, as the mapping file declared it), or None."""
+    definitions = meta.get("outcomes")
+    known = definitions.get(outcome) if isinstance(definitions, Mapping) else None
+    return known if isinstance(known, Mapping) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,22 +40,35 @@ class TrialData:
     meta
         What the loader recognised (file, format, layout, column roles, label maps,
         baseline visit, outcome definitions, ``synthetic`` flag for bundled data).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> trial = rs.load_dataset("alghadir2019_sim")
+    >>> trial  # doctest: +NORMALIZE_WHITESPACE
+    TrialData(alghadir2019_sim: 68 subjects, arms ['retro', 'forward', 'control'], visits ['baseline', 'week6'],
+              outcomes ['pain_nrs', 'womac', 'quad_strength', 'tug']; 508 rows, 36 values excluded)
+    >>> trial.covariates, trial.baseline_visit
+    (['age', 'sex', 'bmi'], 'baseline')
     """
 
     data: pd.DataFrame
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
 
     @property
     def outcomes(self) -> list[str]:
+        """Outcome ids, in their declared order."""
         return factor_levels(self.data["outcome"])
 
     @property
     def arms(self) -> list[str]:
+        """Arms, in their declared order (the last is the default reference arm)."""
         return factor_levels(self.data["arm"])
 
     @property
     def visits(self) -> list[str]:
+        """Visits, in their declared (time) order."""
         return factor_levels(self.data["visit"])
 
     @property
@@ -65,9 +87,11 @@ class TrialData:
 
     @property
     def n_subjects(self) -> int:
+        """Number of subjects with at least one value."""
         return int(self.data["subject_id"].nunique())
 
     def to_frame(self) -> pd.DataFrame:
+        """The canonical table (a copy)."""
         return self.data.copy()
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,7 @@ __all__ = ["dataset_file", "list_datasets", "load_dataset", "load_source"]
 _OUTCOME_KEYS = ("label", "unit", "low", "high", "low_inclusive", "high_inclusive", "direction", "version")
 
 
-def _root():
+def _root() -> Traversable:
     return resources.files(__name__)
 
 
@@ -41,7 +42,23 @@ def _names(items: Any, key: str) -> list[str]:
 
 
 def list_datasets() -> pd.DataFrame:
-    """The bundled datasets: id, title, subjects, visits, outcomes, synthetic, citation, licence."""
+    """The bundled datasets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dataset: ``id`` (what :func:`load_dataset` takes), ``title``,
+        ``subjects``, ``visits``, ``outcomes``, ``synthetic`` (``"yes"`` for simulated
+        data), ``citation`` and ``licence``.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> rs.list_datasets()[["id", "subjects", "synthetic"]]
+                          id  subjects synthetic
+    0       alghadir2019_sim        68       yes
+    1  retro_replication_sim       150       yes
+    """
     rows = []
     for did, meta in _metadata().items():
         rows.append({
@@ -60,10 +77,28 @@ def list_datasets() -> pd.DataFrame:
 def load_dataset(name: str) -> TrialData:
     """A bundled dataset as TrialData; ``meta`` carries the synthetic flag and statement and the citation.
 
+    Parameters
+    ----------
+    name
+        A dataset id of :func:`list_datasets`.
+
+    Returns
+    -------
+    TrialData
+        Read from the packaged file by :func:`retrostudy.read_trial`, so it passed the same
+        checks as a user's file.
+
     Raises
     ------
     SpecError
         ``name`` is not a bundled dataset (the message lists the available ones).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> trial = rs.load_dataset("alghadir2019_sim")
+    >>> trial.n_subjects, trial.arms, trial.visits, trial.meta["synthetic"]
+    (68, ['retro', 'forward', 'control'], ['baseline', 'week6'], True)
     """
     from ..io import read_trial
 
@@ -75,14 +110,14 @@ def load_dataset(name: str) -> TrialData:
     fname = resource.name
     if trial.meta.get("file") != fname:  # a zipped install extracts to a temporary name
         data = data.assign(source_file=pd.array([fname] * len(data), dtype="string"))
-    extra = {k: meta[k] for k in ("title", "synthetic", "synthetic_statement", "citation", "doi", "licence",
+    extra: dict[str, Any] = {k: meta[k] for k in ("title", "synthetic", "synthetic_statement", "citation", "doi", "licence",
                                   "description", "seed", "date", "generator", "provenance") if k in meta}
-    merged = {**trial.meta, **extra, "file": fname, "dataset": name, "study": meta.get("id", name),
+    merged: dict[str, Any] = {**trial.meta, **extra, "file": fname, "dataset": name, "study": meta.get("id", name),
               "synthetic": bool(meta.get("synthetic", False))}
     return TrialData(data, trial.exclusions, merged)
 
 
-def dataset_file(name: str) -> tuple[Any, dict[str, Any]]:
+def dataset_file(name: str) -> tuple[Traversable, dict[str, Any]]:
     """The packaged file of a bundled dataset (an ``importlib.resources`` Traversable) and the mapping it is
     read with (``retrostudy validate DATASET`` checks that file as a user's file is checked).
 

@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..deprecation import NOT_GIVEN, resolve_renamed
+from ..deprecation import NOT_GIVEN, NotGiven, resolve_renamed
 from ..errors import SpecError
 from ..options import ADJUST
 from ..results import ModelFit, TidyResult, infer_linear
+from ..tidy import setting_notes
 from .emmeans import EmmTable, reference_grid
 from .mvt import pmvt_max, qmvt_max
 
@@ -49,7 +50,7 @@ class ContrastTable(TidyResult):
     """Contrasts of EMMs: the table, its settings, the coefficient rows ``L`` and the EMMs."""
 
     table: pd.DataFrame
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     L: np.ndarray
     emm: EmmTable
     title: str = field(default="Contrasts of estimated marginal means")
@@ -64,7 +65,7 @@ class JointTestTable(TidyResult):
     """Type III (joint) F tests: ``term, num_df, den_df, statistic (F), p_value``."""
 
     table: pd.DataFrame
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     title: str = field(default="Joint tests (Type III F)")
 
 
@@ -114,7 +115,8 @@ def _contrast_weights(arms: list[str], family: Any, reference: str) -> tuple[lis
     raise SpecError(f"family must be 'trt_vs_ref', 'pairwise' or a {{name: weights}} dict, not {family!r}.")
 
 
-def _adjust_family(est, se, df, t, p, adjust, conf, corr, n_means):
+def _adjust_family(est: np.ndarray, se: np.ndarray, df: np.ndarray, t: np.ndarray, p: np.ndarray, adjust: str,
+                   conf: float, corr: np.ndarray, n_means: int) -> tuple[np.ndarray, np.ndarray]:
     """Adjusted p-values and CI half-width multipliers for one family."""
     m = len(est)
     if adjust == "none" or m == 1:
@@ -146,7 +148,7 @@ def contrasts(
     family: str | Mapping[str, Sequence[float] | Mapping[str, float]] | None = None,
     adjust: str = "none",
     reference_arm: str | None = None,
-    method: Any = NOT_GIVEN,
+    method: str | Mapping[str, Sequence[float] | Mapping[str, float]] | None | NotGiven = NOT_GIVEN,
 ) -> ContrastTable:
     """Differences between arms' EMMs within each visit, with a multiplicity adjustment.
 
@@ -175,6 +177,23 @@ def contrasts(
         Columns ``contrast, visit, estimate, std_error, df, statistic, p_value,
         p_adjusted, adjust, conf_low, conf_high``; the CI is adjusted as the p-value
         (Bonferroni intervals for Holm, as emmeans).
+
+    Raises
+    ------
+    SpecError
+        An unknown ``adjust`` or ``family``, Tukey for a family that is not pairwise, a
+        reference arm without an EMM, or custom weights that do not match the arms.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> emm = rs.emmeans(rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs"))
+    >>> con = rs.contrasts(emm, family="pairwise", adjust="tukey")
+    >>> con.to_frame()[["contrast", "estimate", "p_adjusted"]].round(3)
+                contrast  estimate  p_adjusted
+    0    retro - forward    -0.352       0.451
+    1    retro - control    -0.795       0.025
+    2  forward - control    -0.443       0.311
     """
     family = resolve_renamed("contrasts", "family", family, "method", method) or "trt_vs_ref"
     if adjust not in ADJUST:
@@ -182,7 +201,7 @@ def contrasts(
     if adjust == "tukey" and family != "pairwise":
         raise SpecError("adjust='tukey' is for pairwise comparisons; use adjust='dunnett' for other families.")
     fit = emm.fit
-    conf = float(emm.settings.get("conf_level", fit.conf_level))
+    conf = emm.conf_level
     reference = reference_arm or fit.reference_arm
     b, V = fit.coef.to_numpy(), fit.vcov.to_numpy()
     frames, Ls = [], []
@@ -212,7 +231,7 @@ def contrasts(
     if not frames:
         raise SpecError("The model has no arm difference at any visit to contrast.")
     table = pd.concat(frames, ignore_index=True).loc[:, list(CONTRAST_COLUMNS)]
-    notes = list(emm.settings.get("notes") or [])
+    notes = list(setting_notes(emm.settings))
     if constrained:
         notes.append(f"No contrast at {', '.join(constrained)}: the model constrains the arms to one mean there.")
     if adjust != "none":
@@ -251,6 +270,26 @@ def joint_tests(fit: ModelFit) -> JointTestTable:
     covariates) as their coefficients being zero, which is ``car::Anova(type = 3)``
     for terms not in an interaction. Terms mixing a grid factor with a covariate are
     left out (a note says so). Each F uses ``fit.ftest`` (the fit's df method).
+
+    Parameters
+    ----------
+    fit
+        Any :class:`~retrostudy.results.ModelFit`.
+
+    Returns
+    -------
+    JointTestTable
+        Columns ``term, num_df, den_df, statistic, p_value``, one row per term.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> fit = rs.fit_mmrm(rs.load_dataset("alghadir2019_sim"), outcome="womac", baseline="none")
+    >>> rs.joint_tests(fit).to_frame().round(3)
+            term  num_df  den_df  statistic  p_value
+    0        arm     2.0  64.939      0.016    0.984
+    1      visit     1.0  57.067     93.330    0.000
+    2  arm:visit     2.0  57.058      3.920    0.025
     """
     design = fit.design
     grid = [g for g in fit.grid_factors if g in design.factors]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,7 +45,7 @@ class EffectSizeTable(TidyResult):
     """Hedges' g per contrast with its CI, the standardizer and the correction used."""
 
     table: pd.DataFrame
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     contrasts: ContrastTable
     title: str = field(default="Standardized effect sizes (Hedges' g)")
 
@@ -126,6 +125,22 @@ def effect_sizes(
         Columns ``contrast, visit, effect_size ("hedges_g"), estimate, std_error, df,
         conf_low, conf_high, cohen_d, correction (J), standardizer, standardizer_df,
         contrast_estimate``. The CI is not adjusted for multiplicity.
+
+    Raises
+    ------
+    SpecError
+        An unknown ``standardizer``, or a fit that lacks what it needs (baseline values
+        for ``"baseline_sd"``, a residual SD at the visit for ``"residual_sd"``).
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> emm = rs.emmeans(rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs"))
+    >>> g = rs.effect_sizes(rs.contrasts(emm))
+    >>> g.to_frame()[["contrast", "effect_size", "estimate", "conf_low", "conf_high"]].round(2)
+                contrast effect_size  estimate  conf_low  conf_high
+    0    retro - control    hedges_g     -0.54     -0.96      -0.13
+    1  forward - control    hedges_g     -0.30     -0.72       0.11
     """
     if standardizer not in ("baseline_sd", "residual_sd"):
         raise SpecError(f"standardizer must be 'baseline_sd' or 'residual_sd', not {standardizer!r}.")

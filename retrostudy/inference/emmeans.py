@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import product
-from typing import Any
+from typing import Any, SupportsFloat
 
 import numpy as np
 import pandas as pd
@@ -49,11 +49,17 @@ class EmmTable(TidyResult):
     """
 
     table: pd.DataFrame
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     L: np.ndarray
     fit: ModelFit
     by: str | None = "visit"
     title: str = field(default="Estimated marginal means")
+
+    @property
+    def conf_level(self) -> float:
+        """Confidence level of the intervals (``settings["conf_level"]``; the fit's when absent)."""
+        value = self.settings.get("conf_level")
+        return float(value) if isinstance(value, SupportsFloat) else self.fit.conf_level
 
     @property
     def arms(self) -> list[str]:
@@ -179,6 +185,25 @@ def emmeans(
     Returns
     -------
     EmmTable
+        Columns ``arm, visit, estimate, std_error, df, statistic, p_value, conf_low,
+        conf_high`` and the linear functions ``L`` that define each mean.
+
+    Raises
+    ------
+    SpecError
+        An unknown ``by``, ``weights`` or ``covariate_means``, a fit without an arm
+        factor, or proportional weights without the fitting data's level frequencies.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> fit = rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+    >>> emm = rs.emmeans(fit)
+    >>> emm.to_frame()[["arm", "estimate", "conf_low", "conf_high"]].round(2)
+           arm  estimate  conf_low  conf_high
+    0    retro      3.91      3.51       4.31
+    1  forward      4.26      3.85       4.68
+    2  control      4.70      4.27       5.14
     """
     if by not in ("visit", None):
         raise SpecError(f"by must be 'visit' or None, not {by!r}.")

@@ -36,17 +36,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ModelError, SpecError
 from ..exclusions import ExclusionLog
-from ..schema import OUTCOMES, Outcome
-from ..tidy import TidyResult, check_conf_level, json_safe
-from ..trial import TrialData, as_trial
+from ..schema import OUTCOMES, Outcome, outcome_from_definition
+from ..tidy import TidyResult, check_conf_level, json_safe, setting_notes
+from ..trial import TrialData, as_trial, outcome_definition
 from . import proportions as prop
 from .responder_measures import MEASURES, arm_pairs, logistic_odds_ratios, pair_rows
 from .response_criteria import ResponseCriterion, resolve_criterion
@@ -100,7 +99,7 @@ class ResponderTable(TidyResult):
     rates: pd.DataFrame
     subjects: pd.DataFrame
     criterion: ResponseCriterion
-    settings: Mapping[str, Any]
+    settings: Mapping[str, object]
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
     title: str = field(default="Responder analysis")
 
@@ -111,7 +110,7 @@ class ResponderTable(TidyResult):
             rows = rows.loc[rows["contrast"] == contrast]
         return {r.contrast: prop.nnt_text(r.estimate, r.conf_low, r.conf_high, digits) for r in rows.itertuples()}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         base = super().to_dict()
         base.update(json_safe({"rates": self.rates, "subjects": self.subjects,
                                 "criterion": self.criterion.to_dict(), "exclusions": self.exclusions.to_dict()}))
@@ -127,7 +126,7 @@ class ResponderTable(TidyResult):
             lines += ["", self.rates.drop(columns=["visit"]).to_string(index=False), "",
                       self.table.loc[:, shown].to_string(index=False)]
         lines += [""] + [f"{k}: {v}" for k, v in self.nnt_text().items()]
-        lines += [f"Note: {n}" for n in self.settings.get("notes") or []]
+        lines += [f"Note: {n}" for n in setting_notes(self.settings)]
         return "\n".join(lines)
 
     def _settings_line(self) -> str:
@@ -138,7 +137,7 @@ class ResponderTable(TidyResult):
     def _repr_html_(self) -> str:
         from html import escape
 
-        notes = "".join(f"<p><i>Note: {escape(str(n))}</i></p>" for n in self.settings.get("notes") or [])
+        notes = "".join(f"<p><i>Note: {escape(n)}</i></p>" for n in setting_notes(self.settings))
         nnt = "<br>".join(f"{escape(k)}: {escape(v)}" for k, v in self.nnt_text().items())
         return (f"<p><b>{escape(self.title)}: {escape(str(self.settings['outcome']))}</b><br>"
                 f"<small>Response: {escape(self.criterion.describe())} ({escape(self.criterion.source)})<br>"
@@ -152,13 +151,8 @@ class ResponderTable(TidyResult):
 
 
 def _outcome_definition(trial: TrialData, outcome: str, direction: str | None) -> Outcome:
-    known = (trial.meta.get("outcomes") or {}).get(outcome)
-    info = None
-    if isinstance(known, Mapping):
-        try:
-            info = Outcome(**{k: v for k, v in known.items() if k in Outcome.__dataclass_fields__})
-        except (TypeError, ValueError):
-            info = None
+    known = outcome_definition(trial.meta, outcome)
+    info = outcome_from_definition(known) if known is not None else None
     if info is None and outcome in OUTCOMES:
         info = OUTCOMES[outcome]
     if info is None:
@@ -168,7 +162,7 @@ def _outcome_definition(trial: TrialData, outcome: str, direction: str | None) -
         info = Outcome(outcome, outcome.replace("_", " ").capitalize(), direction=direction)
     elif direction is not None:
         try:
-            info = Outcome(**{**info.to_dict(), "direction": direction})
+            info = replace(info, direction=direction)
         except ValueError as exc:
             raise SpecError(str(exc)) from None
     return info

@@ -185,9 +185,15 @@ def _read_typed(path: str, name: str, kind: str) -> RawTable:
         else:
             import pyreadstat
 
-            reader = {"xpt": pyreadstat.read_xport, "sav": pyreadstat.read_sav, "dta": pyreadstat.read_dta,
-                      "sas7bdat": pyreadstat.read_sas7bdat}[kind]
-            frame, meta = reader(path)  # declared user-missing values (SPSS, Stata .a-.z) come back as NaN
+            # declared user-missing values (SPSS, Stata .a-.z) come back as NaN
+            if kind == "xpt":
+                frame, meta = pyreadstat.read_xport(path)
+            elif kind == "sav":
+                frame, meta = pyreadstat.read_sav(path)
+            elif kind == "dta":
+                frame, meta = pyreadstat.read_dta(path)
+            else:
+                frame, meta = pyreadstat.read_sas7bdat(path)
             labels = {str(k): dict(v) for k, v in (meta.variable_value_labels or {}).items()}
     except Exception as exc:  # every reader error becomes a DataError
         raise _fail(name, "unreadable", f"the file looks like {FORMATS[kind]} but cannot be read "

@@ -81,7 +81,7 @@ def closest(label: str, known: Iterable[str], cutoff: float = 0.5) -> str | None
     return by_norm[hit[0]] if hit else None
 
 
-def known_list(known: Iterable[str], limit: int = 12) -> str:
+def known_list(known: Iterable[object], limit: int = 12) -> str:
     """``'a', 'b' and 'c'`` for a message."""
     items = [f"'{k}'" for k in dict.fromkeys(str(k) for k in known)]
     if len(items) > limit:

@@ -336,7 +336,7 @@ def _by_visit(t: RawTable, roles: dict[str, str], m: TrialMapping, problems: Pro
         if c in t.nested:
             _nested_problem(t, c, "an outcome", problems)
     covs, ignored = _covariates(t, others, m, problems)
-    sheet_week = m.sheets.get(t.sheet) if (sheet_visit and m.sheets) else None
+    sheet_week = m.sheets.get(t.sheet) if (sheet_visit and m.sheets and t.sheet is not None) else None
     base = _base(t, roles, covs, problems, t.sheet if sheet_visit else None, sheet_week, m.missing_values)
     blank, logs = _blank_rows(t, len(ocols), m)
     frame = _stack(t, base, [(c, oid, None, None) for oid, c in ocols.items()], blank)

@@ -93,7 +93,7 @@ class TrialMapping:
         """The outcome definition: the mapping's, else the registry's."""
         return self.outcomes.get(oid) or make_outcome(oid)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "layout": self.layout, "study": self.study, "columns": dict(self.columns), "arms": dict(self.arms),
             "visits": dict(self.visits), "baseline_visit": self.baseline,
@@ -145,7 +145,8 @@ def read_mapping_file(path: str | os.PathLike) -> tuple[dict, str, dict[tuple, i
     return doc.content, doc.name, doc.lines, doc.written
 
 
-def load_mapping(config: Any = None, layout: str = "auto", **options: Any) -> TrialMapping:
+def load_mapping(config: str | os.PathLike[str] | Mapping[str, object] | None = None, layout: str = "auto",
+                 **options: object) -> TrialMapping:
     """Validate a mapping from a YAML path or dict plus keyword options.
 
     Every problem is collected before anything is raised.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +29,15 @@ from .problems import Problems
 __all__ = ["ValidationReport", "read_trial", "validate_trial"]
 
 
-def _source_name(source: Any) -> str:
+def _source_name(source: str | os.PathLike[str] | pd.DataFrame) -> str:
     if isinstance(source, pd.DataFrame):
         return "<DataFrame>"
     return os.path.basename(os.fspath(source).rstrip("/\\")) or os.fspath(source)
 
 
-def read_trial(path: Any, *, config: Any = None, layout: str = "auto", **mapping: Any) -> TrialData:
+def read_trial(path: str | os.PathLike[str] | pd.DataFrame, *,
+               config: str | os.PathLike[str] | Mapping[str, object] | None = None, layout: str = "auto",
+               **mapping: object) -> TrialData:
     """Read a trial file (or a DataFrame) into the canonical long table.
 
     Parameters
@@ -118,12 +121,40 @@ def _raise(problems: Problems) -> None:
         raise DataError(recs)
 
 
-def validate_trial(path_or_frame: Any, *, config: Any = None, layout: str = "auto",
-                   **mapping: Any) -> ValidationReport:
+def validate_trial(path_or_frame: str | os.PathLike[str] | pd.DataFrame, *,
+                   config: str | os.PathLike[str] | Mapping[str, object] | None = None, layout: str = "auto",
+                   **mapping: object) -> ValidationReport:
     """Check a trial file (or DataFrame) and report every problem; never raises on bad data.
 
-    Takes the same arguments as :func:`read_trial`. Invalid keyword options still raise
-    :class:`~retrostudy.errors.SpecError` (a usage error, not a data problem).
+    Parameters
+    ----------
+    path_or_frame, config, layout, **mapping
+        As in :func:`read_trial`.
+
+    Returns
+    -------
+    ValidationReport
+        ``ok``, the ``problems`` table (file, row, column, value, rule, message), the
+        ``trial`` when it reads, and ``summary()``: the problems as sentences, or what was
+        read (format, layout, column roles, labels, subjects per outcome, arm and visit).
+
+    Raises
+    ------
+    SpecError
+        An invalid keyword option (a usage error, not a data problem).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import retrostudy as rs
+    >>> frame = pd.DataFrame({"id": ["R1", "C1"], "group": ["retro", "control"],
+    ...                       "pain_0": [7, 6], "pain_6": [4, 11]})
+    >>> report = rs.validate_trial(frame)
+    >>> report.ok
+    False
+    >>> print(report.summary())
+    <DataFrame>: 1 problem found.
+      1. <DataFrame>, row 2, column 'pain_6': the pain_nrs value 11 is outside the valid range (from 0 to 10); ...
     """
     name = _source_name(path_or_frame) if isinstance(path_or_frame, (str, os.PathLike, pd.DataFrame)) else "?"
     try:
@@ -131,7 +162,7 @@ def validate_trial(path_or_frame: Any, *, config: Any = None, layout: str = "aut
     except DataError as err:
         return ValidationReport(False, err.problems, None, "unknown", {"file": name})
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
-    return ValidationReport(True, empty, trial, trial.meta["layout"], dict(trial.meta))
+    return ValidationReport(True, empty, trial, str(trial.meta["layout"]), dict(trial.meta))
 
 
 def _json(x: Any) -> Any:
@@ -191,6 +222,8 @@ class ValidationReport:
             head = f"{self.meta.get('file', 'The data')}: {n} problem{'s' if n != 1 else ''} found."
             return "\n".join([head] + [f"  {i}. {msg}" for i, msg in enumerate(self.problems["message"], 1)])
         t, m = self.trial, self.meta
+        if t is None:
+            raise RuntimeError("internal: a validation without problems carries the trial it read")
         header = (f" with the header on line {' and '.join(str(r) for r in m['header_row'])}"
                   if m.get("header_row") else "")
         lines = [f"{m['file']}: read as {m['format']}{header}, layout '{m['layout']}'; study '{m['study']}'.",
@@ -222,7 +255,7 @@ class ValidationReport:
     def __str__(self) -> str:
         return self.summary()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         probs = self.problems.astype(object).where(self.problems.notna(), None)
         out = {"ok": self.ok, "layout": self.layout, "problems": _json(probs.to_dict(orient="records")),
                "meta": _json(self.meta)}
@@ -239,5 +272,5 @@ class ValidationReport:
             return (f"<p><b>{html.escape(str(self.meta.get('file')))}: {len(self.problems)} problem(s)</b></p>"
                     + self.problems.to_html(index=False))
         text = html.escape("\n".join(self.summary().splitlines()[:3]))
-        return (f"<pre>{text}</pre>" + self.counts().to_html()
-                + self.trial.exclusions._repr_html_())
+        exclusions = self.trial.exclusions._repr_html_() if self.trial is not None else ""
+        return f"<pre>{text}</pre>" + self.counts().to_html() + exclusions

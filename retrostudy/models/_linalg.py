@@ -1,7 +1,8 @@
 """Small linear-algebra helpers shared by the covariance structures (private).
 
-* :func:`sum_xax`: the one pattern sum of the engine and Kenward-Roger, ``sum_i X_i' A X_i``
-  over the subjects of a pattern from its moment matrix (no loop over subjects).
+* :func:`sum_xax`: the one pattern sum of the engine and Kenward-Roger, ``sum_s X_s' M X_s``
+  over the subjects s of a pattern from its moment matrix ``XX`` (no loop over subjects;
+  notation of DESIGN.md section 7.1).
 * :func:`is_pd` / :func:`nearest_pd`: positive-definiteness test and the nearest positive
   definite matrix with eigenvalues floored relative to the diagonal (starting values).
 * :func:`gram_rank`, :func:`column_rank`, :func:`diag_scale`: scale-invariant rank and
@@ -111,11 +112,12 @@ def column_rank(X: np.ndarray) -> int:
 
 
 def sum_xax(A: np.ndarray, XX: np.ndarray, p: int) -> np.ndarray:
-    """``sum_i X_i' A X_i`` over a pattern's subjects for each ``m x m`` matrix ``A`` in a stack.
+    """``sum_s X_s' A X_s`` over a pattern's subjects for each ``m x m`` matrix ``A`` in a stack.
 
-    ``XX`` is the pattern's moment matrix ``XX[(a, b), (k, l)] = sum_i X_i[a, k] X_i[b, l]``
+    ``XX`` is the pattern's moment matrix ``XX[(a, b), (k, l)] = sum_s X_s[a, k] X_s[b, l]``
     (shape ``(m*m, p*p)``), so the sum is one product: ``vec(A)' XX``. ``A`` has shape
-    ``(..., m, m)``; the result ``(..., p, p)``.
+    ``(..., m, m)``; the result ``(..., p, p)``. With ``A = V^-1`` it is the pattern's part of
+    ``X'V^-1X``; with ``A = V^-1 V_i V^-1`` its part of ``Q_i``.
     """
     A = np.asarray(A, float)
     lead = A.shape[:-2]

@@ -65,6 +65,30 @@ def fit_ancova(
         With ``grid_factors=("arm",)``, residual df for every contrast and a Wald F
         test; ``data`` holds one row per analysed subject (``baseline``, ``value``,
         ``change``, covariates).
+
+    Raises
+    ------
+    SpecError
+        An outcome, visit, covariate or reference arm that is not in the data, the
+        baseline as the analysis visit, or an unknown ``response``.
+    ModelError
+        Too few analysable subjects (no one with both values in the reference arm, fewer
+        than two arms, or fewer subjects than coefficients).
+    DataError
+        A covariate that is not constant within a subject.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> fit = rs.fit_ancova(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+    >>> fit.spec.mean, fit.df_method, fit.n_analysed(by=None)
+    ('arm + baseline', 'residual', 59)
+    >>> fit.coef.round(3)
+    Intercept      -0.341
+    arm[retro]     -0.795
+    arm[forward]   -0.443
+    baseline        0.886
+    Name: estimate, dtype: float64
     """
     trial = as_trial(data)
     if response not in ("value", "change"):

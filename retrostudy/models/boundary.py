@@ -15,10 +15,15 @@ with a small variance is never replaced: its boundary fit is worse.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import optimize
 
 from .reml import RemlFit, evaluate
+
+if TYPE_CHECKING:
+    from .lmm import RandomEffectsStructure
 
 __all__ = ["near_boundary", "boundary_fit"]
 
@@ -33,14 +38,14 @@ def near_boundary(structure: object, theta: np.ndarray, rtol: float = 1e-3) -> b
     return bool(np.linalg.eigvalsh(G)[0] <= rtol * total)
 
 
-def _theta(structure: object, u: np.ndarray) -> np.ndarray:
+def _theta(structure: RandomEffectsStructure, u: np.ndarray) -> np.ndarray:
     if structure.n_random == 1:  # (log s2)
         return np.array([0.0, np.exp(u[0])])
     v0, v1, log_s2 = u
     return np.array([v0 * v0, v0 * v1, v1 * v1, np.exp(log_s2)])
 
 
-def _jacobian(structure: object, u: np.ndarray) -> np.ndarray:
+def _jacobian(structure: RandomEffectsStructure, u: np.ndarray) -> np.ndarray:
     """d theta / d u (rows: u, columns: theta)."""
     if structure.n_random == 1:
         return np.array([[0.0, np.exp(u[0])]])
@@ -51,10 +56,14 @@ def _jacobian(structure: object, u: np.ndarray) -> np.ndarray:
 def boundary_fit(eng: RemlFit) -> RemlFit | None:
     """The REML/ML fit with ``G`` on the boundary nearest to ``eng``'s estimate, or None
     when it is not better than ``eng`` (then ``eng`` is an interior fit after all)."""
+    from .lmm import RandomEffectsStructure  # here: lmm imports this module
+
     st, problem, method = eng.structure, eng.problem, eng.method
-    G = st.g_matrix(eng.theta)  # type: ignore[attr-defined]
+    if not isinstance(st, RandomEffectsStructure):
+        raise RuntimeError(f"internal: boundary fits are for LMM random effects, not {type(st).__name__}")
+    G = st.g_matrix(eng.theta)
     s2 = float(eng.theta[-1])
-    if st.n_random == 1:  # type: ignore[attr-defined]
+    if st.n_random == 1:
         u0 = np.array([np.log(s2 + G[0, 0])])
     else:
         w, V = np.linalg.eigh(G)
@@ -85,7 +94,7 @@ def boundary_fit(eng: RemlFit) -> RemlFit | None:
         method=method, structure=st, problem=problem, converged=bool(res.success or res.status == 2),
         iterations=eng.iterations + int(res.nit), optimizer=eng.optimizer + "->boundary", hessian_pd=False,
         message="boundary (singular) fit: " + ("the random-intercept variance is estimated at 0"
-                                               if st.n_random == 1 else  # type: ignore[attr-defined]
+                                               if st.n_random == 1 else
                                                "the random-effects covariance has rank one (intercept-slope "
                                                "correlation of +-1)"),
         n_subjects_ic=eng.n_subjects_ic,

@@ -1,9 +1,12 @@
 """Denominator degrees of freedom for Wald t and F tests of mixed-model fixed effects.
 
+Notation as in DESIGN.md section 7.1 (covariance parameters i, j):
+
 * Satterthwaite (SAS ``DDFM=SATTERTHWAITE``, lmerTest): for one contrast ``l``,
-  ``df = 2 (l'Cl)^2 / (g' W g)`` with ``C = (X'V^-1X)^-1``, ``g_k = d(l'Cl)/dtheta_k =
-  l'C Q_k C l`` (``Q_k = X'V^-1 dV_k V^-1 X``) and ``W`` the asymptotic covariance of theta
-  (2 x inverse Hessian of -2 log L); Giesbrecht & Burns (1985), Biometrics 41:477-486.
+  ``df = 2 (l'Cl)^2 / (g' W g)`` with ``C = (X'V^-1X)^-1``, ``g_i = d(l'Cl)/dtheta_i =
+  l'C Q_i C l`` (``Q_i = X'V^-1 V_i V^-1 X``, the engine's ``RemlFit.Q``) and ``W`` the
+  asymptotic covariance of theta (2 x inverse Hessian of -2 log L); Giesbrecht & Burns
+  (1985), Biometrics 41:477-486.
   For a q-row ``L`` the F test's df follow Fai & Cornelius (1996), J. Statist. Comput.
   Simul. 54:363-378: spectral decomposition ``LCL' = U D U'``, one Satterthwaite df
   ``nu_m`` per eigen-contrast, ``E = sum nu_m / (nu_m - 2)`` over ``nu_m > 2``, and
@@ -43,9 +46,15 @@ def satterthwaite_dof(L, vcov: np.ndarray, Q: np.ndarray, theta_cov: np.ndarray)
     vcov
         ``C = (X'V^-1X)^-1`` (p, p).
     Q
-        (P, p, p): ``X'V^-1 dV_k V^-1 X``, so that ``dC/dtheta_k = C Q_k C``.
+        (n_theta, p, p): ``Q_i = X'V^-1 V_i V^-1 X``, so that ``dC/dtheta_i = C Q_i C``.
+        Kenward & Roger's ``P_i = -Q_i`` gives the same df (``g`` enters as ``g'Wg``).
     theta_cov
-        (P, P) asymptotic covariance of theta.
+        ``W`` (n_theta, n_theta), the asymptotic covariance of theta.
+
+    Returns
+    -------
+    numpy.ndarray
+        k df (infinite without covariance parameters).
     """
     L = np.atleast_2d(np.asarray(L, float))
     LC = L @ vcov
@@ -138,8 +147,8 @@ def _sum_coded(design: Design, frame: pd.DataFrame) -> np.ndarray:
     ind = {}
     for name, fac in design.factors.items():
         col = frame[name].astype(str).to_numpy()
-        for lvl in fac.levels:
-            ind[(name, lvl)] = (col == lvl).astype(float)
+        for level in fac.levels:
+            ind[(name, level)] = (col == level).astype(float)
     num = {name: frame[name].to_numpy(float) for name in design.numerics}
     coded: dict[tuple[str, str], bool] = {}
     for term, cols in design.term_index.items():
@@ -190,7 +199,7 @@ def type3_hypotheses(design: Design) -> Mapping[str, np.ndarray]:
             continue
         # SAS's rows are differences from the reference (last) level, not deviations
         # from the mean: alpha_i - alpha_ref = (alpha_i - mean) + sum_k (alpha_k - mean).
-        B = np.ones((1, 1))
+        B: np.ndarray = np.ones((1, 1))
         for var in term.split(":"):
             if var in design.factors:
                 used = {lvl for j in cols for v, lvl in design.column_parts[j] if v == var}

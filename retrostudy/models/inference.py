@@ -12,10 +12,13 @@ df method               class                                   needs
 ======================  ======================================  =================================
 ``residual``            :class:`ResidualDf`                     one df (n - rank X)
 ``between-within``      :class:`BetweenWithin`                  the df of each column of X
-``satterthwaite``       :class:`Satterthwaite`                  ``C``, ``Q_k``, ``W`` (engine)
+``satterthwaite``       :class:`Satterthwaite`                  ``C``, ``Q_i``, ``W`` (engine)
 ``kenward-roger[...]``  :class:`KenwardRogerDf`                 a :class:`KRResult`
 (hand-built fits)       :class:`CustomInference`                the caller's two functions
 ======================  ======================================  =================================
+
+Symbols as in DESIGN.md section 7.1: ``C = (X'V^-1X)^-1``, ``Q_i = X'V^-1 V_i V^-1 X``,
+``W`` the covariance of theta-hat, ``Phi_A`` the Kenward-Roger adjusted covariance.
 
 :func:`make_inference` builds the right one from a REML engine fit; both longitudinal
 models (:func:`~retrostudy.models.mmrm.fit_mmrm`, :func:`~retrostudy.models.lmm.fit_lmm`)
@@ -23,7 +26,7 @@ and the refits of :mod:`retrostudy.models.refit` call it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,8 +97,9 @@ class BetweenWithin(Inference):
 class Satterthwaite(Inference):
     """Satterthwaite df (Giesbrecht & Burns 1985) and Fai-Cornelius F tests.
 
-    ``vcov_model`` is ``C = (X'V^-1X)^-1``, ``Q`` the engine's ``X'V^-1 dV_k V^-1 X`` and
-    ``theta_cov`` the asymptotic covariance ``W`` of the covariance parameters.
+    ``vcov_model`` is ``C = (X'V^-1X)^-1``, ``Q`` the engine's ``Q_i = X'V^-1 V_i V^-1 X``
+    (n_theta, p, p) and ``theta_cov`` the asymptotic covariance ``W`` of the covariance
+    parameters.
     """
 
     vcov_model: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
@@ -111,7 +115,8 @@ class Satterthwaite(Inference):
 
 @dataclass(frozen=True, eq=False)
 class KenwardRogerDf(Inference):
-    """Kenward-Roger (1997): the adjusted covariance, its df and the scaled F test."""
+    """Kenward-Roger (1997): the adjusted covariance ``Phi_A`` (``vcov``), its df and the
+    scaled F test, from the :class:`KRResult` ``kr``."""
 
     kr: KRResult | None = None
 
@@ -147,7 +152,7 @@ class CustomInference(Inference):
 
 
 def make_inference(df_method: str, eng: RemlFit, *, vcov: str = "model", X: np.ndarray | None = None,
-                   subject: np.ndarray | None = None, column_terms: dict[str, list[int]] | None = None,
+                   subject: np.ndarray | None = None, column_terms: Mapping[str, Sequence[int]] | None = None,
                    information: str = "observed") -> Inference:
     """The inference object of an engine fit for ``df_method``.
 

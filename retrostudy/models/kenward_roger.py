@@ -1,11 +1,14 @@
 """Kenward-Roger small-sample inference for REML fits, as SAS PROC MIXED computes it.
 
 Formulas (Kenward & Roger 1997, Biometrics 53:983-997, sections 2-4; the "linear"
-variant of Kenward & Roger 2009, CSDA 53:2583-2595):
+variant of Kenward & Roger 2009, CSDA 53:2583-2595), in the notation of DESIGN.md
+section 7.1 (covariance parameters i, j; subjects s):
 
-* ``Phi = (X' V^-1 X)^-1`` (the unadjusted covariance of beta-hat).
-* ``P_i = -X' V^-1 V_i V^-1 X``, ``Q_ij = X' V^-1 V_i V^-1 V_j V^-1 X``,
-  ``R_ij = X' V^-1 V_ij V^-1 X`` with ``V_i = dV/dtheta_i``, ``V_ij = d2V/dtheta_i dtheta_j``.
+* ``Phi = (X' V^-1 X)^-1`` (the unadjusted covariance of beta-hat; the engine's ``C``).
+* ``P_i = -X' V^-1 V_i V^-1 X`` (the engine's ``Q_i`` with the opposite sign; the code sums
+  ``Qi = -P_i``), ``Q_ij = X' V^-1 V_i V^-1 V_j V^-1 X`` (two indices; ``Qij`` in the code),
+  ``R_ij = X' V^-1 V_ij V^-1 X`` (``Rij``) with ``V_i = dV/dtheta_i``,
+  ``V_ij = d2V/dtheta_i dtheta_j``.
 * ``Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)] Phi``
   (KR 1997 eq. 2-3); ``linear=True`` drops the ``R_ij`` terms (SAS ``DDFM=KR(LINEAR)``,
   ``KR(FIRSTORDER)``; the Prasad-Rao-Jeske-Kackar-Harville estimator).
@@ -26,7 +29,8 @@ variant of Kenward & Roger 2009, CSDA 53:2583-2595):
 in the calculations", SAS/STAT User's Guide, GLIMMIX "Kenward-Roger Degrees of Freedom
 Approximation"; PROC MIXED uses the Newton-Raphson Hessian, its ASYCOV), and so does mmrm
 (``theta_vcov`` = inverse Hessian of the REML criterion). Kenward & Roger (1997) and pbkrtest
-(``vcovAdj``: ``W = 2 IE2^-1``, ``IE2_ij = tr(P V_i P V_j)``) use the *expected* information.
+(``vcovAdj``: ``W = 2 IE2^-1``, ``IE2_ij = tr(Pr V_i Pr V_j)`` with ``Pr`` the REML projection
+``V^-1 - V^-1 X Phi X' V^-1``) use the *expected* information.
 Both are available (``information=``); the SAS reference tests show that the observed one
 reproduces SAS and the expected one misses it.
 
@@ -38,9 +42,9 @@ variances and correlations), so the structure passed in must give ``jacobian`` /
 in those parameters to reproduce SAS's DDFM=KR.
 
 All sums run over patterns of observed visits, vectorized over subjects: for pattern ``p``
-the fourth-order moment ``M_p = sum_s vec(X_s) vec(X_s)'`` turns every ``sum_s X_s' A X_s``
-into one small matrix product, so cost grows with the number of subjects only through
-``M_p`` (one BLAS call per pattern).
+the moment ``XX_p = sum_s vec(X_s) vec(X_s)'`` (the engine's ``Pattern.XX``) turns every
+``sum_s X_s' M X_s`` into one small matrix product (:func:`~retrostudy.models._linalg.sum_xax`),
+so cost grows with the number of subjects only through ``XX_p`` (one BLAS call per pattern).
 """
 from __future__ import annotations
 
@@ -91,9 +95,9 @@ class KRPieces:
         ``W``, the covariance of theta-hat, when the caller already has it (e.g. the inverse
         observed information from its optimizer); overrides ``information=``.
     XX_blocks
-        Optional precomputed moments, one per pattern, shape ``(m_p*m_p, k*k)``:
+        Optional precomputed moments, one per pattern, shape ``(m_p*m_p, p*p)``:
         ``XX[(a, b), (k, l)] = sum_s X_s[a, k] X_s[b, l]`` of the weight-scaled rows (the
-        engine's ``Pattern.XX``). Saves the one O(n m^2 k^2) step per pattern.
+        engine's ``Pattern.XX``). Saves the one O(n m^2 p^2) step per pattern.
     shared_theta
         All groups' matrices depend on the *same* parameters (``theta`` is one structure's
         vector; SAS spatial SP(EXP)/SP(GAU), where every subject has its own matrix) instead
@@ -120,16 +124,16 @@ class KRResult:
     Attributes
     ----------
     vcov
-        ``Phi_A``, the adjusted covariance (k x k).
+        ``Phi_A``, the adjusted covariance (p x p).
     vcov_unadjusted
-        ``Phi = (X' V^-1 X)^-1``.
+        ``Phi = (X' V^-1 X)^-1`` (the engine's ``C``).
     theta_cov
         ``W`` used (n_theta x n_theta).
     information
         The REML information matrix ``W`` is the inverse of (observed or expected), or
         ``None`` when ``theta_cov`` was supplied.
     P
-        ``P_i`` (n_theta x k x k), sign as in Kenward & Roger (1997).
+        ``P_i`` (n_theta x p x p), sign as in Kenward & Roger (1997): ``-Q_i`` of the engine.
     linear
         Whether the second-derivative terms were dropped.
     information_kind
@@ -151,7 +155,8 @@ class KRResult:
         """Kenward-Roger df of each row of ``L`` (k or r x k): the t-test df."""
         from .dof import satterthwaite_dof
 
-        # for one contrast the KR df are Satterthwaite's with W as the covariance of theta
+        # for one contrast the KR df are Satterthwaite's with W as the covariance of theta;
+        # P_i = -Q_i enters them only through g'Wg, so its sign does not matter
         return satterthwaite_dof(L, self.vcov_unadjusted, self.P, self.theta_cov)
 
     def ftest(self, L: np.ndarray) -> tuple[float, float, float, float]:
@@ -204,7 +209,11 @@ def _structures(pieces: KRPieces, n_groups: int) -> list:
 
 
 def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h, XX=None):
-    """Sums over the subjects of one pattern (see the module docstring)."""
+    """Sums over the subjects s of one pattern (see the module docstring): ``XVX`` (part of
+    ``X'V^-1X``), ``Qi`` (of ``Q_i = -P_i``), ``Qij``, ``Rij``, the traces ``t1``
+    (``tr(V^-1 V_i V^-1 V_j)``), ``t2`` (``tr(V^-1 V_ij)``) and, for the observed information,
+    ``rr`` (``tr(V_i V^-1 V_j V^-1 e e')`` with ``e = V^-1 r``), ``u`` (``X'V^-1 V_i V^-1 r``) and
+    ``r2`` (``e' V_ij e``), each summed over the pattern's subjects."""
     n, m, k = X.shape
     V = Sigma[np.ix_(idx, idx)]
     Vi = J[:, idx][:, :, idx]
@@ -229,14 +238,14 @@ def _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, need_h, XX=None):
     Bq = np.einsum("iab,jbc->ijac", A, ViVinv)  # V^-1 V_i V^-1 V_j V^-1
     out = {
         "XVX": sum_xax(Vinv, M, k),
-        "Pt": sum_xax(A, M, k),
-        "Q": sum_xax(Bq, M, k),
+        "Qi": sum_xax(A, M, k),
+        "Qij": sum_xax(Bq, M, k),
         "t1": n * (ViVinv.reshape(q, m * m) @ ViVinv.transpose(0, 2, 1).reshape(q, m * m).T),
     }
     if need_h:
         Vij = H[:, :, idx][:, :, :, idx]
-        C = Vinv @ Vij @ Vinv
-        out["R"] = sum_xax(C, M, k)
+        A2 = Vinv @ Vij @ Vinv  # V^-1 V_ij V^-1
+        out["Rij"] = sum_xax(A2, M, k)
         out["t2"] = n * (Vij.reshape(q * q, m * m) @ Vinv.T.reshape(m * m)).reshape(q, q)
     if need_r:
         S = Vinv @ (r.T @ r) @ Vinv  # sum_s e_s e_s', e_s = V^-1 r_s
@@ -301,14 +310,14 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         per_group.append((np.asarray(s.matrix(th), float), np.asarray(s.jacobian(th), float), H))
 
     XVX = np.zeros((k, k))
-    Pt = np.zeros((nt, k, k))
+    Qi = np.zeros((nt, k, k))  # the engine's Q_i = -P_i
     t1 = np.zeros((nt, nt))
     t2 = np.zeros((nt, nt))
     rr = np.zeros((nt, nt))
     r2 = np.zeros((nt, nt))
     u = np.zeros((nt, k))
-    Q = [np.zeros((q, q, k, k)) for q in sizes]  # second-order sums within each parameter block
-    R = [np.zeros((q, q, k, k)) for q in sizes]
+    Qij = [np.zeros((q, q, k, k)) for q in sizes]  # second-order sums within each parameter block
+    Rij = [np.zeros((q, q, k, k)) for q in sizes]
     for p in range(n_pat):
         g = groups[p]
         Sigma, J, H = per_group[g]
@@ -318,18 +327,18 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         if X.shape[0] == 0:
             continue
         idx = np.asarray(pieces.obs_index[p], int)
-        r = None if not need_r else np.asarray(pieces.residuals[p], float)
+        r = np.asarray(pieces.residuals[p], float) if need_r and pieces.residuals is not None else None
         w = None if pieces.weights is None else pieces.weights[p]
         XX = None if pieces.XX_blocks is None else pieces.XX_blocks[p]
         terms = _pattern_terms(Sigma, J, H, idx, X, r, w, need_r, H is not None, XX)
         b = block[g]
         sl = slice(offs[b], offs[b + 1])
         XVX += terms["XVX"]
-        Pt[sl] += terms["Pt"]
-        Q[b] += terms["Q"]
+        Qi[sl] += terms["Qi"]
+        Qij[b] += terms["Qij"]
         t1[sl, sl] += terms["t1"]
         if H is not None:
-            R[b] += terms["R"]
+            Rij[b] += terms["Rij"]
             t2[sl, sl] += terms["t2"]
         if need_r:
             rr[sl, sl] += terms["rr"]
@@ -350,37 +359,37 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
     for g in range(len(sizes)):
         sl = slice(offs[g], offs[g + 1])
         q = sizes[g]
-        trQ[sl, sl] = (Q[g].reshape(q * q, k * k) @ Phi.T.reshape(k * k)).reshape(q, q)
-        trR[sl, sl] = (R[g].reshape(q * q, k * k) @ Phi.T.reshape(k * k)).reshape(q, q)
-    PhiPt = Phi @ Pt
-    trPP = PhiPt.reshape(nt, k * k) @ PhiPt.transpose(0, 2, 1).reshape(nt, k * k).T  # tr(Phi P_i Phi P_j)
-    tr_PViPVj = t1 - 2.0 * trQ + trPP  # tr(P V_i P V_j), P the REML projection
+        trQ[sl, sl] = (Qij[g].reshape(q * q, k * k) @ Phi.T.reshape(k * k)).reshape(q, q)
+        trR[sl, sl] = (Rij[g].reshape(q * q, k * k) @ Phi.T.reshape(k * k)).reshape(q, q)
+    PhiQi = Phi @ Qi
+    trPP = PhiQi.reshape(nt, k * k) @ PhiQi.transpose(0, 2, 1).reshape(nt, k * k).T  # tr(Phi P_i Phi P_j)
+    tr_PrViPrVj = t1 - 2.0 * trQ + trPP  # tr(Pr V_i Pr V_j), Pr the REML projection
     if supplied:
         W = np.asarray(pieces.theta_cov, float)
         info = None
         kind = "supplied"
     else:
         if information == "expected":
-            info = 0.5 * tr_PViPVj
+            info = 0.5 * tr_PrViPrVj
         else:
             # -d2 l_R / dtheta_i dtheta_j (see module docstring of the engine / Harville 1977)
-            yPVPVPy = rr - u @ Phi @ u.T
-            info = 0.5 * (t2 - trR) - 0.5 * tr_PViPVj + yPVPVPy - 0.5 * r2
+            yPVPVPy = rr - u @ Phi @ u.T  # y' Pr V_i Pr V_j Pr y
+            info = 0.5 * (t2 - trR) - 0.5 * tr_PrViPrVj + yPVPVPy - 0.5 * r2
         info = (info + info.T) / 2.0
         kind = information
         W = _inverse_information(info)
     W = (W + W.T) / 2.0
 
-    # Lambda = Phi [sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)] Phi
-    WP = np.tensordot(W, Pt, axes=(1, 0))  # sum_j W_ij P_j
-    inner = -((Pt @ Phi).transpose(1, 0, 2).reshape(k, nt * k) @ WP.reshape(nt * k, k))
+    # Lambda = Phi [sum_ij W_ij (Q_ij - P_i Phi P_j - R_ij / 4)] Phi; P_i Phi P_j = Q_i Phi Q_j
+    WQ = np.tensordot(W, Qi, axes=(1, 0))  # sum_j W_ij Q_j
+    inner = -((Qi @ Phi).transpose(1, 0, 2).reshape(k, nt * k) @ WQ.reshape(nt * k, k))
     for g in range(len(sizes)):
         sl = slice(offs[g], offs[g + 1])
         Wg = W[sl, sl]
         q = sizes[g]
-        inner += (Wg.reshape(q * q) @ Q[g].reshape(q * q, k * k)).reshape(k, k)
+        inner += (Wg.reshape(q * q) @ Qij[g].reshape(q * q, k * k)).reshape(k, k)
         if not linear:
-            inner -= 0.25 * (Wg.reshape(q * q) @ R[g].reshape(q * q, k * k)).reshape(k, k)
+            inner -= 0.25 * (Wg.reshape(q * q) @ Rij[g].reshape(q * q, k * k)).reshape(k, k)
     Phi_A = Phi + 2.0 * Phi @ inner @ Phi
     Phi_A = (Phi_A + Phi_A.T) / 2.0
     beta = None if pieces.beta is None else np.asarray(pieces.beta, float)
@@ -389,7 +398,7 @@ def kenward_roger(pieces: KRPieces, *, linear: bool = False, information: str = 
         vcov_unadjusted=Phi,
         theta_cov=W,
         information=info,
-        P=-Pt,
+        P=-Qi,
         linear=bool(linear),
         information_kind=kind,
         beta=beta,

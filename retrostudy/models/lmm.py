@@ -12,12 +12,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
+from ..deprecation import NOT_GIVEN, NotGiven, resolve_columns, resolve_renamed
 from ..errors import ModelError, RetrostudyWarning, SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from .boundary import boundary_fit, near_boundary
@@ -28,6 +28,8 @@ from .reml import fit_reml
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..trial import TrialData
+    from .patterns import RemlProblem
+    from .reml import RemlFit
 
 __all__ = ["RandomEffectsStructure", "fit_lmm", "LmmDetails"]
 
@@ -55,7 +57,7 @@ class RandomEffectsStructure(LinearStructure):
     definite and s2 positive.
     """
 
-    def __init__(self, times: Sequence[float], random: str = "intercept"):
+    def __init__(self, times: Sequence[float] | np.ndarray, random: str = "intercept"):
         key = _random_key(random)
         t = np.asarray(times, float).reshape(-1)
         if t.size == 0 or not np.all(np.isfinite(t)):
@@ -81,7 +83,7 @@ class RandomEffectsStructure(LinearStructure):
         self.n_random = 1 if key == "intercept" else 2
 
     # G <-> theta
-    def g_matrix(self, theta) -> np.ndarray:
+    def g_matrix(self, theta: np.ndarray) -> np.ndarray:
         """The random-effects covariance G (1 x 1 or 2 x 2)."""
         theta = np.asarray(theta, float)
         if self.n_random == 1:
@@ -93,7 +95,7 @@ class RandomEffectsStructure(LinearStructure):
             return np.array([G[0, 0], s2])
         return np.array([G[0, 0], G[1, 0], G[1, 1], s2])
 
-    def valid(self, theta) -> bool:
+    def valid(self, theta: np.ndarray) -> bool:
         theta = np.asarray(theta, float)
         if theta.shape != (self.n_params,) or not np.all(np.isfinite(theta)) or theta[-1] <= 0:
             return False
@@ -103,14 +105,14 @@ class RandomEffectsStructure(LinearStructure):
             return False
         return True
 
-    def to_unconstrained(self, theta) -> np.ndarray:
+    def to_unconstrained(self, theta: np.ndarray) -> np.ndarray:
         theta = np.asarray(theta, float)
         L = np.linalg.cholesky(self.g_matrix(theta))
         if self.n_random == 1:
             return np.array([np.log(L[0, 0]), np.log(theta[-1])])
         return np.array([np.log(L[0, 0]), L[1, 0], np.log(L[1, 1]), np.log(theta[-1])])
 
-    def from_unconstrained(self, u) -> np.ndarray:
+    def from_unconstrained(self, u: np.ndarray) -> np.ndarray:
         u = np.asarray(u, float)
         if self.n_random == 1:
             return np.array([np.exp(2.0 * u[0]), np.exp(u[1])])
@@ -159,12 +161,12 @@ def fit_lmm(
     factors: Mapping[str, Sequence[str]] | None = None,
     baseline_visit: str | None = None,
     information: str = "observed",
-    subject: Any = NOT_GIVEN,
-    visit: Any = NOT_GIVEN,
-    arm: Any = NOT_GIVEN,
-    response: Any = NOT_GIVEN,
-    time: Any = NOT_GIVEN,
-    reference: Any = NOT_GIVEN,
+    subject: str | None | NotGiven = NOT_GIVEN,
+    visit: str | None | NotGiven = NOT_GIVEN,
+    arm: str | None | NotGiven = NOT_GIVEN,
+    response: str | None | NotGiven = NOT_GIVEN,
+    time: str | None | NotGiven = NOT_GIVEN,
+    reference: Mapping[str, str] | None | NotGiven = NOT_GIVEN,
 ) -> ModelFit:
     """Fit a linear mixed model with a random intercept, or intercept and slope in time.
 
@@ -211,6 +213,25 @@ def fit_lmm(
         ``model="lmm"``; ``residual_covariance`` is the table of variance components
         (``estimate``, ``std_error``); ``details`` is an :class:`LmmDetails` (random-effects
         covariance ``G``, implied visit x visit covariance ``sigma``).
+
+    Raises
+    ------
+    SpecError
+        As :func:`~retrostudy.models.mmrm.fit_mmrm`, and a random slope without a numeric
+        time column or with fewer than 3 distinct times.
+    ModelError
+        One value per subject (a random intercept cannot be told apart from the residual),
+        nothing left to analyse, or a single arm.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> fit = rs.fit_lmm(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs", baseline="none")
+    >>> fit.residual_covariance.round(3)
+                    estimate  std_error
+    parameter
+    var(Intercept)     1.800      0.359
+    Residual           0.427      0.080
     """
     cols = resolve_columns("fit_lmm", columns, Columns(time="week"), subject=subject, visit=visit, arm=arm,
                            response=response, time=time)
@@ -246,7 +267,7 @@ def fit_lmm(
 
     inference = make_inference(df_method, eng, X=X, subject=frame[subject].to_numpy(),
                                column_terms=dict(design.term_index), information=information)
-    columns = list(design.columns)
+    coef_names = list(design.columns)
     se_theta = np.sqrt(np.clip(np.diag(eng.theta_cov), 0.0, None))
     components = pd.DataFrame({"estimate": eng.theta, "std_error": se_theta}, index=list(structure.param_names))
     components.index.name = "parameter"
@@ -261,14 +282,14 @@ def fit_lmm(
     details = LmmDetails(
         engine=eng, inputs=inputs, visits=tuple(visits),
         theta_cov=pd.DataFrame(eng.theta_cov, index=components.index, columns=components.index),
-        vcov_model=pd.DataFrame(eng.vcov_beta, index=columns, columns=columns),
+        vcov_model=pd.DataFrame(eng.vcov_beta, index=coef_names, columns=coef_names),
         G=pd.DataFrame(structure.g_matrix(eng.theta), index=G_names, columns=G_names),
         sigma=sigma, times=pd.Series(times, index=visits, name=time),
     )
     return ModelFit(
         model="lmm", outcome=str(mm.outcome), design=design,
-        coef=pd.Series(eng.beta, index=columns, name="estimate"),
-        vcov=pd.DataFrame(inference.vcov, index=columns, columns=columns),
+        coef=pd.Series(eng.beta, index=coef_names, name="estimate"),
+        vcov=pd.DataFrame(inference.vcov, index=coef_names, columns=coef_names),
         inference=inference, grid_factors=grid,
         reference_arm=str(mm.reference_arm or ""), df_method=df_method, conf_level=float(conf_level),
         residual_covariance=components, fit_stats=stats, converged=eng.converged,
@@ -287,7 +308,7 @@ class LmmDetails(LongitudinalDetails):
     times: pd.Series | None = None
 
 
-def _fit_with_boundary(problem, structure: RandomEffectsStructure, method: str, n_ic: int):
+def _fit_with_boundary(problem: RemlProblem, structure: RandomEffectsStructure, method: str, n_ic: int) -> RemlFit:
     """The engine fit, or lme4's boundary (singular) fit when the optimum has G singular: the
     interior optimizer's warnings are kept only when the boundary fit does not replace it."""
     with warnings.catch_warnings(record=True) as caught:

@@ -114,15 +114,17 @@ class LongitudinalDetails(ModelDetails):
     vcov_model: pd.DataFrame | None = None
 
 
-def engine_stats(eng: RemlFit, n_subjects: int, n_subjects_ic: int, **options: str) -> FitStats:
-    """:class:`FitStats` of an engine fit (options: covariance, df_method, vcov, random)."""
+def engine_stats(eng: RemlFit, n_subjects: int, n_subjects_ic: int, *, covariance: str | None = None,
+                 df_method: str | None = None, vcov: str | None = None, random: str | None = None) -> FitStats:
+    """:class:`FitStats` of an engine fit, with the model options echoed for display."""
     st = eng.fit_stats
     return FitStats(
         n_subjects=int(n_subjects), n_obs=int(st["n_obs"]), method=str(st["method"]), loglik=float(st["loglik"]),
         minus2_loglik=float(st["minus2_loglik"]), aic=float(st["aic"]), bic=float(st["bic"]),
         converged=bool(st["converged"]), n_cov_params=int(st["n_cov_params"]), iterations=int(st["iterations"]),
         gradient_norm=float(st["gradient_norm"]), hessian_pd=bool(st["hessian_pd"]), optimizer=str(st["optimizer"]),
-        n_subjects_ic=int(n_subjects_ic), note=eng.message if "boundary" in eng.message else None, **options,
+        n_subjects_ic=int(n_subjects_ic), note=eng.message if "boundary" in eng.message else None,
+        covariance=covariance, df_method=df_method, vcov=vcov, random=random,
     )
 
 
@@ -182,7 +184,7 @@ def prepare_mean_model(
             frame = frame.loc[~bad]
 
     drop(frame[response].isna(), response, "missing response value")
-    if has_time:
+    if has_time and time is not None:
         drop(frame[time].isna(), time, "missing time")
 
     cov_terms: list[str] = []
@@ -208,7 +210,8 @@ def prepare_mean_model(
         frame["baseline"] = frame[subject].map(base).astype(float)
         drop(frame["baseline"].isna(), "baseline", f"no baseline value ({bv})")
 
-    has_arm = arm is not None and arm in frame.columns
+    arm_col = arm if arm is not None and arm in frame.columns else None
+    has_arm = arm_col is not None
     if mean is None:
         head = f"{arm} * {visit}" if has_arm else visit
         if baseline == "constrained" and has_arm:  # cLDA: no arm effect at the baseline visit
@@ -230,17 +233,17 @@ def prepare_mean_model(
     visits = [v for v in visits if v in present]
 
     fac: dict[str, list[str]] = {visit: visits} if has_visit else {}
-    if has_arm:
-        arm_levels = list(factors[arm]) if factors and arm in factors else factor_levels(frame[arm])
-        present_arms = set(pd.unique(frame[arm].astype(str)))
+    if arm_col is not None:
+        arm_levels = list(factors[arm_col]) if factors and arm_col in factors else factor_levels(frame[arm_col])
+        present_arms = set(pd.unique(frame[arm_col].astype(str)))
         arm_levels = [a for a in arm_levels if a in present_arms]
-        if len(arm_levels) < 2 and arm in {v for t in terms for v in t}:
+        if len(arm_levels) < 2 and arm_col in {v for t in terms for v in t}:
             raise ModelError(f"Only arm(s) {arm_levels} have analysable values; an arm comparison needs at least two "
                              f"(name no arm column, columns={{'arm': None}}, to model one group).")
-        fac[arm] = arm_levels
-        by_levels = (reference or {}).get(arm)
+        fac[arm_col] = arm_levels
+        by_levels = (reference or {}).get(arm_col)
         if by_levels is not None and reference_arm is not None and str(by_levels) != str(reference_arm):
-            raise SpecError(f"reference_arm={reference_arm!r} and reference_levels={{{arm!r}: {by_levels!r}}} "
+            raise SpecError(f"reference_arm={reference_arm!r} and reference_levels={{{arm_col!r}: {by_levels!r}}} "
                             "disagree; give the reference arm once.")
         if reference_arm is None:
             reference_arm = str(by_levels) if by_levels is not None else arm_levels[-1]
@@ -248,8 +251,8 @@ def prepare_mean_model(
             raise SpecError(f"Reference arm {reference_arm!r} is not an arm of the data; arms: {', '.join(arm_levels)}.")
     fac.update({k: list(v) for k, v in (factors or {}).items() if k != visit})
     ref = dict(reference or {})
-    if has_arm and arm in used:
-        ref.setdefault(arm, reference_arm)
+    if arm_col is not None and arm_col in used and reference_arm is not None:  # reference_arm is set above
+        ref.setdefault(arm_col, reference_arm)
     fac = {k: v for k, v in fac.items() if k in used}
     omit: list[tuple[str, str, str]] = []
     if baseline == "constrained" and has_arm and bv is not None:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..deprecation import NOT_GIVEN, resolve_columns, resolve_renamed
+from ..deprecation import NOT_GIVEN, NotGiven, resolve_columns, resolve_renamed
 from ..errors import SpecError
 from ..results import Columns, FitSpec, ModelFit, fit_provenance
 from ..trial import TrialData, factor_levels
+from .covariance import CovarianceStructure, GroupedStructure
 from .dof import type3_hypotheses
 from .inference import make_inference
 from .longitudinal import DF_METHODS, EngineInput, LongitudinalDetails, check_options, engine_stats, prepare_mean_model
@@ -57,13 +57,13 @@ def fit_mmrm(
     factors: Mapping[str, Sequence[str]] | None = None,
     baseline_visit: str | None = None,
     coordinates: Sequence[str] | None = None,
-    group: Any = NOT_GIVEN,
-    weights: Any = NOT_GIVEN,
-    subject: Any = NOT_GIVEN,
-    visit: Any = NOT_GIVEN,
-    arm: Any = NOT_GIVEN,
-    response: Any = NOT_GIVEN,
-    reference: Any = NOT_GIVEN,
+    group: str | None | NotGiven = NOT_GIVEN,
+    weights: str | None | NotGiven = NOT_GIVEN,
+    subject: str | None | NotGiven = NOT_GIVEN,
+    visit: str | None | NotGiven = NOT_GIVEN,
+    arm: str | None | NotGiven = NOT_GIVEN,
+    response: str | None | NotGiven = NOT_GIVEN,
+    reference: Mapping[str, str] | None | NotGiven = NOT_GIVEN,
 ) -> ModelFit:
     """Fit an MMRM by REML (or ML) with a SAS covariance structure.
 
@@ -120,6 +120,27 @@ def fit_mmrm(
     ModelFit
         ``grid_factors`` are the arm and visit columns; ``dof(L)`` and ``ftest(L)`` use
         ``df_method``; ``details`` is an :class:`MmrmDetails`.
+
+    Raises
+    ------
+    SpecError
+        An unknown option (covariance, df method, method, vcov, baseline), a column,
+        covariate, visit or reference arm that is not in the data, or options that do not
+        go together (Kenward-Roger with ML or the empirical vcov, a spatial structure
+        without coordinates).
+    ModelError
+        Nothing left to analyse, a single arm, or a fit whose df cannot be computed.
+
+    Examples
+    --------
+    >>> import retrostudy as rs
+    >>> trial = rs.load_dataset("alghadir2019_sim")
+    >>> fit = rs.fit_mmrm(trial, outcome="womac", df_method="kenward-roger")
+    >>> fit.spec.mean, fit.fit_stats.n_subjects, fit.converged
+    ('arm * visit + baseline', 59, True)
+    >>> every_visit = rs.fit_mmrm(trial, outcome="womac", baseline="none")  # baseline as a response
+    >>> every_visit.residual_covariance.shape
+    (2, 2)
     """
     cols = resolve_columns("fit_mmrm", columns, Columns(), group=group, weights=weights, subject=subject,
                            visit=visit, arm=arm, response=response)
@@ -152,11 +173,13 @@ def fit_mmrm(
     g_levels = factor_levels(frame[group]) if group is not None else None
     g_codes = pd.Categorical(frame[group].astype(str), categories=g_levels).codes.astype(np.int64) if group else None
     n_groups = len(g_levels) if g_levels else 1
+    structure: CovarianceStructure
     if spatial:  # one covariance per subject, from its observations' coordinates
+        coord_cols = list(coordinates or [])
         g_codes, subj_levels = pd.factorize(frame[subject])
         n_groups = len(subj_levels)
-        coords = np.full((n_groups, len(visits), len(coordinates)), np.nan)
-        coords[g_codes, vidx] = frame[list(coordinates)].to_numpy(float)
+        coords = np.full((n_groups, len(visits), len(coord_cols)), np.nan)
+        coords[g_codes, vidx] = frame[coord_cols].to_numpy(float)
         structure = SpatialStructure(covariance, coords)
     else:
         structure = make_structure(covariance, len(visits), groups=g_levels)
@@ -168,10 +191,10 @@ def fit_mmrm(
 
     inference = make_inference(df_method, eng, vcov=vcov, X=X, subject=frame[subject].to_numpy(),
                                column_terms=dict(design.term_index))
-    columns = list(design.columns)
+    coef_names = list(design.columns)
     sigma = None if spatial else pd.DataFrame(eng.sigma[0], index=visits, columns=visits)
-    theta_index = [f"{n} [{g}]" for n, g in zip(eng.theta_names, structure.param_groups)] if g_levels and len(
-        g_levels) > 1 else list(eng.theta_names)
+    theta_index = ([f"{n} [{g}]" for n, g in zip(eng.theta_names, structure.param_groups)]
+                   if isinstance(structure, GroupedStructure) else list(eng.theta_names))
     stats = engine_stats(eng, int(problem.n_subjects), n_subjects_all, covariance=structure.name,
                          df_method=df_method, vcov=vcov)
     spec = FitSpec(model="mmrm", outcome=str(outcome_id), mean=rhs, columns=cols, covariates=tuple(covariates),
@@ -183,14 +206,14 @@ def fit_mmrm(
         engine=eng, inputs=inputs, visits=tuple(visits),
         theta=pd.Series(eng.theta, index=theta_index),
         theta_cov=pd.DataFrame(eng.theta_cov, index=theta_index, columns=theta_index),
-        vcov_model=pd.DataFrame(eng.vcov_beta, index=columns, columns=columns),
+        vcov_model=pd.DataFrame(eng.vcov_beta, index=coef_names, columns=coef_names),
         sigma_groups={} if spatial else {g: pd.DataFrame(s, index=visits, columns=visits)
                                          for g, s in zip(g_levels or ["all"], eng.sigma)},
     )
     return ModelFit(
         model="mmrm", outcome=str(outcome_id), design=design,
-        coef=pd.Series(eng.beta, index=columns, name="estimate"),
-        vcov=pd.DataFrame(inference.vcov, index=columns, columns=columns),
+        coef=pd.Series(eng.beta, index=coef_names, name="estimate"),
+        vcov=pd.DataFrame(inference.vcov, index=coef_names, columns=coef_names),
         inference=inference, grid_factors=grid,
         reference_arm=str(reference_arm) if reference_arm is not None else "",
         df_method=df_method, conf_level=float(conf_level), response="value",

@@ -1,8 +1,8 @@
 """Data preparation of the REML engine: subjects grouped by (group, observed visits).
 
-Each :class:`Pattern` keeps the theta-free sufficient statistics of its subjects
-(``sum_i X_i[a]' X_i[b]``, ``sum_i X_i[a]' y_i[b]``, ``sum_i y_i[a] y_i[b]``) so that a
-likelihood evaluation costs a few small dense operations per pattern.
+Each :class:`Pattern` keeps the theta-free sufficient statistics of its subjects s, the
+moments ``XX``, ``XY`` and ``YY`` of DESIGN.md section 7.1 (visits a, b; columns k, l), so
+that a likelihood evaluation costs a few small dense operations per pattern.
 """
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ class Pattern:
 
     group: int
     visits: np.ndarray  # (m,) visit indices
-    subjects: np.ndarray  # (n_k,) subject positions
-    rows: np.ndarray  # (n_k, m) row positions in the input
-    X: np.ndarray  # (n_k, m, p)
-    y: np.ndarray  # (n_k, m)
+    subjects: np.ndarray  # (n,) subject positions
+    rows: np.ndarray  # (n, m) row positions in the input
+    X: np.ndarray  # (n, m, p)
+    y: np.ndarray  # (n, m)
     weights: np.ndarray | None
-    XX: np.ndarray  # (m*m, p*p) sum_i X_i[a, p] X_i[b, q]
-    XY: np.ndarray  # (m*m, p) sum_i X_i[a, p] y_i[b]
-    YY: np.ndarray  # (m, m)
+    XX: np.ndarray  # (m*m, p*p): XX[(a, b), (k, l)] = sum_s X_s[a, k] X_s[b, l]
+    XY: np.ndarray  # (m*m, p): XY[(a, b), k] = sum_s X_s[a, k] y_s[b]
+    YY: np.ndarray  # (m, m): YY[a, b] = sum_s y_s[a] y_s[b]
     sum_log_w: float
 
     @property
@@ -149,7 +149,6 @@ def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(len(uniq) + 1))
     patterns = []
-    sqrt_w = np.sqrt(w) if w is not None else None
     for k, row in enumerate(uniq):
         subs = order[bounds[k]:bounds[k + 1]]
         vis = np.flatnonzero(row[1:])
@@ -158,10 +157,11 @@ def prepare(y, X, subject, visit, n_times: int, *, group=None, n_groups: int = 1
         yk = y[rows]
         wk = None
         slw = 0.0
-        if sqrt_w is not None:
+        if w is not None:
             wk = w[rows]
-            Xk = Xk * sqrt_w[rows][:, :, None]
-            yk = yk * sqrt_w[rows]
+            sqrt_wk = np.sqrt(wk)
+            Xk = Xk * sqrt_wk[:, :, None]
+            yk = yk * sqrt_wk
             slw = float(np.log(wk).sum())
         nk, m = yk.shape
         Xf = Xk.reshape(nk, m * p)

@@ -127,7 +127,7 @@ class Refitter:
         return int(len(self.inputs.y))
 
     def rows(self, *, keep: np.ndarray | None = None, drop_subjects: Sequence[str] | None = None,
-             subject_weights: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+             subject_weights: pd.Series | Sequence[int] | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Row positions of a replicate, an integer subject id per row (each bootstrap copy of a
         subject is a subject of its own) and the copy number per row (None without weights)."""
         sel = np.ones(self.n_rows, dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
@@ -153,7 +153,7 @@ class Refitter:
         base = self.subject_labels[pos]
         return base if copy is None else np.char.add(np.char.add(base, "#"), copy.astype(str))
 
-    def _weights(self, subject_weights: Any) -> np.ndarray:
+    def _weights(self, subject_weights: pd.Series | Sequence[int] | np.ndarray) -> np.ndarray:
         if isinstance(subject_weights, pd.Series):
             w = subject_weights.reindex(self.subjects).fillna(0).to_numpy(float)
         else:
@@ -166,7 +166,7 @@ class Refitter:
 
     def fit(self, *, response: np.ndarray | None = None, X: np.ndarray | None = None,
             keep: np.ndarray | None = None, drop_subjects: Sequence[str] | None = None,
-            subject_weights: Any = None, warm_start: bool = True) -> Refit:
+            subject_weights: pd.Series | Sequence[int] | np.ndarray | None = None, warm_start: bool = True) -> Refit:
         """Refit with a new ``response`` (n_rows,), design ``X`` (n_rows, p), a row subset
         ``keep`` (boolean, n_rows), subjects left out, or integer ``subject_weights`` (one per
         subject in ``self.subjects`` order, or a Series indexed by subject).
@@ -218,7 +218,7 @@ class Refitter:
 
 
 def refit(fit: ModelFit, *, response: np.ndarray | None = None, keep: np.ndarray | None = None,
-          drop_subjects: Sequence[str] | None = None, subject_weights: Any = None) -> ModelFit:
+          drop_subjects: Sequence[str] | None = None, subject_weights: pd.Series | Sequence[int] | np.ndarray | None = None) -> ModelFit:
     """``fit`` refitted on the same design (warm-started), as a full :class:`ModelFit`.
 
     Parameters
@@ -291,8 +291,11 @@ def _residual_covariance(fit: ModelFit, res: Refit) -> pd.DataFrame | None:
     return pd.DataFrame(res.sigma[0], index=rc.index, columns=rc.columns)
 
 
-def _details(fit: ModelFit, res: Refit) -> Any:
+def _details(fit: ModelFit, res: Refit) -> LongitudinalDetails:
     """The fit's details with the refit's engine, inputs and engine-derived tables."""
+    from .lmm import LmmDetails, RandomEffectsStructure
+    from .mmrm import MmrmDetails
+
     d = fit.details
     eng = res.engine
     assert isinstance(d, LongitudinalDetails), "refits exist for engine fits only"
@@ -301,16 +304,17 @@ def _details(fit: ModelFit, res: Refit) -> Any:
                            "vcov_model": pd.DataFrame(eng.vcov_beta, index=columns, columns=columns)}
     if d.theta_cov is not None:
         new["theta_cov"] = pd.DataFrame(eng.theta_cov, index=d.theta_cov.index, columns=d.theta_cov.columns)
-    theta = getattr(d, "theta", None)
-    if theta is not None:
-        new["theta"] = pd.Series(eng.theta, index=theta.index)
-    groups = getattr(d, "sigma_groups", None)
-    if groups:
-        new["sigma_groups"] = {g: pd.DataFrame(sig, index=old.index, columns=old.columns)
-                               for (g, old), sig in zip(groups.items(), eng.sigma)}
-    if getattr(d, "sigma", None) is not None:
-        new["sigma"] = pd.DataFrame(eng.sigma[0], index=d.sigma.index, columns=d.sigma.columns)
-    if getattr(d, "G", None) is not None:
-        st = eng.structure
-        new["G"] = pd.DataFrame(st.g_matrix(eng.theta), index=d.G.index, columns=d.G.columns)
+    if isinstance(d, MmrmDetails):
+        if d.theta is not None:
+            new["theta"] = pd.Series(eng.theta, index=d.theta.index)
+        if d.sigma_groups:
+            new["sigma_groups"] = {g: pd.DataFrame(sig, index=old.index, columns=old.columns)
+                                   for (g, old), sig in zip(d.sigma_groups.items(), eng.sigma)}
+    if isinstance(d, LmmDetails):
+        if d.sigma is not None:
+            new["sigma"] = pd.DataFrame(eng.sigma[0], index=d.sigma.index, columns=d.sigma.columns)
+        if d.G is not None:
+            st = eng.structure
+            assert isinstance(st, RandomEffectsStructure), "an LMM's engine has a random-effects structure"
+            new["G"] = pd.DataFrame(st.g_matrix(eng.theta), index=d.G.index, columns=d.G.columns)
     return replace(d, **new)

@@ -1,12 +1,17 @@
-"""The REML / ML engine for the marginal model ``y_i ~ N(X_i b, V_i(theta))``.
+"""The REML / ML engine for the marginal model ``y_s ~ N(X_s beta, V_s(theta))``.
 
-``V_i`` is the rows and columns of ``Sigma_g(theta)`` (a :class:`CovarianceStructure`,
-one matrix per group) at subject i's observed visits, optionally scaled by SAS
-``WEIGHT``s: ``V_i = W_i^{-1/2} Sigma W_i^{-1/2}``. Subjects are grouped by
-(group, pattern of observed visits); each pattern keeps the theta-free sufficient
-statistics ``sum_i X_i[a]' X_i[b]``, ``sum_i X_i[a]' y_i[b]`` and ``sum_i y_i[a] y_i[b]``,
-so one likelihood, gradient and Hessian evaluation costs a few small dense
-factorizations per pattern whatever the number of subjects.
+Notation as in DESIGN.md section 7.1 (subjects s, covariance parameters i, j, visits
+a, b): ``V_s`` is the rows and columns of ``Sigma_g(theta)`` (a
+:class:`CovarianceStructure`, one matrix per group) at subject s's observed visits,
+optionally scaled by SAS ``WEIGHT``s: ``V_s = diag(w_s)^-1/2 Sigma_g diag(w_s)^-1/2``.
+Subjects are grouped by (group, pattern of observed visits); each pattern keeps the
+theta-free moments ``XX``, ``XY`` and ``YY`` (sums over its subjects of
+``X_s[a, k] X_s[b, l]``, ``X_s[a, k] y_s[b]`` and ``y_s[a] y_s[b]``), so one likelihood,
+gradient and Hessian evaluation costs a few small dense factorizations per pattern
+whatever the number of subjects. Besides -2 log L, its gradient and Hessian, an
+evaluation returns ``A = X'V^-1X``, ``C = A^-1`` and ``Q_i = X'V^-1 V_i V^-1 X``
+(``dC/dtheta_i = C Q_i C``), which the Satterthwaite df need; Kenward & Roger (1997)
+write ``P_i = -Q_i``.
 
 The optimizer is Newton-Raphson on theta in SAS's parameterization with the exact
 (observed) Hessian of -2 log L, eigenvalue-modified when it is not positive definite,
@@ -46,11 +51,11 @@ class Evaluation:
 
     f: float
     beta: np.ndarray
-    A: np.ndarray  # X' V^-1 X
-    Ainv: np.ndarray
+    A: np.ndarray  # X'V^-1X
+    Ainv: np.ndarray  # C = A^-1
     grad: np.ndarray | None = None
     hess: np.ndarray | None = None
-    Q: np.ndarray | None = None  # (P, p, p): X' V^-1 dV_k V^-1 X = -dA/dtheta_k
+    Q: np.ndarray | None = None  # (n_theta, p, p): Q_i = X'V^-1 V_i V^-1 X = -dA/dtheta_i
 
 
 def _pattern_inverse(Sig: np.ndarray, pat: Pattern):
@@ -63,7 +68,11 @@ def _pattern_inverse(Sig: np.ndarray, pat: Pattern):
 def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method: str = "reml",
              order: int = 0) -> Evaluation:
     """-2 log L (``method`` "reml" or "ml") at theta; ``order`` 1 adds the gradient, 2 the
-    Hessian. Raises ``np.linalg.LinAlgError`` when Sigma or X'V^-1X is not PD."""
+    Hessian and ``Q_i``. Raises ``np.linalg.LinAlgError`` when Sigma or X'V^-1X is not PD.
+
+    Per pattern, with ``S = V^-1`` and residuals ``r_s = y_s - X_s beta``: ``RR = sum_s r_s r_s'``,
+    ``E = S RR S``, ``D_i = S V_i S`` (so ``Q_i = sum_s X_s' D_i X_s``) and ``XCX = sum_s X_s C X_s'``.
+    """
     reml = method == "reml"
     p = problem.p
     Sig = structure.group_matrices(theta)
@@ -91,52 +100,52 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
     if order == 0:
         return Evaluation(float(f), beta, A, Ainv)
     J = structure.group_jacobians(theta)
-    P = J.shape[1]
+    n_theta = J.shape[1]
     Hs = structure.group_hessians(theta) if (order >= 2 and not structure.linear) else None
-    grad = np.zeros(P)
-    hess = np.zeros((P, P))
-    Q = np.zeros((P, p * p))
-    u = np.zeros((P, p))
+    grad = np.zeros(n_theta)
+    hess = np.zeros((n_theta, n_theta))
+    Q: np.ndarray = np.zeros((n_theta, p * p))
+    u = np.zeros((n_theta, p))  # X'V^-1 V_i V^-1 r
     bb = np.outer(beta, beta).reshape(-1)
     a_flat = Ainv.reshape(-1)
     for pat, S in zip(problem.patterns, inv):
         m = pat.m
         XYb = (pat.XY @ beta).reshape(m, m)
-        R = pat.YY - XYb - XYb.T + (pat.XX @ bb).reshape(m, m)
-        E = S @ R @ S
+        RR = pat.YY - XYb - XYb.T + (pat.XX @ bb).reshape(m, m)
+        E = S @ RR @ S
         M = pat.n * S - E
         if reml:
-            C = (pat.XX @ a_flat).reshape(m, m)
-            M = M - S @ C @ S
+            XCX = (pat.XX @ a_flat).reshape(m, m)
+            M = M - S @ XCX @ S
         idx = pat.visits
-        dV = J[pat.group][:, idx][:, :, idx]  # (P, m, m)
+        dV = J[pat.group][:, idx][:, :, idx]  # V_i on this pattern's visits, (n_theta, m, m)
         mm = m * m
-        grad += dV.reshape(P, mm) @ M.reshape(mm)  # tr(dV_k M)
+        grad += dV.reshape(n_theta, mm) @ M.reshape(mm)  # tr(V_i M)
         if order < 2:
             continue
         # traces of products as dot products of flattened matrices: tr(A B) = vec(A) . vec(B')
-        SdV = S @ dV  # S dV_k
-        D = SdV @ S  # S dV_k S
-        SdV_f = SdV.reshape(P, mm)
-        hess -= pat.n * (SdV_f @ SdV.transpose(0, 2, 1).reshape(P, mm).T)  # n tr(S dV_i S dV_j)
-        Q += sum_xax(D, pat.XX, p).reshape(P, p * p)
+        SdV = S @ dV  # S V_i
+        D = SdV @ S  # S V_i S
+        SdV_f = SdV.reshape(n_theta, mm)
+        hess -= pat.n * (SdV_f @ SdV.transpose(0, 2, 1).reshape(n_theta, mm).T)  # n tr(S dV_i S dV_j)
+        Q += sum_xax(D, pat.XX, p).reshape(n_theta, p * p)
         XR = pat.XY - (pat.XX.reshape(mm, p, p) @ beta)
-        u += D.reshape(P, mm) @ XR
+        u += D.reshape(n_theta, mm) @ XR
         F = SdV @ E
-        hess += 2.0 * (F.reshape(P, mm) @ dV.transpose(0, 2, 1).reshape(P, mm).T)  # 2 tr(dV_j S dV_i E)
+        hess += 2.0 * (F.reshape(n_theta, mm) @ dV.transpose(0, 2, 1).reshape(n_theta, mm).T)  # 2 tr(dV_j S dV_i E)
         if reml:
-            SC = S @ C
-            T2 = D.reshape(P, mm) @ (dV @ SC).transpose(0, 2, 1).reshape(P, mm).T  # tr(D_i dV_j S C)
+            SC = S @ XCX
+            T2 = D.reshape(n_theta, mm) @ (dV @ SC).transpose(0, 2, 1).reshape(n_theta, mm).T  # tr(D_i dV_j S C)
             hess += T2 + T2.T
         if Hs is not None:
             d2V = Hs[pat.group][:, :, idx][:, :, :, idx]
-            hess += d2V.reshape(P, P, mm) @ M.reshape(mm)
+            hess += d2V.reshape(n_theta, n_theta, mm) @ M.reshape(mm)
     if order < 2:
         return Evaluation(float(f), beta, A, Ainv, grad=grad)
-    Q = Q.reshape(P, p, p)
+    Q = Q.reshape(n_theta, p, p)
     if reml:
-        AQ = Ainv @ Q  # (P, p, p)
-        hess -= AQ.reshape(P, p * p) @ AQ.transpose(0, 2, 1).reshape(P, p * p).T  # tr(A Q_i A Q_j)
+        AQ = Ainv @ Q  # (n_theta, p, p)
+        hess -= AQ.reshape(n_theta, p * p) @ AQ.transpose(0, 2, 1).reshape(n_theta, p * p).T  # tr(C Q_i C Q_j)
     hess -= 2.0 * u @ Ainv @ u.T
     hess = (hess + hess.T) / 2.0
     return Evaluation(float(f), beta, A, Ainv, grad=grad, hess=hess, Q=Q)
@@ -170,17 +179,17 @@ class RemlFit:
     Attributes
     ----------
     beta, vcov_beta
-        GLS fixed effects and their model-based covariance ``(X'V^-1X)^-1``.
+        GLS fixed effects and their model-based covariance ``C = (X'V^-1X)^-1``.
     theta, theta_names, theta_cov
         Covariance parameters (SAS parameterization, SAS names) and their asymptotic
-        covariance ``2 H^{-1}`` (H: Hessian of -2 log L in theta).
+        covariance ``W = 2 H^{-1}`` (H: Hessian of -2 log L in theta).
     sigma
         ``(G, T, T)`` covariance of each group.
     hessian, gradient
         Of -2 log L in theta at the optimum.
     Q
-        ``(P, p, p)``: ``X'V^-1 dV_k V^-1 X`` so that ``d vcov_beta / d theta_k =
-        vcov_beta Q_k vcov_beta`` (Satterthwaite).
+        ``(n_theta, p, p)``: ``Q_i = X'V^-1 V_i V^-1 X`` so that ``dC/dtheta_i = C Q_i C``
+        (Satterthwaite; Kenward & Roger's ``P_i`` is ``-Q_i``).
     """
 
     beta: np.ndarray

@@ -18,7 +18,7 @@ Shieh G (2020). Power analysis and sample size planning in ANCOVA designs.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -96,7 +96,8 @@ def _split(n_total: float, allocation: float, arms: int) -> tuple[float, float]:
     return allocation * n2, n2
 
 
-def _common(power, alpha, alternative, allocation, arms, adjust, sd, effect):
+def _common(power: float | None, alpha: float, alternative: str, allocation: float, arms: int, adjust: str,
+            sd: float, effect: float | None) -> tuple[float | None, float, str, float, int, str, float, float | None]:
     power = None if power is None else check_prob(power, "power")
     alpha = check_alpha(alpha)
     alternative = check_alternative(alternative)
@@ -123,7 +124,7 @@ def _retention_pair(value: Any, name: str = "retention") -> tuple[float, float]:
     return float(vals[0]), float(vals[1])
 
 
-def _solve_increasing(f, target: float, lo: float, what: str) -> float:
+def _solve_increasing(f: Callable[[float], float], target: float, lo: float, what: str) -> float:
     """Smallest x >= lo with f(x) = target for f increasing (doubling bracket, then Brent)."""
     if f(lo) >= target:
         return lo
@@ -136,6 +137,13 @@ def _solve_increasing(f, target: float, lo: float, what: str) -> float:
     return float(optimize.brentq(lambda x: f(x) - target, lo, hi, xtol=1e-12, rtol=1e-14, maxiter=500))
 
 
+def _given(value: float | None, name: str) -> float:
+    """A quantity the caller gave (only the one solved for is None; the checks made sure)."""
+    if value is None:
+        raise RuntimeError(f"internal: {name} is the quantity solved for, not a given one")
+    return float(value)
+
+
 def _nct_reject(ncp: float, df: float, crit: float, two_sided: bool) -> float:
     """P(T > c) (+ P(T < -c) two-sided) for T noncentral t(df, ncp) (as statsmodels and pingouin)."""
     p = float(stats.nct.sf(crit, df, ncp))
@@ -144,7 +152,7 @@ def _nct_reject(ncp: float, df: float, crit: float, two_sided: bool) -> float:
     return p
 
 
-def _crit(alpha, arms, adjust, df, two_sided, rho) -> float:
+def _crit(alpha: float, arms: int, adjust: str, df: float, two_sided: bool, rho: float) -> float:
     return critical_value(alpha, comparisons=arms - 1, adjust=adjust, df=df, two_sided=two_sided, rho=rho)
 
 
@@ -247,15 +255,15 @@ def power_ttest(
 
     lo = 3.0 / (r1 + r2 / allocation) + 1e-9  # df >= 1
     if target == "n1":
-        e0, p0 = float(effect), float(power)  # type: ignore[arg-type]
+        e0, p0 = _given(effect, "effect"), _given(power, "power")
         n1 = _solve_increasing(lambda n: reject(n, e0), p0, lo, "n1")
     elif target == "power":
-        n0, e0 = float(n1), float(effect)  # type: ignore[arg-type]
+        n0, e0 = _given(n1, "n1"), _given(effect, "effect")
         if n0 * r1 + n0 / allocation * r2 - 2 < 1:
             raise SpecError(f"n1 = {n0:g} leaves fewer than 3 subjects with data; the t-test needs df >= 1.")
         power = reject(n0, e0)
     else:
-        n0, p0 = float(n1), float(power)  # type: ignore[arg-type]
+        n0, p0 = _given(n1, "n1"), _given(power, "power")
         effect = _solve_increasing(lambda d: reject(n0, d * sd), p0, 1e-8, "effect") * sd
     assert n1 is not None and power is not None and effect is not None
     m1, m2 = n1 * r1, n1 / allocation * r2
@@ -405,20 +413,20 @@ def power_ancova(
 
     lo = (arms + covariates + 1.0) / ((arms - 1) * r1 + r2 / allocation) + 1e-9  # df >= 1
     if target == "n1":
-        e0, p0 = float(effect), float(power)  # type: ignore[arg-type]
+        e0, p0 = _given(effect, "effect"), _given(power, "power")
         if method == "z":
             c = _crit(alpha, arms, adjust, np.inf, two, corr)
             n1 = (phi1 + allocation * phi2) * (c + stats.norm.ppf(p0)) ** 2 * sd ** 2 / e0 ** 2
         else:
             n1 = _solve_increasing(lambda n: reject(n, e0), p0, lo, "n1")
     elif target == "power":
-        n0, e0 = float(n1), float(effect)  # type: ignore[arg-type]
+        n0, e0 = _given(n1, "n1"), _given(effect, "effect")
         if parts(n0)[1] < 1 and method != "z":
             raise SpecError(f"n1 = {n0:g} leaves no residual df for the ANCOVA; it needs more than "
                             f"{arms + covariates} subjects with data.")
         power = reject(n0, e0)
     else:
-        n0, p0 = float(n1), float(power)  # type: ignore[arg-type]
+        n0, p0 = _given(n1, "n1"), _given(power, "power")
         effect = _solve_increasing(lambda d: reject(n0, d * sd), p0, 1e-8, "effect") * sd
     assert n1 is not None and power is not None and effect is not None
     _se, df = parts(n1)
@@ -448,12 +456,13 @@ def power_ancova(
 
 # ---------------------------------------------------------------------------- MMRM (Lu, Luo & Chen)
 
-def _corr_input(corr: Any, retention: np.ndarray, structure: str | None, times, name: str) -> np.ndarray:
+def _corr_input(corr: float | Sequence[Sequence[float]] | np.ndarray, retention: np.ndarray, structure: str | None,
+                times: Sequence[float] | None, name: str) -> np.ndarray:
     if np.ndim(corr) == 0:
         if structure is None:
             raise SpecError(f"{name} is one number; say how it spreads over the visits with structure='cs' or "
                             "'ar1', or give the full visits x visits matrix.")
-        return structured_corr(float(corr), len(retention), structure, times)
+        return structured_corr(float(np.asarray(corr, float)), len(retention), structure, times)
     return check_corr(corr, name, n_visits=len(retention))
 
 
@@ -463,13 +472,13 @@ def power_mmrm(
     effect: float | None = None,
     power: float | None = None,
     sd: float,
-    corr: Any,
+    corr: float | Sequence[Sequence[float]] | np.ndarray,
     retention: Sequence[float],
     allocation: float = 1.0,
     alpha: float = 0.05,
     alternative: str = "two-sided",
     test: str = "z",
-    corr2: Any = None,
+    corr2: float | Sequence[Sequence[float]] | np.ndarray | None = None,
     retention2: Sequence[float] | None = None,
     structure: str | None = None,
     times: Sequence[float] | None = None,
@@ -562,7 +571,7 @@ def power_mmrm(
 
     def n_from(df: float) -> float:
         c = quantiles(df)
-        p0, e0 = float(power), float(effect)  # type: ignore[arg-type]  # both given when solving for n
+        p0, e0 = _given(power, "power"), _given(effect, "effect")
         zb = stats.norm.ppf(p0) if not np.isfinite(df) else stats.t.ppf(p0, df)
         return k * (c + zb) ** 2 * sd ** 2 / e0 ** 2
 
@@ -578,7 +587,7 @@ def power_mmrm(
             notes.append(f"t: one-step correction, df = N_z - {arms} = {df:.4f} from the normal-approximation N "
                          "(Lu, Luo & Chen 2008).")
     else:
-        total = float(n_total)  # type: ignore[arg-type]  # given when not solving for it
+        total = _given(n_total, "n_total")
         n1, _ = _split(total, allocation, arms)
         df = np.inf if test == "z" else total - arms
         if test == "t" and df < 1:
@@ -586,10 +595,11 @@ def power_mmrm(
         c = quantiles(df)
         se_unit = np.sqrt(k / n1) * sd  # SE of the estimate
         if target == "power":
-            q = abs(effect) / se_unit - c
+            q = abs(_given(effect, "effect")) / se_unit - c
             power = float(stats.norm.cdf(q) if test == "z" else stats.t.cdf(q, df))
         else:
-            zb = stats.norm.ppf(power) if test == "z" else stats.t.ppf(power, df)
+            p0 = _given(power, "power")
+            zb = stats.norm.ppf(p0) if test == "z" else stats.t.ppf(p0, df)
             effect = float((c + zb) * se_unit)
         if test == "t":
             notes.append(f"t: df = N - {arms} = {df:.4f}.")
@@ -598,7 +608,7 @@ def power_mmrm(
     method = "Lu, Luo & Chen (2008) formula (3), " + (
         "normal approximation (as R longpower power.mmrm)" if test == "z" else "with t quantiles")
     return PowerResult(
-        design="mmrm", solved_for=target, n1=float(n1), n2=float(n1 / allocation), power=float(power),
-        effect=float(effect), sd=sd, alpha=alpha, alternative=alternative, allocation=allocation, phi1=phi1,
+        design="mmrm", solved_for=target, n1=float(n1), n2=float(n1 / allocation), power=_given(power, "power"),
+        effect=_given(effect, "effect"), sd=sd, alpha=alpha, alternative=alternative, allocation=allocation, phi1=phi1,
         phi2=phi2, test=test, df=float(df), critical_value=crit, method=method, arms=arms, adjust=adjust,
         inputs=inputs, sources=_sources(sources), notes=tuple(notes))

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecError
-from ..results import TidyResult
+from ..results import ModelFit, TidyResult
+from ..tidy import setting_notes
+from ..trial import TrialData
 
 __all__ = ["PlanningInputs", "planning_inputs"]
 
@@ -149,13 +151,13 @@ class PlanningInputs(TidyResult):
 
     # ------------------------------------------------------------------ TidyResult
     @property
-    def settings(self) -> dict[str, Any]:  # type: ignore[override]
+    def settings(self) -> dict[str, object]:
         notes = [(f"{self.study} is a synthetic reconstruction: these inputs illustrate the method, they are not "
                  "evidence about the trial.")] if self.synthetic else []
         return {"outcome": self.outcome, "study": self.study, "reference_arm": self.reference_arm, "notes": notes}
 
     @property
-    def table(self) -> pd.DataFrame:  # type: ignore[override]
+    def table(self) -> pd.DataFrame:
         rows = [("sd", "", self.sd), ("rho", "", self.rho), ("sd_conditional", "", self.sd_conditional)]
         for arm in self.arms:
             for visit, r in zip(self.visits, self.retention[arm]):
@@ -176,7 +178,7 @@ class PlanningInputs(TidyResult):
         for rec in self.effects.itertuples():
             lines.append(f"  effect {rec.contrast} = {rec.estimate:.4g} (95 % CI {rec.conf_low:.3g} to "
                          f"{rec.conf_high:.3g}, p = {rec.p_value:.3g}): {self.sources['effect']}")
-        lines.extend(f"Note: {n}" for n in self.settings["notes"])
+        lines.extend(f"Note: {n}" for n in setting_notes(self.settings))
         return "\n".join(lines)
 
 
@@ -204,10 +206,10 @@ def _retention(frame: pd.DataFrame, arms: list[str], visits: list[str]) -> tuple
 
 
 def planning_inputs(
-    data: Any,
+    data: TrialData | pd.DataFrame,
     *,
     outcome: str,
-    fit: Any = None,
+    fit: ModelFit | None = None,
     reference_arm: str | None = None,
 ) -> PlanningInputs:
     """Read SD, correlations, dropout by arm and visit and observed effects from a trial.
@@ -270,7 +272,7 @@ def planning_inputs(
     if fit is None:
         fit = fit_mmrm(trial, outcome=outcome, baseline="none", covariance="us", reference_arm=reference)
         how = (f"an unstructured MMRM of {outcome} on arm x visit with the baseline as a response, REML, "
-               f"fitted to {study}{tag} ({fit.fit_stats['n_subjects']} subjects)")
+               f"fitted to {study}{tag} ({fit.n_analysed(by=None)} subjects)")
     else:
         how = f"the residual covariance of the given {fit.model.upper()} fit of {fit.outcome}"
     cov = fit.residual_covariance

@@ -24,7 +24,7 @@ before dropout and the reference arm's after, with the same covariance.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from scipy import special
@@ -32,7 +32,7 @@ from scipy import special
 from ..errors import SpecError
 from .checks import check_corr, check_positive, check_retention
 
-__all__ = ["TrialModel", "generate", "true_effects"]
+__all__ = ["TrialDescription", "TrialModel", "generate", "true_effects"]
 
 DROPOUT = ("mcar", "mar")
 DEPARTURE = ("none", "j2r")
@@ -43,6 +43,24 @@ def _tuple_str(values: Any, name: str) -> tuple[str, ...]:
     if len(set(out)) != len(out) or not out:
         raise SpecError(f"{name} must be distinct names, not {list(values)!r}.")
     return out
+
+
+class TrialDescription(TypedDict):
+    """:meth:`TrialModel.describe`: the simulated trial as JSON (the fields of :class:`TrialModel`)."""
+
+    arms: list[str]
+    n_per_arm: list[int]
+    visits: list[str]
+    weeks: list[float]
+    means: list[list[float]]
+    sd: list[float]
+    corr: list[list[float]]
+    retention: list[list[float]]
+    dropout: str
+    mar_slope: float
+    departure: str
+    reference_arm: str
+    sources: dict[str, str]
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +94,24 @@ class TrialModel:
         ``"none"`` or ``"j2r"`` (jump to reference after dropout).
     reference_arm
         The control arm (default the last).
+    sources
+        Where each input came from (input name -> sentence), for the result's summary.
+
+    Raises
+    ------
+    SpecError
+        Fewer than two arms or visits, or an input of the wrong shape or range (a
+        correlation that is not positive definite, a retention that is not 1 at baseline
+        or that increases, an unknown dropout or departure).
+
+    Examples
+    --------
+    >>> from retrostudy.planning import TrialModel
+    >>> model = TrialModel(arms=("retro", "control"), n_per_arm=(30, 30), visits=("baseline", "week6"),
+    ...                    means=[[6.0, 4.0], [6.0, 5.0]], sd=1.8, corr=[[1, 0.6], [0.6, 1]],
+    ...                    retention=[1, 0.85])
+    >>> model.effects(), model.null().effects(), model.with_n(90).n_per_arm
+    ({'retro - control': -1.0}, {'retro - control': 0.0}, (45, 45))
     """
 
     arms: tuple[str, ...]
@@ -91,6 +127,8 @@ class TrialModel:
     departure: str = "none"
     reference_arm: str = ""
     sources: dict[str, str] = field(default_factory=dict)
+    #: MAR dropout intercepts per arm and visit, derived in ``__post_init__``.
+    _mar_intercepts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         arms = _tuple_str(self.arms, "arms")
@@ -139,14 +177,17 @@ class TrialModel:
     # ------------------------------------------------------------------ derived
     @property
     def n_total(self) -> int:
+        """Subjects randomized, all arms."""
         return int(sum(self.n_per_arm))
 
     @property
     def covariance(self) -> np.ndarray:
+        """Visits x visits covariance of the outcome (``corr`` scaled by ``sd``)."""
         return self.corr * np.outer(self.sd, self.sd)
 
     @property
     def experimental(self) -> tuple[str, ...]:
+        """The arms other than the reference arm."""
         return tuple(a for a in self.arms if a != self.reference_arm)
 
     def effects(self) -> dict[str, float]:
@@ -166,7 +207,7 @@ class TrialModel:
         n = np.maximum(2, np.round(share * n_total)).astype(int)
         return replace(self, n_per_arm=tuple(int(x) for x in n))
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> TrialDescription:
         """JSON-safe description (for results, checkpoints and reports)."""
         return {"arms": list(self.arms), "n_per_arm": list(self.n_per_arm), "visits": list(self.visits),
                 "weeks": list(self.weeks), "means": self.means.tolist(), "sd": self.sd.tolist(),
@@ -260,7 +301,7 @@ def generate(model: TrialModel, rng: np.random.Generator) -> tuple[np.ndarray, n
     else:
         u = rng.random((n, T))
         prev = np.ones(n, dtype=bool)
-        a = model._mar_intercepts[arm]  # type: ignore[attr-defined]
+        a = model._mar_intercepts[arm]
         for j in range(1, T):
             h = 1.0 - ret[:, j] / ret[:, j - 1]
             zlast = (y[:, j - 1] - model.means[arm, j - 1]) / model.sd[j - 1]

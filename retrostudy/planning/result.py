@@ -83,7 +83,7 @@ class PowerResult(TidyResult):
     method: str
     arms: int = 2
     adjust: str = "none"
-    inputs: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, object] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -99,10 +99,12 @@ class PowerResult(TidyResult):
 
     @property
     def n1_rounded(self) -> int:
+        """Subjects per experimental arm, rounded up."""
         return ceil_n(self.n1)
 
     @property
     def n2_rounded(self) -> int:
+        """Subjects in the control arm, rounded up."""
         return ceil_n(self.n2)
 
     @property
@@ -111,12 +113,14 @@ class PowerResult(TidyResult):
         return (self.arms - 1) * self.n1_rounded + self.n2_rounded
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:
+        """The design and what was solved for."""
         names = {"ttest": "two-sample t-test", "ancova": "ANCOVA on baseline", "mmrm": "MMRM at the final visit"}
         return f"Power and sample size: {names.get(self.design, self.design)} (solved for {self.solved_for})"
 
     @property
-    def settings(self) -> dict[str, Any]:  # type: ignore[override]
+    def settings(self) -> dict[str, object]:
+        """Method, alpha, alternative, test (and arms and adjustment for more than two arms)."""
         out: dict[str, Any] = {"method": self.method, "alpha": self.alpha, "alternative": self.alternative,
                                "test": self.test}
         if self.arms > 2:
@@ -126,7 +130,8 @@ class PowerResult(TidyResult):
         return out
 
     @property
-    def table(self) -> pd.DataFrame:  # type: ignore[override]
+    def table(self) -> pd.DataFrame:
+        """One row with :data:`POWER_COLUMNS`."""
         row = {
             "design": self.design, "solved_for": self.solved_for, "n1": self.n1, "n2": self.n2,
             "n_total": self.n_total, "n1_rounded": float(self.n1_rounded), "n2_rounded": float(self.n2_rounded),
@@ -138,7 +143,8 @@ class PowerResult(TidyResult):
         }
         return pd.DataFrame([row], columns=list(POWER_COLUMNS))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe: the table, settings, inputs and their sources."""
         base = super().to_dict()
         base["inputs"] = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
                           for k, v in self.inputs.items()}

@@ -46,7 +46,7 @@ class SerialRun:
 
 def _replicates_runner() -> Callable | None:
     try:
-        from ..replicates import run_replicates  # type: ignore[attr-defined]
+        from ..replicates import run_replicates
     except ImportError:
         return None
     return run_replicates

@@ -1,17 +1,23 @@
 """The result of a simulation of the planned analysis (:class:`SimulationResult`)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, SupportsInt, TypedDict
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..results import TidyResult
+from .model import TrialDescription
 
-__all__ = ["SIMULATION_COLUMNS", "SimulationResult", "summarise"]
+if TYPE_CHECKING:
+    from ..replicates.result import ReplicateRun
+    from .model import TrialModel
+    from .simulate import AnalysisPlan
+
+__all__ = ["SIMULATION_COLUMNS", "PlanDescription", "SimulationResult", "summarise"]
 
 #: Columns of ``SimulationResult.to_frame()``: one row per contrast, and ``any``.
 SIMULATION_COLUMNS = ("contrast", "truth", "n_sim", "n_failed", "rejection_rate", "rejection_mc_se",
@@ -21,6 +27,19 @@ SIMULATION_COLUMNS = ("contrast", "truth", "n_sim", "n_failed", "rejection_rate"
 
 REPLICATE_COLUMNS = ("replicate", "contrast", "estimate", "std_error", "df", "statistic", "p_value", "p_adjusted",
                      "conf_low", "conf_high", "reject", "covers", "converged", "n_subjects", "n_observed_final")
+
+
+class PlanDescription(TypedDict):
+    """``AnalysisPlan.describe()``: the planned analysis as JSON (``covariance`` is None for ANCOVA)."""
+
+    analysis: str
+    baseline: str
+    covariance: str | None
+    df_method: str
+    adjust: str
+    alpha: float
+    conf_level: float
+    engine: str
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -49,17 +68,38 @@ class SimulationResult(TidyResult):
     table: pd.DataFrame
     replicates: pd.DataFrame
     failures: pd.DataFrame
-    model: Mapping[str, Any]
-    plan: Mapping[str, Any]
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    model: TrialDescription
+    plan: PlanDescription
+    settings: Mapping[str, object] = field(default_factory=dict)
     title: str = "Simulation of the planned analysis"
 
     def power(self, contrast: str | None = None) -> float:
-        """The rejection rate of one contrast (default the first)."""
+        """The rejection rate of one contrast: its power (its type I error under the null).
+
+        Parameters
+        ----------
+        contrast
+            A contrast of ``table`` (``"retro - control"``; ``"any"``: at least one
+            comparison rejected); default the first.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> from retrostudy.planning import TrialModel, simulate_power
+        >>> model = TrialModel(arms=("retro", "control"), n_per_arm=(30, 30), visits=("baseline", "week6"),
+        ...                    means=[[6.0, 4.0], [6.0, 5.0]], sd=1.8, corr=[[1, 0.6], [0.6, 1]],
+        ...                    retention=[1, 0.85])
+        >>> simulate_power(model, n_sim=20, seed=1, analysis="ancova").power("retro - control")
+        0.6
+        """
         row = self.table.iloc[0] if contrast is None else self.table.set_index("contrast").loc[contrast]
         return float(row["rejection_rate"])
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe: the table, settings, the model and plan descriptions, the number of failures."""
         base = super().to_dict()
         base["model"] = dict(self.model)
         base["plan"] = dict(self.plan)
@@ -67,11 +107,13 @@ class SimulationResult(TidyResult):
         return base
 
     def summary(self) -> str:
+        """The trial, the plan and each contrast's operating characteristics in a few lines."""
         plan = self.plan
         how = (f"{plan['analysis'].upper()}" + (f" ({plan['covariance']}, {plan['df_method']} df)"
                                                  if plan["analysis"] == "mmrm" else " (residual df)")
                + f", adjust {plan['adjust']}, alpha {plan['alpha']:g}")
-        n = int(self.settings.get("n_sim", 0))
+        n_sim = self.settings.get("n_sim", 0)
+        n = int(n_sim) if isinstance(n_sim, SupportsInt) else 0
         arms = ", ".join(f"{a} {k}" for a, k in zip(self.model["arms"], self.model["n_per_arm"]))
         lines = [(f"{self.title}: {n} simulated trials of {sum(self.model['n_per_arm'])} subjects ({arms}), "
                   f"dropout {self.model['dropout']}, departure {self.model['departure']}; analysis {how}.")]
@@ -100,8 +142,9 @@ def _wilson(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
     return float(centre - half), float(centre + half)
 
 
-def summarise(run: Any, *, model, plan, truth: Mapping[str, float], truth_se: Mapping[str, float],
-              seed: Any) -> SimulationResult:
+def summarise(run: ReplicateRun, *, model: TrialModel, plan: AnalysisPlan, truth: Mapping[str, float],
+              truth_se: Mapping[str, float], seed: int | Sequence[int] | np.random.SeedSequence | None
+              ) -> SimulationResult:
     """Turn a replicate run into a :class:`SimulationResult`."""
     names = list(truth)
     rows = []

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,12 @@ from scipy import stats
 
 from ..errors import SpecError
 from .model import TrialModel, generate, true_effects
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from ..results import ModelFit
+    from .simresult import PlanDescription, SimulationResult
 
 __all__ = ["AnalysisPlan", "build_payload", "replicate_frame", "simulate_power", "simulate_replicate"]
 
@@ -87,7 +95,8 @@ class AnalysisPlan:
         if not 0 < float(self.conf_level) < 1:
             raise SpecError(f"conf_level must be between 0 and 1, not {self.conf_level!r}.")
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> PlanDescription:
+        """The plan as JSON (what :attr:`SimulationResult.plan` holds)."""
         return {"analysis": self.analysis, "baseline": self.baseline if self.analysis == "mmrm" else "covariate",
                 "covariance": self.covariance if self.analysis == "mmrm" else None,
                 "df_method": self.df_method if self.analysis == "mmrm" else "residual", "adjust": self.adjust,
@@ -116,7 +125,7 @@ def replicate_frame(model: TrialModel, y: np.ndarray, observed: np.ndarray, *, v
     })
 
 
-def _fit_api(frame: pd.DataFrame, model: TrialModel, plan: AnalysisPlan):
+def _fit_api(frame: pd.DataFrame, model: TrialModel, plan: AnalysisPlan) -> ModelFit:
     from ..models.ancova import fit_ancova
     from ..models.mmrm import fit_mmrm
 
@@ -126,7 +135,7 @@ def _fit_api(frame: pd.DataFrame, model: TrialModel, plan: AnalysisPlan):
                     baseline=plan.baseline, reference_arm=model.reference_arm, conf_level=plan.conf_level)
 
 
-def _final_contrasts(fit, model: TrialModel, adjust: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _final_contrasts(fit: ModelFit, model: TrialModel, adjust: str) -> tuple[pd.DataFrame, np.ndarray]:
     from ..inference import contrasts, emmeans
 
     con = contrasts(emmeans(fit), family="trt_vs_ref", adjust=adjust)
@@ -285,7 +294,7 @@ def simulate_power(
     model: TrialModel,
     *,
     n_sim: int = 1000,
-    seed: Any = 20190159,
+    seed: int | Sequence[int] | np.random.SeedSequence | None = 20190159,
     analysis: str = "mmrm",
     baseline: str = "covariate",
     covariance: str = "us",
@@ -295,12 +304,12 @@ def simulate_power(
     conf_level: float = 0.95,
     engine: str = "refit",
     workers: int | None = None,
-    scheduler: Any = None,
+    scheduler: str | Client | None = None,
     progress: bool | None = None,
     max_errors: int | None = None,
-    checkpoint: Any = None,
-    on_chunk: Any = None,
-):
+    checkpoint: str | os.PathLike[str] | None = None,
+    on_chunk: Callable[[int, list[Mapping[str, object]]], object] | None = None,
+) -> SimulationResult:
     """Simulate ``n_sim`` trials from ``model`` and analyse each as planned.
 
     Parameters

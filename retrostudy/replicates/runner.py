@@ -55,7 +55,10 @@ def _root_seed(seed: Any, stored: dict | None) -> RootSeed:
             seed, numbers.Integral | np.random.SeedSequence | Sequence)):
         raise SpecError(f"seed must be an int, a sequence of ints, a numpy SeedSequence or None, not {seed!r}.")
     try:
-        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)  # type: ignore[arg-type]
+        if isinstance(seed, np.random.SeedSequence):
+            seq = seed
+        else:  # numbers.Integral (numpy ints too) as the int it is
+            seq = np.random.SeedSequence(int(seed) if isinstance(seed, numbers.Integral) else seed)
     except (TypeError, ValueError) as exc:
         raise SpecError(f"seed {seed!r} is not a valid numpy seed ({exc}); pass a non-negative int.") from None
     raw: Any = seq.entropy

@@ -11,15 +11,19 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..errors import SpecError
-from ..schema import Outcome, get_outcome
-from ..trial import TrialData, as_trial
-from .manifest import ReportManifest, package_versions, sha256_bytes
+from ..schema import Outcome, get_outcome, outcome_from_definition
+from ..trial import TrialData, as_trial, outcome_definition
+from .manifest import PrimaryResult, ReportManifest, package_versions, sha256_bytes
 from .spec import DEFAULTS, ReportSpec, make_spec
+
+if TYPE_CHECKING:
+    from .analysis import OutcomeResult
+    from .multiplicity import CiKind
 
 __all__ = ["DEFAULTS", "ReportManifest", "ReportSpec", "build_report"]
 
@@ -86,20 +90,16 @@ def _describe(trial: TrialData, kind: str, name: str | None = None) -> dict:
 
 def _outcome_info(trial: TrialData, outcome: str) -> Outcome:
     """The loader's outcome definition (label, unit, direction) or the registry's."""
-    known = (trial.meta.get("outcomes") or {}).get(outcome)
-    if isinstance(known, Mapping):
-        try:
-            return Outcome(**{k: v for k, v in known.items() if k in Outcome.__dataclass_fields__})
-        except (TypeError, ValueError):
-            pass
-    return get_outcome(outcome)
+    known = outcome_definition(trial.meta, outcome)
+    info = outcome_from_definition(known) if known is not None else None
+    return info if info is not None else get_outcome(outcome)
 
 
-def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str | os.PathLike,
+def build_report(data: TrialData | pd.DataFrame | str | os.PathLike[str], *, out: str | os.PathLike[str],
                  outcomes: Sequence[str] | None = None, model: str = "mmrm", primary: str | None = None,
                  adjust: str | None = None, multiplicity: str | None = None,
-                 settings: Mapping | str | os.PathLike | None = None, date: str | None = None,
-                 keep_source: str | os.PathLike | None = None,
+                 settings: Mapping[str, object] | str | os.PathLike[str] | None = None, date: str | None = None,
+                 keep_source: str | os.PathLike[str] | None = None,
                  progress: Callable[[str], None] | None = None) -> ReportManifest:
     """Write the trial report as a PDF (and its manifest as JSON next to it).
 
@@ -138,6 +138,8 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str
     Returns
     -------
     ReportManifest
+        What was written (with sha256), from what, and the primary results in brief
+        (``summary()``, what ``retrostudy report`` prints).
 
     Raises
     ------
@@ -146,9 +148,22 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str
 
     Examples
     --------
+    >>> import tempfile
+    >>> from pathlib import Path
     >>> import retrostudy as rs
-    >>> m = rs.build_report("alghadir2019_sim", out="six-week.pdf", outcomes=["pain_nrs"])  # doctest: +SKIP
-    >>> print(m.summary())  # doctest: +SKIP
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     m = rs.build_report("alghadir2019_sim", out=Path(folder) / "six-week.pdf", outcomes=["pain_nrs"],
+    ...                         date="2024-05-31")
+    ...     sorted(p.name for p in Path(folder).iterdir())
+    ['six-week.manifest.json', 'six-week.pdf']
+    >>> print(m.summary())
+    Report six-week.pdf (manifest six-week.manifest.json)
+    SYNTHETIC DATA: these results show what the analysis does, not what the treatment does.
+    Primary outcomes: MMRM at week 6, n = 59 analysed; ...
+      outcome     comparison          difference             CI  p adj.
+      Pain (NRS)  retro vs forward         +0.35  -0.23 to 0.93   0.292
+      Pain (NRS)  retro vs control         +0.80   0.20 to 1.39   0.028
+      Pain (NRS)  forward vs control       +0.44  -0.16 to 1.05   0.292
     """
     say = progress or (lambda msg: None)
     out = Path(out)
@@ -165,7 +180,8 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike, *, out: str
 
 
 def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *, out: Path,
-           settings_name: str | None, keep_source, say) -> ReportManifest:
+           settings_name: str | None, keep_source: str | os.PathLike[str] | None,
+           say: Callable[[str], None]) -> ReportManifest:
     from .analysis import analyse_outcome, final_family
     from .content import build_content
     from .meta import command_line, manifest_block, meta_block
@@ -216,13 +232,14 @@ def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *,
     return manifest
 
 
-def _brief(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> list[dict]:
+def _brief(results: Sequence[OutcomeResult], spec: ReportSpec, infos: Mapping[str, Outcome],
+           fam: Mapping[str, tuple[pd.DataFrame, CiKind]]) -> list[PrimaryResult]:
     """The primary outcomes' contrasts of the first arm, as ``retrostudy report`` prints them."""
     from . import fmt
     from .labels import visit_label
     from .tables_fmt import orient, pair_label
 
-    rows = []
+    rows: list[PrimaryResult] = []
     for o in spec.primary_outcomes:
         if o not in fam:
             continue
@@ -247,12 +264,13 @@ def _tagged(frame: pd.DataFrame, tag: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def _tables(results, spec: ReportSpec, infos: Mapping[str, Outcome], fam: Mapping) -> dict[str, pd.DataFrame]:
+def _tables(results: Sequence[OutcomeResult], spec: ReportSpec, infos: Mapping[str, Outcome],
+            fam: Mapping[str, tuple[pd.DataFrame, CiKind]]) -> dict[str, pd.DataFrame]:
     """The report's numbers as tidy tables (``estimate`` = first minus second, as every tidy table)."""
     emm, con, eff, resp, rates = [], [], [], [], []
     for r in results:
         for role, m in (("primary", r.primary), ("sensitivity", r.sensitivity)):
-            if not m.ok:
+            if not m.ok or m.emm is None or m.contrasts is None or m.effects is None:  # a fit that worked has all
                 continue
             tag = {"outcome": r.outcome, "model": m.model, "analysis": role,
                    "outcome_role": "primary" if spec.is_primary(r.outcome) else "exploratory"}

@@ -117,8 +117,7 @@ def fit_one(trial: TrialData, outcome: str, model: str, spec: ReportSpec) -> Mod
         with warnings.catch_warnings(record=True) as rec:
             warnings.simplefilter("always")
             fit = _fit_function(model)(trial, **kwargs)
-            by = {} if "visit" in fit.grid_factors else {"by": None}
-            emm = emmeans(fit, weights=spec.weights, **by)
+            emm = emmeans(fit, weights=spec.weights, by="visit" if "visit" in fit.grid_factors else None)
             raw = contrasts(emm, family="pairwise", adjust="none")
             adjusted = (contrasts(emm, family="pairwise", adjust=spec.adjust).to_frame()
                         if spec.adjust in ("dunnett", "tukey") else None)

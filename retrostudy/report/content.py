@@ -124,7 +124,7 @@ def _outcome_blocks(trial, spec: ReportSpec, res: OutcomeResult, info: Outcome, 
         table, kind = fam.get(o, (m.at(spec.final_visit), m.ci_kind))
         blocks.append(_table(contrast_dict(table, m.at(spec.final_visit, "effects"), info, kind, spec.conf_level)))
         earlier = [v for v in spec.post_baseline_visits if v != spec.final_visit]
-        if which == "Primary" and m.model == "mmrm" and earlier:
+        if which == "Primary" and m.model == "mmrm" and earlier and m.contrasts is not None:
             con = m.contrasts.loc[m.contrasts["visit"].astype(str).isin(earlier)].reset_index(drop=True)
             blocks.append(_sub(f"Earlier visits ({m.model.upper()}, supportive)"))
             blocks.append(_table(visits_dict(con, info, spec.conf_level, weeks)))
@@ -192,7 +192,11 @@ def build_content(trial: TrialData, spec: ReportSpec, results: Sequence[OutcomeR
     final = visit_label(spec.final_visit, weeks.get(spec.final_visit))
 
     # participant flow, in participants
-    analysed = {r.outcome: analysed_by_arm(r.primary) for r in results if analysed_by_arm(r.primary) is not None}
+    analysed: dict[str, dict[str, int]] = {}
+    for r in results:
+        by_arm = analysed_by_arm(r.primary)
+        if by_arm is not None:
+            analysed[r.outcome] = by_arm
     counts = flow_counts(trial, analysed, outcomes=spec.outcomes, final_visit=spec.final_visit,
                          labels={o: infos[o].label for o in spec.outcomes})
     randomized = {a["arm"]: a["randomized"] for a in counts["arms"]}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -60,7 +61,7 @@ def flow_counts(trial: TrialData, analysed: Mapping[str, Mapping[str, int]] | No
     arms_out = []
     for arm in trial.arms:
         ids = sorted(arm_of.index[arm_of == arm])
-        vis_sets = {s: seen.get(s, set()) for s in ids}
+        vis_sets: dict[str, set[str]] = {s: seen.get(s, set()) for s in ids}
         last = {s: max((visits.index(v) for v in vs), default=-1) for s, vs in vis_sets.items()}
         vis = []
         for j, v in enumerate(visits):
@@ -68,7 +69,7 @@ def flow_counts(trial: TrialData, analysed: Mapping[str, Mapping[str, int]] | No
             returned = sum(v not in vs and last[s] > j for s, vs in vis_sets.items())
             vis.append({"visit": v, "week": float(weeks.get(v, float("nan"))), "assessed": int(assessed),
                         "missing": len(ids) - int(assessed), "missed_returned": int(returned)})
-        lost = []
+        lost: list[dict[str, Any]] = []
         for j, v in enumerate(visits[:-1]):
             n = sum(last[s] == j for s in ids)
             if n:
@@ -93,8 +94,8 @@ def flow_counts(trial: TrialData, analysed: Mapping[str, Mapping[str, int]] | No
                 people = sub["subject_id"].dropna().astype(str).nunique() if "subject_id" in sub.columns else 0
                 excluded.append({"stage": str(rec.stage), "reason": str(rec.reason), "values": int(rec.cells),
                                  "participants": int(people)})
-        ids = set(log["subject_id"].dropna().astype(str)) if "subject_id" in log.columns else set()
-        only = sorted(ids - set(data["subject_id"].astype(str)))
+        logged = set(log["subject_id"].dropna().astype(str)) if "subject_id" in log.columns else set()
+        only = sorted(logged - set(data["subject_id"].astype(str)))
     return {"total": int(arm_of.size), "arms": arms_out, "excluded": excluded, "subjects_only_excluded": only,
             "visits": visits, "labels": dict(labels or {})}
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
-__all__ = ["PACKAGES", "ReportManifest", "package_versions", "sha256_bytes"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["PACKAGES", "PrimaryResult", "ReportManifest", "package_versions", "sha256_bytes"]
 
 #: Packages whose versions every report records (the retrostudy dependency set).
 PACKAGES = ("retrostudy", "numpy", "scipy", "pandas", "statsmodels", "pingouin", "seaborn", "matplotlib",
@@ -29,6 +32,26 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+class PrimaryResult(TypedDict):
+    """One primary outcome x contrast in brief (:attr:`ReportManifest.results`): the difference
+    oriented so that a positive value favours the first arm, its interval and adjusted p."""
+
+    outcome: str
+    label: str
+    contrast: str
+    visit: str
+    difference: float
+    conf_low: float
+    conf_high: float
+    ci: str
+    p_adjusted: float
+    p_label: str
+    n: int
+    difference_text: str
+    ci_text: str
+    p_text: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,9 +79,10 @@ class ReportManifest:
     timestamp
         The fixed date written into the PDF (ISO 8601, UTC) and where it came from.
     results
-        The primary results in brief: one dict per primary outcome x contrast (``outcome``,
-        ``label``, ``contrast``, oriented ``difference``, ``conf_low``, ``conf_high``, ``ci``,
-        ``p_adjusted``, ``p_label``, ``n``) -- what ``retrostudy report`` prints.
+        The primary results in brief: one :class:`PrimaryResult` per primary outcome x contrast
+        (``outcome``, ``label``, ``contrast``, oriented ``difference``, ``conf_low``,
+        ``conf_high``, ``ci``, ``p_adjusted``, ``p_label``, ``n``) -- what ``retrostudy report``
+        prints.
     synthetic
         Whether the data are synthetic.
     table_maker
@@ -67,28 +91,29 @@ class ReportManifest:
     """
 
     outputs: Mapping[str, str]
-    input: Mapping[str, Any]
-    spec: Mapping[str, Any]
+    input: Mapping[str, object]
+    spec: Mapping[str, object]
     command: str
     versions: Mapping[str, str]
-    timestamp: Mapping[str, Any] = field(default_factory=dict)
+    timestamp: Mapping[str, object] = field(default_factory=dict)
     pdf: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
-    results: tuple[Mapping[str, Any], ...] = ()
+    results: tuple[PrimaryResult, ...] = ()
     synthetic: bool = False
-    table_maker: Any = field(default=None, repr=False, compare=False)
+    table_maker: Callable[[], Mapping[str, pd.DataFrame]] | None = field(default=None, repr=False, compare=False)
 
     @property
-    def tables(self) -> Mapping[str, Any]:
+    def tables(self) -> Mapping[str, pd.DataFrame]:
         """The report's tidy tables by name (``emmeans``, ``contrasts``, ``effect_sizes``, ``responders``,
         ``responder_rates``), made on first use (``retrostudy report --tables`` writes them)."""
-        cached = self.__dict__.get("_tables")
+        cached: dict[str, pd.DataFrame] | None = self.__dict__.get("_tables")
         if cached is None:
             cached = dict(self.table_maker()) if self.table_maker is not None else {}
             object.__setattr__(self, "_tables", cached)
         return cached
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
+        """Everything but the tables, JSON-safe (what ``<stem>.manifest.json`` holds)."""
         return {"pdf": self.pdf, "outputs": dict(sorted(self.outputs.items())),
                 "sources": dict(sorted(self.sources.items())), "input": dict(self.input),
                 "spec": dict(self.spec), "command": self.command, "versions": dict(self.versions),
@@ -96,9 +121,11 @@ class ReportManifest:
                 "results": [dict(r) for r in self.results]}
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON with sorted keys."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
+        """The files written with their sha256."""
         import pandas as pd
 
         return pd.DataFrame({"file": list(self.outputs), "sha256": list(self.outputs.values())})

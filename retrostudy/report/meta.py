@@ -74,7 +74,8 @@ def meta_block(trial: TrialData, spec: ReportSpec, input_info: Mapping, stamp: M
         warnings.append("This report is undated: no --date, SOURCE_DATE_EPOCH or date in the data was given, so "
                         f"the PDF carries the fixed placeholder {stamp['date']}. Give --date YYYY-MM-DD.")
     statement = str(meta.get("synthetic_statement") or "These data are simulated, not participant data.")
-    calibrated = [str(x) for x in (meta.get("calibrated_to") or dataset_field(meta, "calibrated_to") or [])]
+    targets = meta.get("calibrated_to") or dataset_field(meta, "calibrated_to") or []
+    calibrated = [str(x) for x in targets] if isinstance(targets, list | tuple) else []
     synthetic = bool(meta.get("synthetic"))
     return {"calibrated_to": calibrated if synthetic else [], "title": title, "subtitle": subtitle,
             "provenance": [list(p) for p in prov], "synthetic": synthetic, "synthetic_statement": statement,

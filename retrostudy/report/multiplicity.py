@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -46,19 +47,19 @@ __all__ = ["ADJUSTED_COLUMNS", "CiKind", "across_primary", "adjust_p", "bonferro
 ADJUSTED_COLUMNS = ("p_adjusted", "conf_low", "conf_high", "tested", "conf_low_unadj", "conf_high_unadj")
 
 
-def adjust_p(p: Sequence[float], method: str) -> np.ndarray:
+def adjust_p(p: npt.ArrayLike, method: str) -> np.ndarray:
     """Holm or Bonferroni adjusted p-values (``"none"`` returns a copy); NaN stays NaN and is not counted.
 
     >>> adjust_p([0.01, 0.04, 0.03], "holm").round(3).tolist()
     [0.03, 0.06, 0.06]
     """
-    p = np.asarray(p, float)
-    out = p.copy()
-    ok = np.isfinite(p)
+    pv = np.asarray(p, float)
+    out = pv.copy()
+    ok = np.isfinite(pv)
     m = int(ok.sum())
     if method == "none" or m == 0:
         return out
-    q = p[ok]
+    q = pv[ok]
     if method == "bonferroni":
         out[ok] = np.minimum(1.0, m * q)
         return out

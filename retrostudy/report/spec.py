@@ -130,13 +130,16 @@ class ReportSpec:
 
     @property
     def sensitivity_model(self) -> str:
+        """The model that is not the primary one."""
         return "ancova" if self.model == "mmrm" else "mmrm"
 
     @property
     def exploratory_outcomes(self) -> tuple[str, ...]:
+        """The reported outcomes that are not primary."""
         return tuple(o for o in self.outcomes if o not in self.primary_outcomes)
 
     def is_primary(self, outcome: str) -> bool:
+        """Whether ``outcome`` is in the primary family."""
         return outcome in self.primary_outcomes
 
     @property
@@ -145,9 +148,9 @@ class ReportSpec:
         first, last = self.visits.index(self.baseline_visit), self.visits.index(self.final_visit)
         return tuple(v for i, v in enumerate(self.visits) if first < i <= last)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """JSON-safe, keys sorted, for the manifest."""
-        out = {
+        out: dict[str, object] = {
             "primary": self.model, "adjust": self.adjust, "multiplicity": self.multiplicity,
             "outcomes": list(self.outcomes), "primary_outcomes": list(self.primary_outcomes),
             "primary_outcomes_source": self.primary_outcomes_source, "final_visit": self.final_visit,

@@ -242,7 +242,7 @@ def coef_dict(fit, title: str) -> dict:
             "align": "lrrrrrr", "widths": [2.6, 0.9, 0.8, 0.7, 0.7, 0.7, 1.6]}
 
 
-def kv_dict(pairs: Sequence[tuple[str, str]], header: Sequence[str] = ("Item", "Value"),
+def kv_dict(pairs: Sequence[tuple[object, object]], header: Sequence[str] = ("Item", "Value"),
             widths: Sequence[float] = (1.0, 3.0)) -> dict:
     return {"header": list(header), "rows": [[str(k), str(v)] for k, v in pairs], "align": "ll",
             "widths": list(widths)}

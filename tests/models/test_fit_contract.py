@@ -123,6 +123,19 @@ def test_unknown_columns_key_is_a_sentence():
         rs.fit_mmrm(TRIAL, outcome="pain_nrs", columns={"id": "subject_id"})
 
 
+def test_columns_replace_every_field_and_a_required_one_cannot_be_none():
+    from dataclasses import fields
+
+    from retrostudy.deprecation import resolve_columns
+
+    given = {f.name: f"col_{f.name}" for f in fields(Columns)}  # a new Columns field must reach the fit too
+    assert dict(resolve_columns("fit_mmrm", given, Columns())) == given
+    assert resolve_columns("fit_mmrm", {"arm": None}, Columns()).arm is None  # no arm: one group
+    for key in ("subject", "visit", "response"):
+        with pytest.raises(rs.SpecError, match=f"needs a {key} column"):
+            rs.fit_mmrm(TRIAL, outcome="pain_nrs", columns={key: None})
+
+
 def test_generic_frame_without_a_marked_baseline_is_refused():
     """A frame of change scores at visits 4-7: the default baseline='covariate' must not turn visit 4
     into a covariate silently (issue: it did)."""
