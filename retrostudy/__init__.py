@@ -97,7 +97,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .inference.emmeans import emmeans
     from .inference.responders import responders
     from .io import read_trial, validate_trial
-    from .missing import Estimand, sensitivity, tipping_point
+    from .missing.estimand import Estimand
+    from .missing.sensitivity import sensitivity, tipping_point
     from .models.ancova import fit_ancova
     from .models.lmm import fit_lmm
     from .models.mmrm import fit_mmrm

@@ -176,7 +176,7 @@ class Estimand:
                        for ev in self.intercurrent_events)
         return replace(self, intercurrent_events=events)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """JSON- and YAML-safe mapping (the inverse of :meth:`from_mapping`)."""
         return {"population": self.population, "variable": self.variable, "outcome": self.outcome,
                 "visit": self.visit, "treatments": list(self.treatments),

@@ -64,7 +64,7 @@ class SensitivityResult(TidyResult):
     imputation_model: Any = None
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:
         s = self.settings
         return (f"Sensitivity analysis of {s.get('outcome')}: {str(s.get('strategy', '')).upper()} imputation, "
                 f"{s.get('method')}")
@@ -116,7 +116,7 @@ class TippingPointResult(TidyResult):
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:
         s = self.settings
         return (f"Tipping point of {s.get('outcome')}: delta added to the imputed values of {self.arm} "
                 f"({str(s.get('strategy', '')).upper()}, {s.get('method')})")

@@ -261,7 +261,7 @@ def prepare_mean_model(
                              "(one baseline mean for all arms) needs it.")
         fac[visit] = [bv] + [v for v in visits if v != bv]
         ref[visit] = bv
-        omit = [(visit, bv, arm)]  # one baseline mean for all arms (cLDA)
+        omit = [(visit, str(bv), str(arm))]  # one baseline mean for all arms (cLDA)
     frame = frame.reset_index(drop=True)
     design, X = build_design(frame, rhs, factors=fac, reference=ref, subject=subject, omit=omit)
 

@@ -47,7 +47,7 @@ class Pattern:
         return len(self.visits)
 
     @cached_property
-    def ix(self) -> tuple[np.ndarray, np.ndarray]:
+    def ix(self) -> tuple[np.ndarray, ...]:
         """``np.ix_(visits, visits)``: this pattern's block of a visits x visits matrix."""
         return np.ix_(self.visits, self.visits)
 
