@@ -76,7 +76,7 @@ def _estimand(setup: _Setup, strategy: str, ice_arg) -> Estimand:
 
 
 def _settings(setup: _Setup, method: str, strategy: str, pooled: _Pooled, conf_level: float, covariance: str,
-              same_cov: bool, contrasts: str, extra_notes: Sequence[str] = ()) -> dict[str, Any]:
+              same_cov: bool, family: str, extra_notes: Sequence[str] = ()) -> dict[str, Any]:
     data = setup.data
     n_ice = int(np.sum(setup.ice.index < data.T))
     df_kind = _DF_KIND[method]
@@ -106,7 +106,7 @@ def _settings(setup: _Setup, method: str, strategy: str, pooled: _Pooled, conf_l
         "reference_arm": setup.reference_arm, "df": df_kind, "conf_level": float(conf_level),
         "n_samples": pooled.n_samples, "n_failed": len(pooled.failures), "seed": pooled.seed,
         "covariance": covariance, "same_cov": bool(same_cov), "baseline": data.baseline,
-        "covariates": list(data.covariates), "contrasts": contrasts, "n_subjects": data.n, "n_ice": n_ice,
+        "covariates": list(data.covariates), "family": family, "n_subjects": data.n, "n_ice": n_ice,
         "ice": setup.ice.source, "runner": where.get("runner"),
         "cluster_startup_s": round(where["startup"], 3) if where.get("startup") else None, "notes": notes,
     }
