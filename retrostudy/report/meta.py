@@ -61,7 +61,10 @@ def meta_block(trial: TrialData, spec: ReportSpec, input_info: Mapping, stamp: M
                  + f" ({spec.primary_outcomes_source}); "
                  + (f"exploratory: {oxford_join([labels.get(o, o) for o in spec.exploratory_outcomes])}"
                     if spec.exploratory_outcomes else "no exploratory outcomes")))
-    prov.append(("Analysis", (f"{spec.model.upper()} (primary), {spec.sensitivity_model.upper()} (sensitivity); "
+    from .who import model_name
+
+    prov.append(("Analysis", (f"{model_name(spec.model, spec.baseline)} (primary), "
+                             f"{model_name(spec.sensitivity_model, spec.baseline)} (sensitivity); "
                              f"reference arm {spec.reference_arm}; covariates: "
                              f"{', '.join(spec.covariates) or 'none besides the baseline value'}")))
     prov.append(("Report", (f"retrostudy {versions.get('retrostudy', '?')}, dated {stamp['date']} "
