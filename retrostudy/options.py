@@ -115,7 +115,8 @@ SENSITIVITY_SETTINGS: dict[str, tuple[object, str]] = {
     "seed": (1, "seed of the random methods (the same seed gives the same report)"),
     "baseline": ("none", "the baseline visit in the imputation model: none (a response, as in the primary cLDA; "
                  "LMCF needs it) or covariate_by_visit"),
-    "tipping_arm": (None, "arm whose imputed values the tipping point shifts (default: the first arm)"),
+    "tipping_arm": (None, "arm whose imputed values the tipping point shifts (default: the first arm that is not the "
+                    "reference arm)"),
     "tipping_strategy": ("mar", "strategy the tipping point starts from"),
     "deltas": (None, "the tipping point's grid of deltas in the outcome's units (default: 0 to 4 baseline SDs in "
                "41 steps, in the direction that works against the tipping arm)"),

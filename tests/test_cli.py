@@ -116,7 +116,7 @@ def test_usage_errors_exit_2_with_a_hint(argv, words, capsys):
     assert words in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["datasets", "validate", "show", "fit", "report"])
+@pytest.mark.parametrize("command", ["datasets", "validate", "show", "fit", "report", "sensitivity"])
 def test_every_help_lists_choices_defaults_and_two_examples(command, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args([command, "--help"])
@@ -133,7 +133,9 @@ def test_every_help_lists_choices_defaults_and_two_examples(command, capsys):
         for word in (*COVARIANCES, *DF_METHODS, "ancova", "mmrm", "lmm", "pairwise", "trt_vs_ref", "kr"):
             assert word in out
     if command == "report":
-        for word in (*MULTIPLICITY, *REPORT_SETTINGS):
+        from retrostudy.options import SENSITIVITY_SETTINGS
+
+        for word in (*MULTIPLICITY, *REPORT_SETTINGS, *SENSITIVITY_SETTINGS):
             assert word in out
     if command == "validate":
         for word in ("layout", "columns", "arms", "visits", "baseline", "outcomes", "covariates", "missing_values"):

@@ -214,8 +214,12 @@ def _covariate_units(trial: TrialData) -> dict[str, str]:
 
 def build_content(trial: TrialData, spec: ReportSpec, results: Sequence[OutcomeResult],
                   infos: Mapping[str, Outcome], meta_block: Mapping[str, Any], versions: Mapping[str, str],
-                  progress: Callable[[str], None]) -> tuple[dict, dict]:
-    """The JSON data for the template and the SVG figures (name -> bytes)."""
+                  progress: Callable[[str], None], *, missing: Sequence[Any] = (),
+                  input_name: str = "DATA") -> tuple[dict, dict]:
+    """The JSON data for the template and the SVG figures (name -> bytes); ``missing``: the
+    :class:`~retrostudy.report.missing_analysis.MissingResult` of each primary outcome."""
+    from .missing_section import missing_methods, missing_section, missing_summary
+
     figures: dict[str, bytes] = {}
     synthetic = bool(trial.meta.get("synthetic"))
     weeks = {str(k): float(v) for k, v in trial.data.groupby("visit", observed=True)["week"].first().items()}
@@ -291,16 +295,29 @@ def build_content(trial: TrialData, spec: ReportSpec, results: Sequence[OutcomeR
                       "first-named arm did better (for pain, WOMAC and TUG, where lower is better, that is the "
                       "second arm's mean minus the first's); the tables use the same orientation. Exploratory "
                       "outcomes are grey.")
+    sections = []
+    if spec.primary_outcomes:
+        progress("missing-data section")
+        sections.append(missing_section(trial, spec, results, missing, infos, weeks, synthetic, input_name, figures))
+    summary = summary_paragraphs(trial.meta, results, infos, spec, fam_p, counts["total"], weeks)
+    extra = missing_summary(spec, results, missing, infos, weeks)
+    if extra:
+        summary.insert(len(summary) - (1 if spec.exploratory_outcomes else 0), extra)
+    methods = methods_paragraphs(spec, results, infos, versions, fam_p, weeks, randomized)
+    extra = missing_methods(spec, missing, weeks)
+    if extra:
+        at = next((i + 1 for i, p in enumerate(methods) if p.startswith("Sensitivity analysis:")), len(methods))
+        methods.insert(at, extra)
     content = {
         "meta": dict(meta_block),
-        "summary": summary_paragraphs(trial.meta, results, infos, spec, fam_p, counts["total"], weeks),
+        "summary": summary,
         "flow": flow,
         "table1": table1,
         "outcomes": out_blocks,
-        "sections": [],
+        "sections": sections,
         "forest": forest,
         "forest_missing": "No standardized contrasts are available (the primary model has not been fitted).",
-        "methods": methods_paragraphs(spec, results, infos, versions, fam_p, weeks, randomized),
+        "methods": methods,
         "diagnostics": diagnostics,
         "diagnostics_missing": "No model was fitted, so there are no residuals to show.",
         "coefficients": coefficients,

@@ -40,7 +40,8 @@ class SensitivitySpec:
     strategies, method, n_samples, seed, baseline
         As ``rs.sensitivity`` takes them (one analysis per strategy and primary outcome).
     tipping_arm, tipping_strategy, deltas
-        The tipping point: the arm whose imputed values are shifted, the strategy it starts
+        The tipping point: the arm whose imputed values are shifted (default: the first arm that is not the
+        reference arm), the strategy it starts
         from, and the grid (``None``: automatic, see :data:`retrostudy.options.SENSITIVITY_SETTINGS`).
     """
 
@@ -82,7 +83,7 @@ def _strategy(value: Any, key: str) -> str:
     return check_strategy(value, f"sensitivity.{key}")
 
 
-def make_sensitivity_spec(raw: Any, arms: Sequence[str]) -> SensitivitySpec:
+def make_sensitivity_spec(raw: Any, arms: Sequence[str], reference_arm: str) -> SensitivitySpec:
     """The :class:`SensitivitySpec` of the setting ``sensitivity`` (a mapping, ``false`` or None).
 
     Raises
@@ -90,8 +91,9 @@ def make_sensitivity_spec(raw: Any, arms: Sequence[str]) -> SensitivitySpec:
     SpecError
         An unknown key, strategy, method or arm, a bad seed, sample size or delta grid.
     """
+    default_arm = next((str(a) for a in arms if str(a) != reference_arm), str(arms[0]))
     if raw is False:
-        return SensitivitySpec(enabled=False, tipping_arm=str(arms[0]))
+        return SensitivitySpec(enabled=False, tipping_arm=default_arm)
     if raw is None or raw is True:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -119,10 +121,13 @@ def make_sensitivity_spec(raw: Any, arms: Sequence[str]) -> SensitivitySpec:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise SpecError(f"sensitivity.seed must be a whole number of 0 or more, not {seed!r}.")
     baseline = _choice(raw.get("baseline", SENSITIVITY_SETTINGS["baseline"][0]), MI_BASELINE[:2], "baseline")
-    arm = raw.get("tipping_arm") or arms[0]
+    arm = raw.get("tipping_arm") or default_arm
     if str(arm) not in arms:
         raise SpecError(f"sensitivity.tipping_arm {arm!r} is not an arm of the data"
                         f"{did_you_mean(str(arm), list(arms))}; arms: {', '.join(arms)}.")
+    if str(arm) == reference_arm:
+        raise SpecError(f"sensitivity.tipping_arm {arm!r} is the reference arm; the tipping point shifts another "
+                        f"arm's imputed values against it (e.g. {default_arm}).")
     deltas = raw.get("deltas")
     grid = None
     if deltas is not None:

@@ -138,6 +138,7 @@ class ReportSpec:
     responders: ResponderSpec = field(default_factory=ResponderSpec)
     baseline: str = "constrained"
     estimands: Mapping[str, Any] = field(default_factory=dict)
+    estimands_source: str = "default"
     sensitivity: SensitivitySpec = field(default_factory=SensitivitySpec)
 
     @property
@@ -324,7 +325,7 @@ def make_spec(trial: Any, cfg: Mapping[str, Any], *, outcomes: Sequence[str] | N
                                     visit_label(str(final), weeks.get(str(final))), arms, str(ref))
                 for o in prim_outs}
     estimands = make_estimands(cfg.get("estimand"), prim_outs, defaults, arms, str(final))
-    sens = make_sensitivity_spec(cfg.get("sensitivity"), arms)
+    sens = make_sensitivity_spec(cfg.get("sensitivity"), arms, str(ref))
     return ReportSpec(
         model=prim, adjust=adj, multiplicity=mult, outcomes=tuple(outs), primary_outcomes=tuple(prim_outs),
         primary_outcomes_source=source, final_visit=str(final), baseline_visit=str(trial.baseline_visit),
@@ -336,7 +337,7 @@ def make_spec(trial: Any, cfg: Mapping[str, Any], *, outcomes: Sequence[str] | N
         title=None if cfg.get("title") is None else str(cfg["title"]), date=_date(date or cfg.get("date")),
         table1_covariates=t1_names, covariate_labels=MappingProxyType({str(k): str(v) for k, v in labels.items()}),
         responders=_responders(cfg, outs), baseline=baseline, estimands=MappingProxyType(estimands),
-        sensitivity=sens)
+        estimands_source="settings" if cfg.get("estimand") else "default", sensitivity=sens)
 
 
 def _outcome_label(trial: Any, outcome: str) -> str:
