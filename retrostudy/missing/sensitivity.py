@@ -34,7 +34,7 @@ from .results import (
     TippingPointResult,
     tipping_points,
 )
-from .tidy import _estimand, _failure_frame, _replicate_frame, _settings, _table
+from .tidy import _estimand, _failure_frame, _imputed_frame, _replicate_frame, _settings, _table
 
 __all__ = ["METHODS", "sensitivity", "tipping_point"]
 
@@ -204,6 +204,7 @@ def sensitivity(
         failures=_failure_frame(pooled.failures),
         exclusions=setup.exclusions,
         imputation_model=setup.fit,
+        imputed=_imputed_frame(setup, pooled.extra.get("imputed"), deltas),
     )
 
 
