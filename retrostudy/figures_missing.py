@@ -132,6 +132,7 @@ def missingness_plot(data: Any, outcomes: Sequence[str] | None = None, *, labels
             ax.set_xlabel("")
             ax.set_ylabel("")
             ax.tick_params(length=0)
+            ax.grid(False)
             ax.set_title(labels.get(o, o), loc="left")
             if synthetic:
                 synthetic_mark(ax, size=12)

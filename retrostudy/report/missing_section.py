@@ -108,8 +108,9 @@ def _estimand_block(spec: ReportSpec, infos: Mapping[str, Outcome]) -> list[dict
         blocks.append(_text(f"The primary analysis ({name}) assumes missing at random (MAR); the estimand handles "
                             f"dropout by {which}, so its estimate is the MI: {which} row of the tables below."))
     else:
-        assume = "MAR" if spec.model == "mmrm" else "that dropout is unrelated to the outcome given the baseline value"
-        blocks.append(_text(f"The primary analysis ({name}) estimates it under {assume}; the analyses below "
+        assume = ("missing at random (MAR)" if spec.model == "mmrm" else
+                  "that dropout is unrelated to the outcome given the baseline value")
+        blocks.append(_text(f"The primary analysis ({name}) estimates it assuming {assume}; the analyses below "
                             "ask how much the conclusion depends on that assumption."))
     return blocks
 
