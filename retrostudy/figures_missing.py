@@ -169,12 +169,12 @@ def sensitivity_plot(frame: pd.DataFrame, *, conf_level: float = 0.95, synthetic
     analyses = list(dict.fromkeys(frame["analysis"]))
     n = len(analyses)
     if figsize is None:
-        figsize = (6.3, 0.55 + len(outs) * (0.2 * n + 0.55))
+        figsize = (6.3, 0.5 + len(outs) * (0.2 * n + 0.45))
     with style():
         fig, axes = plt.subplots(len(outs), 1, figsize=figsize, squeeze=False, layout="none")
         longest = max((len(a) for a in analyses), default=10)
         left = min(0.42, 0.04 + 0.0098 * longest)
-        fig.subplots_adjust(left=left, right=0.70, bottom=0.45 / figsize[1], top=1 - 0.28 / figsize[1], hspace=0.6)
+        fig.subplots_adjust(left=left, right=0.70, bottom=0.45 / figsize[1], top=1 - 0.25 / figsize[1], hspace=0.45)
         x_num, x_p = 0.72, 0.93  # figure fractions of the two text columns
         for ax, lab in zip(axes[:, 0], outs):
             sub = frame.loc[frame["outcome_label"] == lab].set_index("analysis").reindex(analyses)
@@ -186,7 +186,7 @@ def sensitivity_plot(frame: pd.DataFrame, *, conf_level: float = 0.95, synthetic
             ax.scatter(sub["estimate"], y, marker="s", c=cols, s=20, zorder=3)
             ax.axvline(0, color="#999999", lw=0.8, ls="--")
             ax.set_yticks(y, analyses)
-            ax.set_ylim(-0.7, n - 0.3 + 0.6)
+            ax.set_ylim(-0.6, n + 0.1)
             ax.grid(axis="y", visible=False)
             vals = sub[["estimate", "conf_low", "conf_high"]].to_numpy(float)
             lo = float(np.nanmin(np.r_[vals.ravel(), 0.0]))
@@ -203,9 +203,9 @@ def sensitivity_plot(frame: pd.DataFrame, *, conf_level: float = 0.95, synthetic
                 ax.text(x_num, yi, text, transform=tr, ha="left", va="center", fontsize=7.5, clip_on=False)
                 ax.text(x_p, yi, fmt_p(r["p_value"]), transform=tr, ha="left", va="center", fontsize=7.5,
                         clip_on=False)
-            ax.text(x_num, n - 0.35, f"difference ({conf_level:.0%} CI)", transform=tr, ha="left", va="center",
+            ax.text(x_num, n - 0.25, f"difference ({conf_level:.0%} CI)", transform=tr, ha="left", va="center",
                     fontsize=7, color="#555555", clip_on=False)
-            ax.text(x_p, n - 0.35, "p", transform=tr, ha="left", va="center", fontsize=7, color="#555555",
+            ax.text(x_p, n - 0.25, "p", transform=tr, ha="left", va="center", fontsize=7, color="#555555",
                     clip_on=False)
             if synthetic:
                 synthetic_mark(ax, size=13)

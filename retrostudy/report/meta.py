@@ -104,7 +104,9 @@ def manifest_block(input_info: Mapping[str, Any], spec: Mapping[str, Any], comma
             return ", ".join(map(str, v)) or "none"
         return "default" if v is None else str(v)
 
-    spec_rows = [(k, show(v)) for k, v in sorted(spec.items())]
+    spec_rows = [(k, show(v) if k != "estimand" else
+                  f"{', '.join(v) or 'none'}: printed in full in 'Missing data and sensitivity' (and in the JSON manifest)")
+                 for k, v in sorted(spec.items())]
     return {
         "intro": [("The manifest (with the sha256 of this PDF) is written as JSON next to the PDF. Re-running the "
                   "command below on the same input with the same versions gives a byte-identical PDF, whatever "

@@ -98,8 +98,10 @@ def _estimand_block(spec: ReportSpec, infos: Mapping[str, Outcome]) -> list[dict
             ["Population-level summary"] + [summary(e) for e in ests]]
     table = {"header": ["Attribute"] + [infos[o].label for o in outs], "rows": rows, "align": "l" * (len(outs) + 1),
              "widths": [1.2] + [3.0] * len(outs),
-             "note": "The estimand of each primary outcome (ICH E9(R1)), from the settings' estimand key or the "
-                     "default (source: " + ("settings" if spec.estimands_source == "settings" else "default") + ")."}
+             "note": "The estimand of each primary outcome (ICH E9(R1)): "
+                     + ("as the settings' estimand key declares it (unset keys keep the default)."
+                        if spec.estimands_source == "settings" else
+                        "the report's default (declare another with the settings key estimand).")}
     blocks = [_sub("Estimand"), {"kind": "table", **table}]
     imps = sorted({ev.imputation for e in ests for ev in e.intercurrent_events})
     name = model_name(spec.model, spec.baseline)
