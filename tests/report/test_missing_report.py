@@ -266,3 +266,18 @@ def test_four_visits_get_a_completers_table_and_the_pattern(tmp_path):
         .groupby("arm", observed=True)["subject_id"].nunique()
     for arm, n in by_hand.items():
         assert m.loc[(str(arm), "week6"), "observed"] == n
+
+
+def test_report_tables_hold_the_sensitivity_analyses(bundled):
+    """``report --tables`` writes each strategy's tidy table and the tipping point (estimate = first minus
+    second, as every tidy table)."""
+    _, manifest = bundled
+    tables = manifest.tables
+    sens = tables["sensitivity"]
+    assert set(sens["strategy"]) == set(STRATEGIES) and set(sens["outcome"]) == {"pain_nrs", "womac"}
+    j2r = sens.query("outcome == 'pain_nrs' and strategy == 'j2r' and contrast == 'retro - control'").iloc[0]
+    ref = rs.sensitivity(TRIAL, outcome="pain_nrs", strategy="j2r", baseline="none", family="pairwise").to_frame()
+    np.testing.assert_allclose(j2r["estimate"], ref.set_index("contrast").loc["retro - control", "estimate"],
+                               rtol=1e-12)
+    tip = tables["tipping_point"]
+    assert len(tip.query("outcome == 'pain_nrs'")) == 41 * 3  # 41 deltas x 3 pairwise contrasts at week 6
