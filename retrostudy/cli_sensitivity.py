@@ -194,9 +194,8 @@ def cmd_sensitivity(args: argparse.Namespace, width: int, wrap, frame_text, load
         arms = list(trial.arms)
         ref = args.reference_arm or arms[-1]
         arm = args.tipping_arm or next((a for a in arms if a != ref), arms[0])
-        if deltas == "auto":
-            deltas = _auto(trial, res, arm, ref, args.outcome)
-        tip = tipping_point(trial, deltas=deltas, arm=arm, **kw)
+        grid = _auto(trial, res, arm, ref, args.outcome) if isinstance(deltas, str) else list(deltas)
+        tip = tipping_point(trial, deltas=grid, arm=arm, **kw)
         _print_tipping(tip, wrap, frame_text)
         tables.update({"tipping_point": tip.to_frame(), "tipping": tip.tipping})
     if len(res.exclusions):

@@ -164,9 +164,9 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
             if ci == "percentile":
                 extra_ci = dict(zip(("conf_low", "conf_high", "p_value"), percentile_interval(arr, conf_level)))
         rows = [(0, full, None, math.inf)] + [(k + 1, r, None, math.inf) for k, r in enumerate(reps)]
-        extra = {"percentile": extra_ci, "where": where} if ci == "percentile" else {"where": where}
-        extra["imputed"] = Y
-        return _Pooled(est, se, df, rows, failures, len(reps), None if root is None else root.entropy, extra)
+        info: dict[str, Any] = {"percentile": extra_ci, "where": where} if ci == "percentile" else {"where": where}
+        info["imputed"] = Y
+        return _Pooled(est, se, df, rows, failures, len(reps), None if root is None else root.entropy, info)
     root = np.random.SeedSequence(seed)
     M = int(n_samples)
     if method == "bmlmi":
