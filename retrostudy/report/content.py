@@ -218,7 +218,8 @@ def build_content(trial: TrialData, spec: ReportSpec, results: Sequence[OutcomeR
                   input_name: str = "DATA") -> tuple[dict, dict]:
     """The JSON data for the template and the SVG figures (name -> bytes); ``missing``: the
     :class:`~retrostudy.report.missing_analysis.MissingResult` of each primary outcome."""
-    from .missing_section import missing_methods, missing_section, missing_summary
+    from .missing_section import missing_section
+    from .missing_text import missing_methods, missing_summary
 
     figures: dict[str, bytes] = {}
     synthetic = bool(trial.meta.get("synthetic"))
