@@ -55,6 +55,9 @@ _EXPORTS: dict[str, str] = {
     "trajectory_plot": "retrostudy.figures",
     "forest_plot": "retrostudy.figures",
     "response_cdf_plot": "retrostudy.figures_responders",
+    "missingness_plot": "retrostudy.figures_missing",
+    "sensitivity_plot": "retrostudy.figures_missing",
+    "tipping_point_plot": "retrostudy.figures_missing",
     # reports
     "build_report": "retrostudy.report",
     "ReportManifest": "retrostudy.report",
@@ -91,6 +94,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import ConvergenceWarning, DataError, ModelError, RetrostudyError, RetrostudyWarning, SpecError
     from .exclusions import ExclusionLog
     from .figures import forest_plot, trajectory_plot
+    from .figures_missing import missingness_plot, sensitivity_plot, tipping_point_plot
     from .figures_responders import response_cdf_plot
     from .inference.contrasts import contrasts, joint_tests
     from .inference.effects import effect_sizes

@@ -26,6 +26,7 @@ from .options import (
     MULTIPLICITY,
     MULTIPLICITY_ALIASES,
     REPORT_SETTINGS,
+    SENSITIVITY_SETTINGS,
     resolve_option,
 )
 
@@ -90,12 +91,15 @@ def _mapping_keys() -> str:
 
 def _settings_keys() -> str:
     lines = []
-    for key, (default, what) in REPORT_SETTINGS.items():
-        if default is None:  # the description says what the default is
-            lines.append(_wrap(f"{key}: {what}", "  "))
-            continue
-        shown = default if isinstance(default, str) else repr(default)
-        lines.append(_wrap(f"{key} (default {shown}): {what}", "  "))
+    for table, indent in ((REPORT_SETTINGS, "  "), (SENSITIVITY_SETTINGS, "    ")):
+        if table is SENSITIVITY_SETTINGS:
+            lines.append(_wrap("Keys of sensitivity (e.g. sensitivity: {strategies: [mar, j2r], seed: 7}):", "  "))
+        for key, (default, what) in table.items():
+            if default is None or default == {}:  # the description says what the default is
+                lines.append(_wrap(f"{key}: {what}", indent))
+                continue
+            shown = default if isinstance(default, str) else repr(default)
+            lines.append(_wrap(f"{key} (default {shown}): {what}", indent))
     return "\n".join(lines)
 
 
@@ -191,8 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", metavar="FILE", help="also write the tables to FILE (.csv, .json or .xlsx)")
 
     p = _parser(sub, "report", "write the trial report as a PDF (and print its primary results)",
-                "Fit the primary (MMRM) and sensitivity (ANCOVA) analyses of every outcome and write a reproducible "
-                "PDF report with its manifest; print the primary results. Command-line options override the "
+                "Fit the primary (cLDA MMRM) and sensitivity (complete-case ANCOVA) analyses of every outcome, run "
+                "the missing-data sensitivity analyses of the primary outcomes (multiple imputation under MAR, J2R, "
+                "CR, CIR, LMCF and a tipping point) and write a reproducible PDF report with its manifest; print the "
+                "primary results. Command-line options override the "
                 f"settings file. {OUTCOME_HINT[:1].upper() + OUTCOME_HINT[1:]}.",
                 ["retrostudy report --out six-week.pdf",
                  ("retrostudy report mytrial.csv --config mytrial.yaml --settings analysis.yaml --date 2024-05-31 "
@@ -222,7 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-source", metavar="DIR", help="also write the typst source, its JSON data and figures")
     p.add_argument("--tables", metavar="FILE", help="also write the report's tables to FILE (.csv, .json or .xlsx)")
 
+    from .cli_sensitivity import add_sensitivity_parser
     from .planning.cli import add_power_parser, add_simulate_parser
+
+    add_sensitivity_parser(sub, _parser)
 
     add_power_parser(sub)
     add_simulate_parser(sub)
@@ -462,6 +471,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return cmd_simulate(args)
 
 
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from .cli_sensitivity import UsageError, cmd_sensitivity
+
+    try:
+        return cmd_sensitivity(args, _width(), _wrap, _frame_text, _load, _covariates)
+    except UsageError as exc:
+        raise _Usage(str(exc)) from None
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -509,6 +527,7 @@ _COMMANDS = {
     "show": _cmd_show,
     "fit": _cmd_fit,
     "report": _cmd_report,
+    "sensitivity": _cmd_sensitivity,
     "power": _cmd_power,
     "simulate": _cmd_simulate,
 }

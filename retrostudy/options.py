@@ -17,14 +17,19 @@ __all__ = [
     "DF_NAMES",
     "EMM_WEIGHTS",
     "METHODS",
+    "MI_BASELINE",
+    "MI_METHODS",
+    "MI_STRATEGIES",
     "MULTIPLICITY",
     "MULTIPLICITY_ALIASES",
     "MULTIPLICITY_NAMES",
+    "REPORT_BASELINE",
     "REPORT_SETTINGS",
     "RESPONDER_CI",
     "RESPONDER_CRITERIA",
     "RESPONDER_KEYS",
     "RESPONDER_MISSING",
+    "SENSITIVITY_SETTINGS",
     "SINGLE_STEP",
     "VCOV",
     "did_you_mean",
@@ -86,6 +91,37 @@ MULTIPLICITY_ALIASES = {"fixed": "fixed-sequence", "fixed_sequence": "fixed-sequ
 #: exactly when the adjusted p is below 1 - conf_level). Holm's step-down p-values have none.
 SINGLE_STEP = ("none", "bonferroni", "dunnett", "tukey")
 
+#: How the report's MMRM uses the baseline visit (report setting ``baseline``): ``constrained`` (cLDA, the
+#: default) or ``covariate``.
+REPORT_BASELINE = ("constrained", "covariate")
+
+#: Imputation strategies of ``rs.sensitivity`` (for the report settings and the CLI, which import nothing heavy;
+#: the same as ``retrostudy.missing.ice.STRATEGIES``, a test checks).
+MI_STRATEGIES = ("mar", "j2r", "cr", "cir", "lmcf")
+#: Methods of ``rs.sensitivity`` (``retrostudy.missing.engine.METHODS``).
+MI_METHODS = ("condmean-jackknife", "condmean-bootstrap", "approx-bayes", "bayes", "bmlmi")
+#: How the baseline visit enters the imputation model of ``rs.sensitivity`` (``baseline=``).
+MI_BASELINE = ("covariate_by_visit", "none", "absent")
+
+#: The report's missing-data sensitivity analyses (report setting ``sensitivity``, a mapping of these keys, or
+#: ``false`` to skip them): key -> (default, what it does).
+SENSITIVITY_SETTINGS: dict[str, tuple[object, str]] = {
+    "strategies": (["mar", "j2r", "cr", "cir", "lmcf"], "imputation strategies shown side by side: mar, j2r, cr, "
+                   "cir, lmcf"),
+    "method": ("condmean-jackknife", "condmean-jackknife (deterministic, fast), condmean-bootstrap, approx-bayes, "
+               "bayes, bmlmi"),
+    "n_samples": (None, "bootstrap samples or imputations (default: the method's, 1000 or 100; none for the "
+                  "jackknife)"),
+    "seed": (1, "seed of the random methods (the same seed gives the same report)"),
+    "baseline": ("none", "the baseline visit in the imputation model: none (a response, as in the primary cLDA; "
+                 "LMCF needs it) or covariate_by_visit"),
+    "tipping_arm": (None, "arm whose imputed values the tipping point shifts (default: the first arm that is not the "
+                    "reference arm)"),
+    "tipping_strategy": ("mar", "strategy the tipping point starts from"),
+    "deltas": (None, "the tipping point's grid of deltas in the outcome's units (default: 0 to 4 baseline SDs in "
+               "41 steps, in the direction that works against the tipping arm)"),
+}
+
 #: Missing-data rules and risk-difference intervals of the responder analysis (``rs.responders``).
 RESPONDER_MISSING = ("non-responder", "complete-case")
 RESPONDER_CI = ("miettinen-nurminen", "newcombe")
@@ -141,8 +177,12 @@ REPORT_SETTINGS: dict[str, tuple[object, str]] = {
                        "exploratory outcomes and inside each step of a fixed sequence)")),
     "covariance": ("us", ("MMRM covariance: us, cs, csh, ar1, ar1h, toep, toeph, ad, adh or a SAS name (un, "
                          "toeplitz, ante(1), ...)")),
-    "df_method": ("satterthwaite", ("MMRM df: satterthwaite, kenward-roger (kr), kenward-roger-linear, "
+    "df_method": ("kenward-roger", ("MMRM df: kenward-roger (kr), satterthwaite, kenward-roger-linear, "
                                    "between-within, residual")),
+    "baseline": ("constrained", ("how the MMRM uses the baseline visit: constrained (cLDA: the baseline value is "
+                                "a response with one mean for all arms, so every randomised participant with a "
+                                "value is analysed) or covariate (participants without a value after baseline are "
+                                "left out)")),
     "weights": ("equal", "EMM weights over covariate levels: equal or proportional"),
     "conf_level": (0.95, "confidence level of every interval"),
     "covariates": ([], "subject-level covariates of both models, e.g. [age, sex]"),
@@ -161,4 +201,12 @@ REPORT_SETTINGS: dict[str, tuple[object, str]] = {
     "responder_missing": ("non-responder", "a participant without a change is a non-responder, or complete-case"),
     "responder_ci_method": ("miettinen-nurminen", ("interval of the risk difference: miettinen-nurminen or "
                                                   "newcombe")),
+    "estimand": ({}, ("the estimand of the primary outcomes (rs.Estimand keys: population, variable, treatments, "
+                     "intercurrent_events [{event, strategy, imputation}], summary, contrasts), once for all or "
+                     "under each outcome id; keys not given keep the default: all randomised participants, the "
+                     "outcome at the final visit, dropout handled by the hypothetical strategy (MAR), differences "
+                     "in means of each arm vs the reference and of the other pairs")),
+    "sensitivity": ({}, ("the missing-data sensitivity analyses of the primary outcomes: a mapping of strategies, "
+                        "method, n_samples, seed, baseline, tipping_arm, tipping_strategy, deltas (defaults below), "
+                        "or false to leave them out")),
 }

@@ -116,7 +116,7 @@ def test_usage_errors_exit_2_with_a_hint(argv, words, capsys):
     assert words in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["datasets", "validate", "show", "fit", "report"])
+@pytest.mark.parametrize("command", ["datasets", "validate", "show", "fit", "report", "sensitivity"])
 def test_every_help_lists_choices_defaults_and_two_examples(command, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args([command, "--help"])
@@ -133,7 +133,9 @@ def test_every_help_lists_choices_defaults_and_two_examples(command, capsys):
         for word in (*COVARIANCES, *DF_METHODS, "ancova", "mmrm", "lmm", "pairwise", "trt_vs_ref", "kr"):
             assert word in out
     if command == "report":
-        for word in (*MULTIPLICITY, *REPORT_SETTINGS):
+        from retrostudy.options import SENSITIVITY_SETTINGS
+
+        for word in (*MULTIPLICITY, *REPORT_SETTINGS, *SENSITIVITY_SETTINGS):
             assert word in out
     if command == "validate":
         for word in ("layout", "columns", "arms", "visits", "baseline", "outcomes", "covariates", "missing_values"):
@@ -173,7 +175,8 @@ def test_report_prints_the_primary_results_and_writes_tables(tmp_path, capsys):
     con = pd.DataFrame(tables["contrasts"])
     row = con.query("outcome == 'pain_nrs' and model == 'mmrm' and contrast == 'retro - control' "
                     "and visit == 'week6'").iloc[0]
-    fit = rs.fit_mmrm(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs")
+    fit = rs.fit_mmrm(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs", baseline="constrained",
+                      df_method="kenward-roger")  # the report's default primary analysis (cLDA)
     ref = rs.contrasts(rs.emmeans(fit), family="pairwise").to_frame().set_index("contrast").loc["retro - control"]
     np.testing.assert_allclose(row["estimate"], ref["estimate"], rtol=1e-10)  # tidy sign: first minus second
 
@@ -197,7 +200,7 @@ def test_report_settings_file_reaches_the_methods(tmp_path, capsys):
     from pypdf import PdfReader
 
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(out).pages).split())
-    assert "compound symmetry (CS)" in text and "(age)" in text
+    assert "compound symmetry (CS)" in text and "age as main effects" in text
     bad = tmp_path / "bad.yaml"
     bad.write_text("covariace: cs\n")
     assert main(["report", "alghadir2019_sim", "--settings", str(bad), "--out", str(tmp_path / "b.pdf")]) == 3

@@ -48,6 +48,12 @@ def test_every_settings_and_mapping_key_is_documented_with_its_default():
         row = next((line for line in settings.splitlines() if line.startswith(f"| `{key}`")), None)
         assert row is not None, f"settings key {key} is not in the README's table"
         assert row.count("|") == 4 and row.split("|")[2].strip(), f"{key} has no default in the README"
+    from retrostudy.options import SENSITIVITY_SETTINGS
+
+    sens = README.split("<!-- sensitivity-table -->", 1)[1].split("\n\n", 1)[0]
+    for key in SENSITIVITY_SETTINGS:
+        row = next((line for line in sens.splitlines() if line.startswith(f"| `{key}`")), None)
+        assert row is not None and row.split("|")[2].strip(), f"sensitivity key {key} is not in the README's table"
     for key in MAPPING_KEYS:
         assert f"| `{key}` |" in mapping, f"mapping key {key} is not in the README's table"
     for key in OUTCOME_KEYS:

@@ -22,6 +22,8 @@
 # | 3 | the week-6 comparison: change scores vs ANCOVA, marginal means, contrasts, effect sizes |
 # | 4 | repeated measures, mixed models and dropout |
 # | 5 | from the analysis to a reproducible PDF report |
+# | 6 | dropout and sensitivity analyses: what if the people who left did worse? |
+# | 7 | planning a replication: how many people a new trial needs |
 
 # %% [markdown]
 # ## The trial

@@ -226,14 +226,19 @@ ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2, frameon=False
 fig.tight_layout()
 
 # %% [markdown]
-# Finally, the treatment effect on the real (synthetic) data in four analyses. The ANCOVA of notebook 3 and
+# Finally, the treatment effect on the real (synthetic) data in five analyses. The ANCOVA of notebook 3 and
 # an MMRM with baseline as a covariate give identical answers: with a single follow-up visit both can only
-# use the people who have it. Keeping baseline as a response (cLDA-like MMRM) uses everyone.
+# use the people who have it. Keeping baseline as a response uses everyone.
 #
-# The MMRM with baseline as a covariate is the **primary analysis of the PDF report** (notebook 5): its
-# table shows "retro vs control 0.80" because the report turns every difference so that a positive number
-# favours the first-named arm (for pain, lower is better, so the report shows control minus retro). Its
-# p-value there is adjusted for the six comparisons of the two primary outcomes (pain and WOMAC).
+# The **constrained** longitudinal model (cLDA, `baseline="constrained"`) keeps the baseline value as a
+# response too, but gives all arms **one** baseline mean (they were randomized, so they are the same at
+# baseline). It is the **primary analysis of the PDF report** (notebook 5): it uses all 68 people, and with
+# one follow-up visit its week-6 difference equals the ANCOVA's (the nine people without week 6 inform only
+# the shared baseline mean), with a slightly different standard error. The report shows it as "retro vs
+# control 0.80" because it turns every difference so that a positive number favours the first-named arm
+# (for pain, lower is better, so the report shows control minus retro), and adjusts its p-value for the six
+# comparisons of the two primary outcomes (pain and WOMAC). Notebook 6 asks what happens if the people who
+# left did worse than this model assumes.
 
 # %%
 effects = {
@@ -242,6 +247,8 @@ effects = {
     "MMRM, baseline as covariate": rs.fit_mmrm(trial, outcome="pain_nrs").to_frame().set_index("term")
     .loc["arm[retro]"],
     "ANCOVA (notebook 3)": rs.fit_ancova(trial, outcome="pain_nrs").to_frame().set_index("term").loc["arm[retro]"],
+    "cLDA: baseline as response, one baseline mean": rs.fit_mmrm(trial, outcome="pain_nrs", baseline="constrained")
+    .to_frame().set_index("term").loc["visit[week6]:arm[retro]"],
 }
 pd.DataFrame(effects).T[["estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]].round(4)
 
@@ -257,6 +264,8 @@ pd.DataFrame(effects).T[["estimate", "std_error", "df", "p_value", "conf_low", "
 #   and intervals, most in small trials.
 # * Complete-case averages are biased when dropout depends on the outcome's earlier values (the what-if
 #   experiment); an MMRM on all data corrects this when dropout is missing at random.
+# * The constrained model (cLDA) uses every randomized person and, with complete data, gives the ANCOVA's
+#   treatment difference; it is the report's primary analysis.
 #
 # ## Exercises
 #

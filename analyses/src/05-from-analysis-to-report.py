@@ -36,9 +36,11 @@ folder = Path(tempfile.mkdtemp(prefix="retrostudy-nb05-"))
 # `rs.build_report` takes the data (a `TrialData`, a canonical table, a file path or a bundled dataset
 # id) and the name of the PDF. To keep this notebook quick we report two outcomes, pain and WOMAC, which
 # are also the trial's declared **primary outcomes** (the default is every outcome; the others would be
-# reported as exploratory). The primary analysis is the MMRM with the baseline value as a covariate, the
-# ANCOVA is the sensitivity analysis, and the p-values of the six pairwise contrasts of the two primary
-# outcomes are adjusted together by Holm's method (settings `primary_outcomes` and `multiplicity`).
+# reported as exploratory). The primary analysis is the constrained longitudinal MMRM (cLDA, notebook 4),
+# which uses every randomized person; the complete-case ANCOVA is the sensitivity analysis; and the p-values
+# of the six pairwise contrasts of the two primary outcomes are adjusted together by Holm's method (settings
+# `primary_outcomes` and `multiplicity`). A section "Missing data and sensitivity" adds the estimand and
+# multiple imputation under other assumptions than missing at random (notebook 6).
 # `keep_source` also writes the report's source (see the last section). `progress=print` shows each step.
 
 # %%
@@ -213,13 +215,14 @@ Image(edited_pages[0])
 #    {name: alt.sources.get(name) == manifest.sources.get(name)
 #     for name in sorted(set(alt.sources) | set(manifest.sources))}
 #    ```
-#    `report.typ`, the trajectory figures and the responder figures stay the same: they are the layout and
-#    the data. The flow diagram changes only in its words, "Analysed (ANCOVA)" instead of "Analysed
-#    (MMRM)" and the ANCOVA's reason for leaving people out ("no baseline or week 6 value"): its numbers
-#    stay the same, because with one visit after baseline both models analyse the same 59 people. The diagnostics figures
-#    get new names (`diag_*_ancova.svg`). The forest plot's numbers agree to every digit shown, but the two
-#    models reach them by different computations (least squares vs REML), which differ in the eighth
-#    decimal, so its bytes differ; and so do `report.json` and the PDF.
+#    `report.typ`, the trajectory, responder, missing-value pattern and tipping-point figures stay the
+#    same: they are the layout and the data, and the multiple imputation does not depend on the primary
+#    model. The flow diagram changes: the cLDA analyses all 68 people, the ANCOVA only the 59 with a week-6
+#    value, and the diagram gives the ANCOVA's reason for leaving people out ("no value at week 6"). The
+#    diagnostics figures get new names (`diag_*_ancova.svg`). The forest plot changes (the differences are
+#    the same, but each interval comes from its model's standard error), and so does the figure of the
+#    sensitivity analyses (the primary line, drawn in black, is now the ANCOVA); and so do `report.json` and
+#    the PDF.
 # 2. The two PDFs have the same sha256, even with different `--out` names and folders: same data, same
 #    software, same fixed date, and nothing in the PDF depends on where it is written.
 #

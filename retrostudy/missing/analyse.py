@@ -47,10 +47,10 @@ def contrast_pairs(arms: tuple[str, ...], reference_arm: str, kind: str) -> list
         return [(a, reference_arm) for a in arms if a != reference_arm]
     if kind == "pairwise":
         return [(arms[i], arms[j]) for i in range(len(arms)) for j in range(i + 1, len(arms))]
-    raise SpecError(f"contrasts must be 'trt_vs_ref' or 'pairwise', not {kind!r}.")
+    raise SpecError(f"family must be 'trt_vs_ref' or 'pairwise', not {kind!r}.")
 
 
-def make_analysis(data: MIData, reference_arm: str, contrasts: str = "trt_vs_ref") -> Analysis:
+def make_analysis(data: MIData, reference_arm: str, family: str = "trt_vs_ref") -> Analysis:
     """The ANCOVA design of ``data`` (module docstring)."""
     frame = data.cov_frame.reset_index(drop=True).copy()
     arm = data.arm
@@ -70,7 +70,7 @@ def make_analysis(data: MIData, reference_arm: str, contrasts: str = "trt_vs_ref
     if data.baseline == "none":
         columns.append("baseline")
     q = len(columns)
-    pairs = contrast_pairs(data.arms, reference_arm, contrasts)
+    pairs = contrast_pairs(data.arms, reference_arm, family)
     L = np.zeros((len(pairs), q))
     for k, (a, b) in enumerate(pairs):
         for lvl, sign in ((a, 1.0), (b, -1.0)):

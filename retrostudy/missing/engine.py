@@ -81,7 +81,7 @@ class _Setup:
 
 
 def _setup(data, *, outcome, covariates, baseline, baseline_visit, subject, visit, arm, response, strategy, ice,
-           reference_arm, references, covariance, same_cov, contrasts) -> _Setup:
+           reference_arm, references, covariance, same_cov, family) -> _Setup:
     mi = prepare_data(data, outcome=outcome, covariates=covariates, baseline=baseline, baseline_visit=baseline_visit,
                       subject=subject, visit=visit, arm=arm, response=response)
     if reference_arm is None:
@@ -99,7 +99,7 @@ def _setup(data, *, outcome, covariates, baseline, baseline_visit, subject, visi
     ice_spec = resolve_ice(mi, ice, strategy, raw if isinstance(raw, pd.DataFrame) else None)
     model = build_model(mi, ice_spec, covariance=covariance, same_cov=same_cov)
     plan = make_plan(mi, ice_spec, np.array([mi.arms.index(refs[a]) for a in mi.arms]))
-    analysis = make_analysis(mi, reference_arm, contrasts)
+    analysis = make_analysis(mi, reference_arm, family)
     # values observed after a reference-based ICE: in the analysis, not in the imputation model
     left = mi.observed & ~model.fit_mask
     records = []
@@ -164,8 +164,9 @@ def _compute(setup: _Setup, method: str, deltas: np.ndarray | None, *, n_samples
             if ci == "percentile":
                 extra_ci = dict(zip(("conf_low", "conf_high", "p_value"), percentile_interval(arr, conf_level)))
         rows = [(0, full, None, math.inf)] + [(k + 1, r, None, math.inf) for k, r in enumerate(reps)]
-        return _Pooled(est, se, df, rows, failures, len(reps), None if root is None else root.entropy,
-                       {"percentile": extra_ci, "where": where} if ci == "percentile" else {"where": where})
+        info: dict[str, Any] = {"percentile": extra_ci, "where": where} if ci == "percentile" else {"where": where}
+        info["imputed"] = Y
+        return _Pooled(est, se, df, rows, failures, len(reps), None if root is None else root.entropy, info)
     root = np.random.SeedSequence(seed)
     M = int(n_samples)
     if method == "bmlmi":
@@ -213,7 +214,7 @@ def _max_errors(max_errors: int | None, n: int) -> int:
 
 
 def _prepare(data, outcome, strategy, method, covariates, baseline, reference_arm, references, ice, n_samples,
-             covariance, same_cov, contrasts, conf_level, columns, baseline_visit):
+             covariance, same_cov, family, conf_level, columns, baseline_visit):
     method = _check_method(method)
     cols = _columns(columns)
     strategy = check_strategy(strategy)
@@ -231,5 +232,5 @@ def _prepare(data, outcome, strategy, method, covariates, baseline, reference_ar
     setup = _setup(data, outcome=outcome, covariates=covariates, baseline=baseline, baseline_visit=baseline_visit,
                    **cols, strategy=strategy, ice=ice,
                    reference_arm=reference_arm, references=references, covariance=covariance, same_cov=same_cov,
-                   contrasts=contrasts)
+                   family=family)
     return method, strategy, n_samples, setup

@@ -132,12 +132,56 @@ def build_model(data: MIData, ice: IceSpec, *, covariance: str = "us", same_cov:
     return model
 
 
+_FULL: OrderedDict[str, tuple] = OrderedDict()
+_FULL_SIZE = 16
+
+
+def _model_key(model: ImputationModel) -> str:
+    """What determines the full fit and the design rows: the model's rows, every subject's data and covariates,
+    and the options (not the strategy: analyses that differ only in it share one full fit)."""
+    data = model.data
+    h = hashlib.sha256()
+    h.update(pd.util.hash_pandas_object(model.frame, index=False).to_numpy().tobytes())
+    if len(data.cov_frame.columns):
+        h.update(pd.util.hash_pandas_object(data.cov_frame.reset_index(drop=True), index=False).to_numpy().tobytes())
+    for arr in (model.fit_mask, data.Y, data.arm_code):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    if data.baseline_values is not None:
+        h.update(np.ascontiguousarray(data.baseline_values, dtype=float).tobytes())
+    h.update(repr((model.rhs, model.covariance, model.same_cov, model.method, sorted(model.factors.items()),
+                   tuple(data.arms), tuple(data.visits), tuple(map(str, data.subjects)), data.baseline,
+                   sorted(model.fit_kwargs().items(), key=lambda kv: kv[0]))).encode())
+    return h.hexdigest()
+
+
 def fit_full(model: ImputationModel):
     """Fit on every subject; returns ``(model with design rows and refitter, fit, params)``.
 
     The design learnt here fixes the model-matrix columns of every replicate, and the
     :class:`~retrostudy.models.refit.Refitter` built from this fit refits it on other subjects.
+    The result is remembered in this process (the last 16 models), so analyses that differ only in
+    the strategy, the references or the deltas fit the full model once.
     """
+    from dataclasses import replace
+
+    key = _model_key(model)
+    hit = _FULL.get(key)
+    if hit is not None:
+        _FULL.move_to_end(key)
+        pieces, fit, full = hit
+        return replace(model, **pieces), fit, full
+    model, fit, full = _fit_full(model)
+    pieces = {k: getattr(model, k) for k in ("columns", "X_own", "X_as", "refitter", "refit_positions",
+                                             "row_subject", "fingerprint")}
+    for arr in (model.X_own, model.X_as, full.beta, full.sigma):
+        arr.flags.writeable = False
+    _FULL[key] = (pieces, fit, full)
+    if len(_FULL) > _FULL_SIZE:
+        _FULL.popitem(last=False)
+    return model, fit, full
+
+
+def _fit_full(model: ImputationModel):
     from dataclasses import replace
 
     from ..models.mmrm import fit_mmrm
@@ -223,6 +267,7 @@ _CACHE_SIZE = 20_000
 def clear_cache() -> None:
     """Forget the remembered imputation-model fits (benchmarks time fresh fits)."""
     _CACHE.clear()
+    _FULL.clear()
 
 
 def _fingerprint(fit, model: ImputationModel) -> str:

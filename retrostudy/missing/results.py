@@ -51,6 +51,11 @@ class SensitivityResult(TidyResult):
         every value not used to fit the imputation model.
     imputation_model
         The imputation model fitted to all subjects (a :class:`~retrostudy.results.ModelFit`).
+    imputed
+        Conditional mean imputation (``condmean-*`` methods; empty for the random ones): every subject's
+        value at every visit of the imputation model, ``subject_id, arm, visit, value, imputed, ice``
+        (``imputed``: the value was missing and is the conditional mean under the strategy, plus the delta
+        where one is given; ``ice``: the visit is at or after the subject's intercurrent event).
     """
 
     table: pd.DataFrame
@@ -62,6 +67,7 @@ class SensitivityResult(TidyResult):
     failures: pd.DataFrame = field(default_factory=pd.DataFrame)
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
     imputation_model: Any = None
+    imputed: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def title(self) -> str:

@@ -34,7 +34,7 @@ from .results import (
     TippingPointResult,
     tipping_points,
 )
-from .tidy import _estimand, _failure_frame, _replicate_frame, _settings, _table
+from .tidy import _estimand, _failure_frame, _imputed_frame, _replicate_frame, _settings, _table
 
 __all__ = ["METHODS", "sensitivity", "tipping_point"]
 
@@ -57,7 +57,7 @@ def sensitivity(
     scheduler: str | None = None,
     covariance: str = "us",
     same_cov: bool = True,
-    contrasts: str = "trt_vs_ref",
+    family: str = "trt_vs_ref",
     conf_level: float = 0.95,
     max_errors: int | None = None,
     estimand: Estimand | None = None,
@@ -118,8 +118,9 @@ def sensitivity(
     covariance, same_cov
         Covariance structure of the imputation MMRM (any of ``rs.fit_mmrm``'s) and
         whether the arms share it (``False``: one per arm, as the SAS five macros fit).
-    contrasts
-        ``"trt_vs_ref"`` (every arm minus the reference) or ``"pairwise"``.
+    family
+        The family of contrasts (as in ``rs.contrasts``): ``"trt_vs_ref"`` (every arm minus the
+        reference) or ``"pairwise"`` (every earlier arm minus every later one).
     conf_level
         Confidence level of the intervals.
     max_errors
@@ -167,7 +168,7 @@ def sensitivity(
     """
     method, strategy, n_samples, setup = _prepare(
         data, outcome, strategy, method, covariates, baseline, reference_arm, references, ice, n_samples, covariance,
-        same_cov, contrasts, conf_level, columns, baseline_visit)
+        same_cov, family, conf_level, columns, baseline_visit)
     if ci not in ("normal", "percentile") or (ci == "percentile" and method != "condmean-bootstrap"):
         raise SpecError(f"ci must be 'normal', or 'percentile' with method='condmean-bootstrap', not {ci!r}.")
     deltas = None if delta is None else delta_matrix(setup.data, setup.plan, delta)[None]
@@ -180,7 +181,7 @@ def sensitivity(
     if deltas is not None:
         n_adj = int(np.count_nonzero(deltas))
         notes.append(f"Delta adjustment: {n_adj} imputed value(s) after an ICE shifted by the delta table.")
-    settings = _settings(setup, method, strategy, pooled, conf_level, covariance, same_cov, contrasts, notes)
+    settings = _settings(setup, method, strategy, pooled, conf_level, covariance, same_cov, family, notes)
     if method == "bmlmi":
         settings["n_imputations"] = pooled.extra["n_imputations"]
     if method == "bayes":
@@ -203,6 +204,7 @@ def sensitivity(
         failures=_failure_frame(pooled.failures),
         exclusions=setup.exclusions,
         imputation_model=setup.fit,
+        imputed=_imputed_frame(setup, pooled.extra.get("imputed"), deltas),
     )
 
 
@@ -225,7 +227,7 @@ def tipping_point(
     scheduler: str | None = None,
     covariance: str = "us",
     same_cov: bool = True,
-    contrasts: str = "trt_vs_ref",
+    family: str = "trt_vs_ref",
     conf_level: float = 0.95,
     alpha: float | None = None,
     contrast: str | None = None,
@@ -287,7 +289,7 @@ def tipping_point(
         raise SpecError("The delta grid is empty; give at least one delta, e.g. deltas=[0, 0.5, 1, 1.5, 2].")
     method, strategy, n_samples, setup = _prepare(
         data, outcome, strategy, method, covariates, baseline, reference_arm, references, ice, n_samples, covariance,
-        same_cov, contrasts, conf_level, columns, baseline_visit)
+        same_cov, family, conf_level, columns, baseline_visit)
     D = grid_deltas(setup.data, setup.plan, grid, arm)
     names = setup.analysis.contrasts
     if contrast is not None and contrast not in names:
@@ -316,7 +318,7 @@ def tipping_point(
         tips.append({"contrast": name, "visit": final, "tipping_delta": first, "tipping_delta_interpolated": interp})
     tipping = pd.DataFrame(tips)
     mine = tipping.loc[tipping["contrast"] == contrast].iloc[0]
-    settings = _settings(setup, method, strategy, pooled, conf_level, covariance, same_cov, contrasts,
+    settings = _settings(setup, method, strategy, pooled, conf_level, covariance, same_cov, family,
                          [f"Delta added to the imputed values of {arm} at every visit after the ICE."])
     settings.update({"arm": arm, "alpha": alpha, "n_deltas": int(grid.size)})
     return TippingPointResult(

@@ -49,6 +49,25 @@ def _replicate_frame(setup: _Setup, rows, k: int = 0) -> pd.DataFrame:
         recs, columns=["replicate", "quantity", "term", "visit", "estimate", "std_error", "df"])
 
 
+def _imputed_frame(setup: _Setup, Y: np.ndarray | None, deltas: np.ndarray | None) -> pd.DataFrame:
+    """Every subject's values at every visit of the imputation model, with the conditional mean imputations (plus
+    the delta, as analysed) where a value was missing: subject_id, arm, visit, value, imputed, ice."""
+    cols = ["subject_id", "arm", "visit", "value", "imputed", "ice"]
+    if Y is None:
+        return pd.DataFrame(columns=cols)
+    data, plan = setup.data, setup.plan
+    Y = np.asarray(Y, float) + (deltas[0] if deltas is not None else 0.0)
+    n, T = Y.shape
+    post = setup.ice.post_ice(T)
+    return pd.DataFrame({
+        "subject_id": np.repeat(data.subjects.astype(str), T),
+        "arm": np.repeat(np.asarray(data.arms, dtype=object)[data.arm_code], T),
+        "visit": pd.Categorical(np.tile(np.asarray(data.visits, dtype=object), n), categories=list(data.visits),
+                                ordered=True),
+        "value": Y.reshape(-1), "imputed": plan.imputed.reshape(-1), "ice": post.reshape(-1),
+    }, columns=cols)
+
+
 def _failure_frame(failures: list[Failure]) -> pd.DataFrame:
     return pd.DataFrame({"replicate": [f.index for f in failures], "seed": [f.seed for f in failures],
                          "message": [f.message for f in failures]})
@@ -76,7 +95,7 @@ def _estimand(setup: _Setup, strategy: str, ice_arg) -> Estimand:
 
 
 def _settings(setup: _Setup, method: str, strategy: str, pooled: _Pooled, conf_level: float, covariance: str,
-              same_cov: bool, contrasts: str, extra_notes: Sequence[str] = ()) -> dict[str, Any]:
+              same_cov: bool, family: str, extra_notes: Sequence[str] = ()) -> dict[str, Any]:
     data = setup.data
     n_ice = int(np.sum(setup.ice.index < data.T))
     df_kind = _DF_KIND[method]
@@ -106,7 +125,7 @@ def _settings(setup: _Setup, method: str, strategy: str, pooled: _Pooled, conf_l
         "reference_arm": setup.reference_arm, "df": df_kind, "conf_level": float(conf_level),
         "n_samples": pooled.n_samples, "n_failed": len(pooled.failures), "seed": pooled.seed,
         "covariance": covariance, "same_cov": bool(same_cov), "baseline": data.baseline,
-        "covariates": list(data.covariates), "contrasts": contrasts, "n_subjects": data.n, "n_ice": n_ice,
+        "covariates": list(data.covariates), "family": family, "n_subjects": data.n, "n_ice": n_ice,
         "ice": setup.ice.source, "runner": where.get("runner"),
         "cluster_startup_s": round(where["startup"], 3) if where.get("startup") else None, "notes": notes,
     }

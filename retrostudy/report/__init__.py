@@ -185,6 +185,7 @@ def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *,
     from .analysis import analyse_outcome, final_family
     from .content import build_content
     from .meta import command_line, manifest_block, meta_block
+    from .missing_analysis import analyse_missing
     from .render import compile_pdf, fixed_timestamp, template_text, write_sources
 
     infos = {o: _outcome_info(trial, o) for o in spec.outcomes}
@@ -192,13 +193,19 @@ def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *,
     for i, o in enumerate(spec.outcomes):
         say(f"fitting models for {o} ({i + 1}/{len(spec.outcomes)})")
         results.append(analyse_outcome(trial, o, spec))
+    missing = []
+    if spec.sensitivity.enabled:
+        for o in spec.primary_outcomes:
+            say(f"missing-data sensitivity analyses for {o}")
+            missing.append(analyse_missing(trial, o, spec))
     versions = package_versions()
     stamp = fixed_timestamp(trial.meta, spec.date)
     weeks = {str(k): float(v) for k, v in trial.data.groupby("visit", observed=True)["week"].first().items()}
     command = command_line(spec, input_info, settings_name)
     labels = {o: infos[o].label for o in spec.outcomes}
     front = meta_block(trial, spec, input_info, stamp, versions, weeks, labels)
-    content, figures = build_content(trial, spec, results, infos, front, versions, say)
+    content, figures = build_content(trial, spec, results, infos, front, versions, say, missing=missing,
+                                     input_name=str(input_info.get("name") or "DATA"))
     sources = {f"fig/{k}": sha256_bytes(v) for k, v in figures.items()}
     sources["report.typ"] = sha256_bytes(template_text().encode("utf-8"))
     timestamp = {"iso": stamp["iso"], "date": stamp["date"], "source": stamp["source"], "undated": stamp["undated"]}
@@ -218,7 +225,7 @@ def _build(trial: TrialData, input_info: Mapping[str, Any], spec: ReportSpec, *,
                               timestamp=timestamp, pdf=out.name, sources=sources,
                               results=tuple(_brief(results, spec, infos, fam)),
                               synthetic=bool(trial.meta.get("synthetic")),
-                              table_maker=lambda: _tables(results, spec, infos, fam))
+                              table_maker=lambda: _tables(results, spec, infos, fam, missing))
     out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(out, pdf)
     _atomic_write(out.with_name(out.stem + ".manifest.json"), manifest.to_json().encode("utf-8"))
@@ -265,9 +272,17 @@ def _tagged(frame: pd.DataFrame, tag: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _tables(results: Sequence[OutcomeResult], spec: ReportSpec, infos: Mapping[str, Outcome],
-            fam: Mapping[str, tuple[pd.DataFrame, CiKind]]) -> dict[str, pd.DataFrame]:
+            fam: Mapping[str, tuple[pd.DataFrame, CiKind]], missing: Sequence[object] = ()) -> dict[str, pd.DataFrame]:
     """The report's numbers as tidy tables (``estimate`` = first minus second, as every tidy table)."""
-    emm, con, eff, resp, rates = [], [], [], [], []
+    emm, con, eff, resp, rates, sens, tips = [], [], [], [], [], [], []
+    for mis in missing:
+        for sr in mis.strategies:
+            if sr.ok:
+                sens.append(_tagged(sr.result.to_frame(), {"outcome": mis.outcome, "strategy": sr.strategy,
+                                                           "method": sr.result.settings["method"]}))
+        if mis.tipping is not None:
+            tips.append(_tagged(mis.tipping.to_frame(), {"outcome": mis.outcome, "arm": mis.tipping.arm,
+                                                         "strategy": mis.tipping.settings["strategy"]}))
     for r in results:
         for role, m in (("primary", r.primary), ("sensitivity", r.sensitivity)):
             if not m.ok or m.emm is None or m.contrasts is None or m.effects is None:  # a fit that worked has all
@@ -288,7 +303,8 @@ def _tables(results: Sequence[OutcomeResult], spec: ReportSpec, infos: Mapping[s
         if r.responders.status == "ok":
             resp.append(_tagged(r.responders.table.to_frame(), {"outcome": r.outcome}))
             rates.append(_tagged(r.responders.table.rates, {"outcome": r.outcome}))
-    out = {"emmeans": emm, "contrasts": con, "effect_sizes": eff, "responders": resp, "responder_rates": rates}
+    out = {"emmeans": emm, "contrasts": con, "effect_sizes": eff, "responders": resp, "responder_rates": rates,
+           "sensitivity": sens, "tipping_point": tips}
     return {k: pd.concat(v, ignore_index=True) for k, v in out.items() if v}
 
 

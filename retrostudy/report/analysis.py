@@ -23,7 +23,8 @@ from ..trial import TrialData
 from .multiplicity import CiKind, within_outcome
 from .spec import ReportSpec
 
-__all__ = ["ModelResult", "OutcomeResult", "ResponderResult", "analyse_outcome", "completers", "fit_one"]
+__all__ = ["Contribution", "ModelResult", "OutcomeResult", "ResponderResult", "analyse_outcome", "completers",
+           "contribution", "fit_one"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +72,13 @@ class ResponderResult:
 
 @dataclass(frozen=True, eq=False)
 class OutcomeResult:
+    """The analyses of one outcome.
+
+    ``completers_same_as`` is ``"primary"`` or ``"sensitivity"`` when that model already analyses exactly
+    the completers (then there is no refit), else None; ``completers`` is the primary model refitted on the
+    completers (None when nobody misses a visit or when ``completers_same_as`` is set).
+    """
+
     outcome: str
     primary: ModelResult
     sensitivity: ModelResult
@@ -78,7 +86,79 @@ class OutcomeResult:
     n_completers: int
     n_all: int
     responders: ResponderResult
-    completers_are_primary: bool = False
+    completers_same_as: str | None = None
+
+    @property
+    def completers_are_primary(self) -> bool:
+        return self.completers_same_as == "primary"
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """Who a fit analysed, from the fit itself (``n_analysed``, ``subjects_used``, ``exclusions``).
+
+    Attributes
+    ----------
+    model
+        ``"mmrm"`` or ``"ancova"``.
+    randomized, used, left
+        Participants per arm: in the data, analysed by the fit, contributing nothing.
+    with_final
+        Analysed participants with a value at the analysis (final) visit.
+    reasons
+        Why participants contribute nothing: reason -> participants (the fit's exclusion log; a
+        participant the log does not name has no value of the outcome at all).
+    """
+
+    model: str
+    randomized: Mapping[str, int]
+    used: Mapping[str, int]
+    left: Mapping[str, int]
+    with_final: int
+    reasons: Mapping[str, int]
+
+    @property
+    def n_used(self) -> int:
+        return int(sum(self.used.values()))
+
+    @property
+    def n_left(self) -> int:
+        return int(sum(self.left.values()))
+
+    @property
+    def n_randomized(self) -> int:
+        return int(sum(self.randomized.values()))
+
+
+def contribution(result: ModelResult, randomized: Mapping[str, int], final_visit: str) -> Contribution | None:
+    """:class:`Contribution` of a fitted model (None when it failed or carries no data)."""
+    if not result.ok or result.fit is None or result.fit.data is None:
+        return None
+    fit = result.fit
+    used = {str(a): int(n) for a, n in fit.n_analysed(by="arm").items()}
+    left = {a: int(n) - used.get(a, 0) for a, n in randomized.items()}
+    if result.model == "ancova":
+        with_final = fit.n_analysed(by=None)
+    else:
+        with_final = int(fit.n_analysed(by="visit").get(final_visit, 0))
+    ids = set(fit.subjects_used())
+    log = fit.exclusions.to_frame() if fit.exclusions is not None and len(fit.exclusions) else pd.DataFrame()
+    reasons: dict[str, int] = {}
+    named: set[str] = set()
+    if len(log) and "subject_id" in log.columns:
+        own = log.loc[(log["stage"].astype(str) != "read") & log["subject_id"].notna()]
+        own = own.loc[~own["subject_id"].astype(str).isin(ids)]
+        visits = [str(v) for v in pd.unique(log["visit"].dropna().astype(str))] if "visit" in log.columns else []
+        words = own["reason"].astype(str).map(lambda r: _tidy_reason(r, fit.outcome, visits))
+        for reason, grp in own.groupby(words, sort=True):
+            subjects = set(grp["subject_id"].astype(str)) - named
+            if subjects:
+                reasons[str(reason)] = len(subjects)
+                named |= subjects
+    rest = sum(left.values()) - len(named)
+    if rest > 0:
+        reasons["no value of the outcome at any visit"] = rest
+    return Contribution(result.model, dict(randomized), used, left, int(with_final), reasons)
 
 
 def _fit_function(model: str):
@@ -111,7 +191,7 @@ def fit_one(trial: TrialData, outcome: str, model: str, spec: ReportSpec) -> Mod
     if model == "ancova":
         kwargs["visit"] = spec.final_visit
     else:
-        kwargs.update(covariance=spec.covariance, df_method=spec.df_method)
+        kwargs.update(covariance=spec.covariance, df_method=spec.df_method, baseline=spec.baseline)
     standardizer = spec.standardizer
     try:
         with warnings.catch_warnings(record=True) as rec:
@@ -186,18 +266,42 @@ def _criteria_outcomes(name: str) -> list[str]:
     return list(CRITERIA.get(name, {}))
 
 
+def _tidy_reason(reason: str, outcome: str, visits: Sequence[str]) -> str:
+    """An exclusion reason as the report prints it: without the outcome id (the sentence names the outcome),
+    visits as labels (``"no pain_nrs value at week6"`` -> ``"no value at week 6"``)."""
+    import re
+
+    from .labels import visit_label
+
+    text = reason.replace(f"{outcome} value", "value")
+    for v in sorted(set(visits), key=len, reverse=True):
+        text = re.sub(rf"(?<![\w]){re.escape(v)}(?![\w])", visit_label(v), text)
+    return re.sub(r"\b(\w+)( value)? \(\1\)", r"\1\2", text)  # "a baseline value (baseline)" -> "a baseline value"
+
+
+def _subjects(result: ModelResult) -> set[str] | None:
+    if not result.ok or result.fit is None or result.fit.data is None:
+        return None
+    return set(result.fit.subjects_used())
+
+
 def analyse_outcome(trial: TrialData, outcome: str, spec: ReportSpec) -> OutcomeResult:
-    """Primary, sensitivity, completers and responder analyses of one outcome."""
+    """Primary, sensitivity, completers and responder analyses of one outcome.
+
+    The completers (a value at every visit up to the final one) are refitted with the primary model only
+    when neither model already analyses exactly them (with one visit after baseline the complete-case ANCOVA,
+    or an MMRM with the baseline as a covariate, is the completers' analysis).
+    """
     res_p = fit_one(trial, outcome, spec.model, spec)
     res_s = fit_one(trial, outcome, spec.sensitivity_model, spec)
     visits = (spec.baseline_visit,) + spec.post_baseline_visits
     cc_trial, n_cc, n_all = completers(trial, outcome, visits)
     res_cc = None
-    same = False
+    same = None
     if 0 < n_cc < n_all:
-        used = set(res_p.fit.subjects_used()) if res_p.ok and res_p.fit.data is not None else None
-        same = used is not None and used == set(cc_trial.data["subject_id"].astype(str))
-        if not same:
+        ids = set(cc_trial.data["subject_id"].astype(str))
+        same = next((role for role, m in (("primary", res_p), ("sensitivity", res_s)) if _subjects(m) == ids), None)
+        if same is None:
             res_cc = fit_one(cc_trial, outcome, spec.model, spec)
     return OutcomeResult(outcome, res_p, res_s, res_cc, n_cc, n_all, responder_analysis(trial, outcome, spec), same)
 

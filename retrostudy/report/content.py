@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import figures as figs
 from ..schema import Outcome
 from ..tables import table_one
 from ..trial import TrialData
-from .analysis import OutcomeResult, analysed_by_arm, final_family, fitted_and_residuals
+from .analysis import OutcomeResult, analysed_by_arm, contribution, final_family, fitted_and_residuals
 from .flow import flow_counts, flow_figure
 from .labels import covariate_label, criterion_text, oxford_join, visit_label
 from .spec import ReportSpec
@@ -30,6 +31,7 @@ from .tables_fmt import (
     visits_dict,
 )
 from .text import methods_paragraphs, summary_paragraphs
+from .who import model_name, same_differences, same_rows, who_sentence
 
 __all__ = ["build_content", "forest_frame"]
 
@@ -75,18 +77,6 @@ def _n_final(trial: TrialData, outcome: str, visit: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in rows.groupby("arm", observed=True)["subject_id"].nunique().items()}
 
 
-def _used_sentence(model_res, randomized: Mapping[str, int], reason: str) -> str:
-    got = analysed_by_arm(model_res)
-    if got is None:
-        return ""
-    left = {a: n - got.get(a, 0) for a, n in randomized.items()}
-    text = (f"The {model_res.model.upper()} used {sum(got.values())} of {sum(randomized.values())} randomised "
-            f"participants ({', '.join(f'{a} {got.get(a, 0)}' for a in randomized)})")
-    if sum(left.values()):
-        text += f"; {sum(left.values())} contribute nothing because {reason}"
-    return text + "."
-
-
 def _outcome_blocks(trial, spec: ReportSpec, res: OutcomeResult, info: Outcome, fam_p: Mapping, fam_s: Mapping,
                     randomized: Mapping[str, int], weeks: Mapping[str, float], synthetic: bool,
                     figures: dict[str, bytes]) -> list[dict]:
@@ -106,46 +96,42 @@ def _outcome_blocks(trial, spec: ReportSpec, res: OutcomeResult, info: Outcome, 
                       f"; individual lines are not drawn for {n_subj} participants")
                    + ". The legend gives the number of participants with a value at each week. Observed means "
                    "ignore dropout; the model-based estimates are in the tables.")]
-    reasons = {"mmrm": "they have no value after baseline",
-               "ancova": f"they lack the {base} or the {final} value"}
+    names = {"primary": model_name(res.primary.model, spec.baseline),
+             "sensitivity": model_name(res.sensitivity.model, spec.baseline)}
+    shown: dict[str, dict] = {}
     for which, m, fam in (("Primary", res.primary, fam_p), ("Sensitivity", res.sensitivity, fam_s)):
-        blocks.append(_sub(f"{which} analysis ({m.model.upper()}) at {final}"
-                           + (f": {role}" if which == "Primary" else "")))
+        name = names[which.lower()]
+        blocks.append(_sub(f"{which} analysis ({name}) at {final}" + (f": {role}" if which == "Primary" else "")))
         if not m.ok:
             blocks.append(_text(m.message))
             continue
-        note = " ".join([_used_sentence(m, randomized, reasons[m.model])]
+        who = contribution(m, randomized, spec.final_visit)
+        note = " ".join([who_sentence(who, name, final) if who is not None else ""]
                         + [f"Warning: {w}" for w in m.warnings]).strip()
+        table, kind = fam.get(o, (m.at(spec.final_visit), m.ci_kind))
+        tab = contrast_dict(table, m.at(spec.final_visit, "effects"), info, kind, spec.conf_level)
+        if which == "Sensitivity" and "primary" in shown and same_rows(tab, shown["primary"]):
+            blocks.append(_text(f"{note} Its table of comparisons is the primary analysis's above, number for "
+                                "number, so it is not repeated.".strip()))
+            continue
+        if which == "Sensitivity":
+            same = same_differences(res.primary, m, spec.final_visit)
+            if same is not None:
+                note += (f" Its differences equal the primary {names['primary']}'s (within {_digits(same)} standard "
+                         "errors)" + _why_same(spec, res) + "; the standard errors, df and p-values differ.")
         if note:
             blocks.append(_text(note))
         if which == "Primary":
             blocks.append(_table(emm_dict(m.at(spec.final_visit, "emm"), _n_final(trial, o, spec.final_visit), info,
                                           spec.conf_level, final)))
-        table, kind = fam.get(o, (m.at(spec.final_visit), m.ci_kind))
-        blocks.append(_table(contrast_dict(table, m.at(spec.final_visit, "effects"), info, kind, spec.conf_level)))
+        blocks.append(_table(tab))
+        shown[which.lower()] = tab
         earlier = [v for v in spec.post_baseline_visits if v != spec.final_visit]
         if which == "Primary" and m.model == "mmrm" and earlier and m.contrasts is not None:
             con = m.contrasts.loc[m.contrasts["visit"].astype(str).isin(earlier)].reset_index(drop=True)
-            blocks.append(_sub(f"Earlier visits ({m.model.upper()}, supportive)"))
+            blocks.append(_sub(f"Earlier visits ({name}, supportive)"))
             blocks.append(_table(visits_dict(con, info, spec.conf_level, weeks)))
-    # completers
-    visits_txt = oxford_join([visit_label(v, weeks.get(v)) for v in (spec.baseline_visit,) + spec.post_baseline_visits])
-    what = f"{info.label} at every visit ({visits_txt})"
-    if res.completers is not None:
-        blocks.append(_sub("Completers vs all participants"))
-        cc = res.completers
-        if cc.ok and res.primary.ok:
-            used = int(res.primary.fit.n_analysed(by=None))
-            blocks.append(_table(completers_dict(res.primary.at(spec.final_visit), cc.at(spec.final_visit), info, used,
-                                                 res.n_completers, spec.conf_level, what)))
-        else:
-            blocks.append(_text(cc.message))
-    elif res.completers_are_primary:
-        blocks.append(_sub("Completers vs all participants"))
-        blocks.append(_text(f"{res.n_all - res.n_completers} of {res.n_all} participants with a {info.label} value "
-                            f"lack it at some visit. With one visit after baseline the {res.primary.model.upper()} "
-                            f"already uses exactly the completers ({what}), so the analysis above is the completers' "
-                            "analysis; it is valid if dropout does not depend on the unobserved outcome."))
+    blocks += _completers_blocks(spec, res, info, weeks, names)
     # responders
     rr = res.responders
     blocks.append(_sub("Responder analysis (supportive)"))
@@ -172,6 +158,50 @@ def _outcome_blocks(trial, spec: ReportSpec, res: OutcomeResult, info: Outcome, 
     return blocks
 
 
+def _digits(x: float) -> str:
+    """``3e-12`` -> ``"1e-11"``: a round upper bound for a relative difference."""
+    return f"1e-{max(1, int(-np.floor(np.log10(max(x, 1e-16)))))}"
+
+
+def _why_same(spec: ReportSpec, res: OutcomeResult) -> str:
+    """Why a cLDA and the complete-case ANCOVA give the same differences (only where that is the reason)."""
+    if spec.baseline == "constrained" and len(spec.post_baseline_visits) == 1 and "ancova" in (
+            res.primary.model, res.sensitivity.model):
+        return (": with one visit after baseline, a participant without its value informs only the shared "
+                "baseline mean and variance, so the cLDA's differences are the ANCOVA's (Liang & Zeger 2000)")
+    return ""
+
+
+def _completers_blocks(spec: ReportSpec, res: OutcomeResult, info: Outcome, weeks: Mapping[str, float],
+                       names: Mapping[str, str]) -> list[dict]:
+    """Completers vs all participants: a table only when it shows something no other table does."""
+    visits = (spec.baseline_visit,) + spec.post_baseline_visits
+    what = f"{info.label} at every visit ({oxford_join([visit_label(v, weeks.get(v)) for v in visits])})"
+    lacking = (f"{res.n_all - res.n_completers} of {res.n_all} participants with a {info.label} value lack it at "
+               "some visit.")
+    if res.completers_same_as is not None:
+        name = names[res.completers_same_as]
+        where = "above" if res.completers_same_as == "primary" else "above (sensitivity analysis)"
+        return [_sub("Completers vs all participants"),
+                _text(f"{lacking} The {name} {where} analyses exactly the {res.n_completers} completers ({what}), so "
+                      "it is the completers' analysis; a refit on them would repeat its table. It is valid if "
+                      "dropout does not depend on the unobserved outcome.")]
+    if res.completers is None:
+        return []
+    cc = res.completers
+    blocks = [_sub("Completers vs all participants")]
+    if not (cc.ok and res.primary.ok):
+        return blocks + [_text(cc.message)]
+    used = int(res.primary.fit.n_analysed(by=None))
+    tab = completers_dict(res.primary.at(spec.final_visit), cc.at(spec.final_visit), info, used, res.n_completers,
+                          spec.conf_level, what)
+    if all(row[1:3] == row[3:5] for row in tab["rows"]):
+        return blocks + [_text(f"{lacking} Refitted on the {res.n_completers} completers ({what}), the "
+                               f"{names['primary']} gives the differences and unadjusted CIs of all {used} participants "
+                               "above, number for number, so the table is not repeated.")]
+    return blocks + [_table(tab)]
+
+
 def _covariate_units(trial: TrialData) -> dict[str, str]:
     from .meta import dataset_field
 
@@ -184,8 +214,13 @@ def _covariate_units(trial: TrialData) -> dict[str, str]:
 
 def build_content(trial: TrialData, spec: ReportSpec, results: Sequence[OutcomeResult],
                   infos: Mapping[str, Outcome], meta_block: Mapping[str, Any], versions: Mapping[str, str],
-                  progress: Callable[[str], None]) -> tuple[dict, dict]:
-    """The JSON data for the template and the SVG figures (name -> bytes)."""
+                  progress: Callable[[str], None], *, missing: Sequence[Any] = (),
+                  input_name: str = "DATA") -> tuple[dict, dict]:
+    """The JSON data for the template and the SVG figures (name -> bytes); ``missing``: the
+    :class:`~retrostudy.report.missing_analysis.MissingResult` of each primary outcome."""
+    from .missing_section import missing_section
+    from .missing_text import missing_methods, missing_summary
+
     figures: dict[str, bytes] = {}
     synthetic = bool(trial.meta.get("synthetic"))
     weeks = {str(k): float(v) for k, v in trial.data.groupby("visit", observed=True)["week"].first().items()}
@@ -200,10 +235,11 @@ def build_content(trial: TrialData, spec: ReportSpec, results: Sequence[OutcomeR
     counts = flow_counts(trial, analysed, outcomes=spec.outcomes, final_visit=spec.final_visit,
                          labels={o: infos[o].label for o in spec.outcomes})
     randomized = {a["arm"]: a["randomized"] for a in counts["arms"]}
-    reason = ("no value after baseline" if spec.model == "mmrm"
-              else f"no {visit_label(spec.baseline_visit)} or {final} value")
-    figures["flow.svg"] = figs.to_svg(flow_figure(counts, model=spec.model.upper(), reason=reason,
-                                                  synthetic=synthetic))
+    reasons = [why for r in results if (c := contribution(r.primary, randomized, spec.final_visit)) is not None
+               for why in c.reasons]
+    reason = "; ".join(dict.fromkeys(reasons)) or "none"
+    figures["flow.svg"] = figs.to_svg(flow_figure(counts, model=model_name(spec.model, spec.baseline),
+                                                  reason=reason, synthetic=synthetic))
     excl_rows = [[e["reason"], str(e["values"]), str(e["participants"])] for e in counts["excluded"]]
     flow = {
         "figure": _fig("fig/flow.svg",
@@ -247,10 +283,11 @@ def build_content(trial: TrialData, spec: ReportSpec, results: Sequence[OutcomeR
                     tag = f"{o}_{m.model}"
                     figures[f"diag_{tag}.svg"] = figs.to_svg(figs.diagnostics_plot(fr[0], fr[1], synthetic=synthetic))
                     diagnostics.append(_fig(f"fig/diag_{tag}.svg",
-                                            f"{info.display}, primary {m.model.upper()}: residuals (observed minus "
+                                            f"{info.display}, primary {model_name(m.model, spec.baseline)}: residuals (observed minus "
                                             "marginal fitted value) against fitted values, and a normal Q-Q plot of "
                                             "the standardized residuals."))
-            coefficients.append(coef_dict(m.fit, f"{info.display}: {m.model.upper()} coefficients"))
+            coefficients.append(coef_dict(m.fit, f"{info.display}: {model_name(m.model, spec.baseline)} "
+                                                   "coefficients"))
 
     ff = forest_frame(results, infos, spec.primary_outcomes, spec.final_visit)
     forest = None
@@ -263,16 +300,29 @@ def build_content(trial: TrialData, spec: ReportSpec, results: Sequence[OutcomeR
                       "first-named arm did better (for pain, WOMAC and TUG, where lower is better, that is the "
                       "second arm's mean minus the first's); the tables use the same orientation. Exploratory "
                       "outcomes are grey.")
+    sections = []
+    if spec.primary_outcomes:
+        progress("missing-data section")
+        sections.append(missing_section(trial, spec, results, missing, infos, weeks, synthetic, input_name, figures))
+    summary = summary_paragraphs(trial.meta, results, infos, spec, fam_p, counts["total"], weeks)
+    extra = missing_summary(spec, results, missing, infos, weeks)
+    if extra:
+        summary.insert(len(summary) - (1 if spec.exploratory_outcomes else 0), extra)
+    methods = methods_paragraphs(spec, results, infos, versions, fam_p, weeks, randomized)
+    extra = missing_methods(spec, missing, weeks)
+    if extra:
+        at = next((i + 1 for i, p in enumerate(methods) if p.startswith("Sensitivity analysis:")), len(methods))
+        methods.insert(at, extra)
     content = {
         "meta": dict(meta_block),
-        "summary": summary_paragraphs(trial.meta, results, infos, spec, fam_p, counts["total"], weeks),
+        "summary": summary,
         "flow": flow,
         "table1": table1,
         "outcomes": out_blocks,
-        "sections": [],
+        "sections": sections,
         "forest": forest,
         "forest_missing": "No standardized contrasts are available (the primary model has not been fitted).",
-        "methods": methods_paragraphs(spec, results, infos, versions, fam_p, weeks, randomized),
+        "methods": methods,
         "diagnostics": diagnostics,
         "diagnostics_missing": "No model was fitted, so there are no residuals to show.",
         "coefficients": coefficients,

@@ -140,7 +140,10 @@ class ReportManifest:
             first = self.results[0]
             ns = sorted({r["n"] for r in self.results})
             n = str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
-            lines.append(f"Primary outcomes: {str(spec.get('primary', '')).upper()} at {first.get('visit', spec.get('final_visit'))}, "
+            from .who import model_name
+
+            name = model_name(str(spec.get("primary", "")), str(spec.get("baseline", "constrained")))
+            lines.append(f"Primary outcomes: {name} at {first.get('visit', spec.get('final_visit'))}, "
                          f"n = {n} analysed; difference > 0 favours the first arm; {first['ci']}; "
                          f"{first['p_label']}.")
             rows = [("outcome", "comparison", "difference", "CI", "p adj.")]

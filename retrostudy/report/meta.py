@@ -61,7 +61,10 @@ def meta_block(trial: TrialData, spec: ReportSpec, input_info: Mapping, stamp: M
                  + f" ({spec.primary_outcomes_source}); "
                  + (f"exploratory: {oxford_join([labels.get(o, o) for o in spec.exploratory_outcomes])}"
                     if spec.exploratory_outcomes else "no exploratory outcomes")))
-    prov.append(("Analysis", (f"{spec.model.upper()} (primary), {spec.sensitivity_model.upper()} (sensitivity); "
+    from .who import model_name
+
+    prov.append(("Analysis", (f"{model_name(spec.model, spec.baseline)} (primary), "
+                             f"{model_name(spec.sensitivity_model, spec.baseline)} (sensitivity); "
                              f"reference arm {spec.reference_arm}; covariates: "
                              f"{', '.join(spec.covariates) or 'none besides the baseline value'}")))
     prov.append(("Report", (f"retrostudy {versions.get('retrostudy', '?')}, dated {stamp['date']} "
@@ -102,7 +105,9 @@ def manifest_block(input_info: Mapping[str, Any], spec: Mapping[str, Any], comma
             return ", ".join(map(str, v)) or "none"
         return "default" if v is None else str(v)
 
-    spec_rows = [(k, show(v)) for k, v in sorted(spec.items())]
+    spec_rows = [(k, show(v) if k != "estimand" else
+                  f"{', '.join(v) or 'none'}: printed in full in 'Missing data and sensitivity' (and in the JSON manifest)")
+                 for k, v in sorted(spec.items())]
     return {
         "intro": [("The manifest (with the sha256 of this PDF) is written as JSON next to the PDF. Re-running the "
                   "command below on the same input with the same versions gives a byte-identical PDF, whatever "

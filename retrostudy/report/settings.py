@@ -21,9 +21,9 @@ __all__ = ["SETTING_KEYS", "load_settings"]
 
 _TEXT = ("covariance", "df_method", "weights", "reference_arm", "standardizer", "title", "final_visit",
          "primary", "model", "adjust", "multiplicity", "responder_criteria", "responder_missing",
-         "responder_ci_method")
+         "responder_ci_method", "baseline")
 _LISTS = ("covariates", "table1_covariates", "outcomes", "primary_outcomes")
-_MAPPINGS = ("covariate_labels", "responders")
+_MAPPINGS = ("covariate_labels", "responders", "estimand")
 
 
 def _setting_keys() -> tuple[str, ...]:
@@ -65,6 +65,10 @@ def _check(cfg: Mapping, known: tuple[str, ...]) -> list[tuple[str, str]]:
             items = [value] if isinstance(value, str) else value
             if value is not None and (not isinstance(items, list) or not all(isinstance(x, str) for x in items)):
                 out.append((key, f"{key} must be a list of names, such as [age, sex], not {_shown(value)}"))
+        elif key == "sensitivity":
+            if value is not None and value is not False and not isinstance(value, Mapping):
+                out.append((key, "sensitivity must be a mapping of strategies, method, ... (see retrostudy report "
+                                 f"--help), or false to leave the sensitivity analyses out, not {_shown(value)}"))
         elif key in _MAPPINGS:
             if value is not None and not isinstance(value, Mapping):
                 out.append((key, f"{key} must be a mapping of name: value lines, not {_shown(value)}"))

@@ -23,6 +23,7 @@ from ..options import (
     EMM_WEIGHTS,
     MULTIPLICITY,
     MULTIPLICITY_ALIASES,
+    REPORT_BASELINE,
     REPORT_SETTINGS,
     RESPONDER_CI,
     RESPONDER_CRITERIA,
@@ -31,6 +32,8 @@ from ..options import (
     did_you_mean,
     resolve_option,
 )
+from .labels import visit_label
+from .sensitivity_spec import SensitivitySpec, default_estimand, make_estimands, make_sensitivity_spec
 
 __all__ = ["DEFAULTS", "MODELS", "ReportSpec", "ResponderSpec", "check_setting_keys", "default_primary_outcomes",
            "make_spec"]
@@ -90,6 +93,8 @@ class ReportSpec:
     ----------
     model
         The primary model, ``"mmrm"`` or ``"ancova"``; :attr:`sensitivity_model` is the other.
+    baseline
+        How the MMRM uses the baseline visit: ``"constrained"`` (cLDA) or ``"covariate"``.
     outcomes, primary_outcomes
         Outcomes reported, and the primary ones in their testing order (the rest are exploratory);
         ``primary_outcomes_source`` says where the primary ones came from.
@@ -103,6 +108,10 @@ class ReportSpec:
         Presentation.
     responders
         :class:`ResponderSpec`.
+    estimands
+        Each primary outcome's :class:`~retrostudy.missing.estimand.Estimand`.
+    sensitivity
+        :class:`~retrostudy.report.sensitivity_spec.SensitivitySpec`: the missing-data sensitivity analyses.
     """
 
     model: str
@@ -117,7 +126,7 @@ class ReportSpec:
     arms: tuple[str, ...]
     reference_arm: str
     covariance: str = "us"
-    df_method: str = "satterthwaite"
+    df_method: str = "kenward-roger"
     weights: str = "equal"
     conf_level: float = 0.95
     covariates: tuple[str, ...] = ()
@@ -127,6 +136,10 @@ class ReportSpec:
     table1_covariates: tuple[str, ...] | None = None
     covariate_labels: Mapping[str, str] = field(default_factory=dict)
     responders: ResponderSpec = field(default_factory=ResponderSpec)
+    baseline: str = "constrained"
+    estimands: Mapping[str, Any] = field(default_factory=dict)
+    estimands_source: str = "default"
+    sensitivity: SensitivitySpec = field(default_factory=SensitivitySpec)
 
     @property
     def sensitivity_model(self) -> str:
@@ -160,6 +173,8 @@ class ReportSpec:
             "title": self.title, "date": self.date,
             "table1_covariates": None if self.table1_covariates is None else list(self.table1_covariates),
             "covariate_labels": dict(sorted(self.covariate_labels.items())), "responders": self.responders.to_dict(),
+            "baseline": self.baseline, "estimand": {o: e.to_dict() for o, e in self.estimands.items()},
+            "sensitivity": self.sensitivity.to_dict(),
         }
         return dict(sorted(out.items()))
 
@@ -306,6 +321,14 @@ def make_spec(trial: Any, cfg: Mapping[str, Any], *, outcomes: Sequence[str] | N
         cov = covariance_key(str(cfg.get("covariance", DEFAULTS["covariance"])))
     except SpecError as exc:
         raise SpecError(f"Setting covariance: {exc}") from None
+    baseline = _option(cfg.get("baseline", DEFAULTS["baseline"]), REPORT_BASELINE, "baseline",
+                       {"clda": "constrained", "constrained-lda": "constrained"})
+    weeks = {str(k): float(v) for k, v in trial.data.groupby("visit", observed=True)["week"].first().items()}
+    defaults = {o: default_estimand(o, _outcome_label(trial, o), str(final),
+                                    visit_label(str(final), weeks.get(str(final))), arms, str(ref))
+                for o in prim_outs}
+    estimands = make_estimands(cfg.get("estimand"), prim_outs, defaults, arms, str(final))
+    sens = make_sensitivity_spec(cfg.get("sensitivity"), arms, str(ref))
     return ReportSpec(
         model=prim, adjust=adj, multiplicity=mult, outcomes=tuple(outs), primary_outcomes=tuple(prim_outs),
         primary_outcomes_source=source, final_visit=str(final), baseline_visit=str(trial.baseline_visit),
@@ -316,4 +339,15 @@ def make_spec(trial: Any, cfg: Mapping[str, Any], *, outcomes: Sequence[str] | N
                                               "standardizer"),
         title=None if cfg.get("title") is None else str(cfg["title"]), date=_date(date or cfg.get("date")),
         table1_covariates=t1_names, covariate_labels=MappingProxyType({str(k): str(v) for k, v in labels.items()}),
-        responders=_responders(cfg, outs))
+        responders=_responders(cfg, outs), baseline=baseline, estimands=MappingProxyType(estimands),
+        estimands_source="settings" if cfg.get("estimand") else "default", sensitivity=sens)
+
+
+def _outcome_label(trial: Any, outcome: str) -> str:
+    """The outcome's label: the loader's definition, else the registry's, else its id."""
+    from ..schema import OUTCOMES
+
+    known = (trial.meta.get("outcomes") or {}).get(outcome)
+    if isinstance(known, Mapping) and known.get("label"):
+        return str(known["label"])
+    return OUTCOMES[outcome].label if outcome in OUTCOMES else outcome

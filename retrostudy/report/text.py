@@ -11,8 +11,10 @@ from ..models.structures import DISPLAY_NAMES
 from ..options import ADJUST_NAMES, DF_NAMES, MULTIPLICITY_NAMES
 from ..schema import Outcome
 from . import fmt
+from .analysis import contribution
 from .labels import criterion_text, oxford_join, visit_label
 from .tables_fmt import orient
+from .who import contributed_text, model_name
 
 __all__ = ["SMALL_TRIAL", "methods_paragraphs", "summary_paragraphs"]
 
@@ -23,10 +25,6 @@ SMALL_TRIAL = 100
 def _versions(v: Mapping[str, str]) -> str:
     keys = ("retrostudy", "numpy", "scipy", "pandas", "statsmodels", "matplotlib", "seaborn", "typst")
     return ", ".join(f"{k} {v[k]}" for k in keys if k in v) + f" on Python {v.get('python', '?')}"
-
-
-def _per_arm(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{a} {n}" for a, n in counts.items())
 
 
 def methods_paragraphs(spec, results: Sequence, infos: Mapping[str, Outcome], versions: Mapping[str, str],
@@ -71,17 +69,34 @@ def methods_paragraphs(spec, results: Sequence, infos: Mapping[str, Outcome], ve
                      "earlier visit, the sensitivity analysis, the completers and the responder analysis is "
                      "unadjusted unless its table says otherwise.")
     # models
-    base_how = f"the {base} value of the outcome as a covariate"
     cov_name = DISPLAY_NAMES.get(spec.covariance, spec.covariance)
-    mmrm = (f"The mixed model for repeated measures (MMRM) modelled every post-baseline value up to {final} with "
-            f"fixed effects for arm, visit and their interaction, {base_how} and {covs}; the within-participant "
-            f"covariance over visits was {cov_name}, estimated by REML, with "
-            f"{DF_NAMES.get(spec.df_method, spec.df_method)} denominator degrees of freedom. A participant with "
-            "missing visits contributes the values observed (valid if missingness depends only on observed data, "
-            "missing at random). " + _contributed(results, "mmrm", spec, infos, randomized))
-    ancova = (f"The ANCOVA modelled the {final} value by ordinary least squares with arm and the {base} value "
-              f"({covs}) as covariates; it uses the participants with both a {base} and a {final} value of the "
-              "outcome. " + _contributed(results, "ancova", spec, infos, randomized))
+    df_name = DF_NAMES.get(spec.df_method, spec.df_method)
+    covs_text = f", and {covs} as main effects" if spec.covariates else ""
+    who_mmrm = _contributed(results, "mmrm", spec, infos, randomized, final)
+    who_ancova = _contributed(results, "ancova", spec, infos, randomized, final)
+    if spec.baseline == "constrained":
+        mmrm = (f"a constrained longitudinal data analysis (cLDA; Liang & Zeger 2000; Lu 2010): a mixed model for "
+                f"repeated measures (MMRM) of every value from {base} to {final}, in which the {base} value is a "
+                f"response like the later ones and all arms share one {base} mean (randomisation makes the arms "
+                f"equal at {base}), with fixed effects for visit and for arm at each later visit{covs_text}; the "
+                f"within-participant covariance over visits was {cov_name}, estimated by REML, with {df_name} "
+                "denominator degrees of freedom. It analyses every randomised participant with a value of the "
+                f"outcome at any visit, including those who left before {final}, and is valid if missingness depends "
+                "only on observed data (missing at random, MAR). With complete data its differences equal the "
+                "ANCOVA's (Liang & Zeger 2000); unlike the ANCOVA it keeps participants without a baseline or a "
+                "final value, which makes it more efficient when there are such participants (Lu 2010), and the "
+                "shared baseline mean makes it more efficient than the unconstrained longitudinal model with arm "
+                f"effects at {base} (Coffman et al. 2016). {who_mmrm}")
+    else:
+        mmrm = (f"a mixed model for repeated measures (MMRM) of every post-baseline value up to {final} with fixed "
+                f"effects for arm, visit and their interaction, the {base} value of the outcome as a covariate"
+                f"{covs_text}; the within-participant covariance over visits was {cov_name}, estimated by REML, "
+                f"with {df_name} denominator degrees of freedom. A participant with missing visits contributes the "
+                "values observed (valid if missingness depends only on observed data, missing at random, MAR); a "
+                f"participant without a value after {base} contributes nothing. {who_mmrm}")
+    ancova = (f"an ANCOVA of the {final} value by ordinary least squares with arm, the {base} value"
+              + (f" and {covs}" if spec.covariates else "") + " as covariates, on the participants with both a {base} and a {final} value of the outcome "
+              f"(complete cases; valid if dropout is unrelated to the outcome given the {base} value). {who_ancova}")
     if spec.model == "mmrm":
         paras += [f"Primary analysis: {mmrm}", f"Sensitivity analysis: {ancova}"]
     else:
@@ -123,24 +138,15 @@ def methods_paragraphs(spec, results: Sequence, infos: Mapping[str, Outcome], ve
 
 
 def _contributed(results: Sequence, model: str, spec, infos: Mapping[str, Outcome],
-                 randomized: Mapping[str, int]) -> str:
-    """Who contributed nothing to the fits of ``model``, per outcome, with the reason."""
-    parts = []
+                 randomized: Mapping[str, int], final_text: str) -> str:
+    """Who the fits of ``model`` used and left out, per outcome, with the reasons (from the fits)."""
+    items = []
     for r in results:
         m = r.primary if r.primary.model == model else r.sensitivity
-        if not m.ok or m.fit is None or m.fit.data is None:
-            continue
-        got = m.fit.n_analysed(by="arm")
-        left = {a: n - got.get(a, 0) for a, n in randomized.items()}
-        total = sum(left.values())
-        if total:
-            parts.append(f"{infos[r.outcome].label} {total} ({_per_arm(left)})")
-    if not parts:
-        return "Every randomised participant contributed."
-    reason = ("they have no value of the outcome after baseline" if model == "mmrm" else
-              f"they lack the baseline or the {visit_label(spec.final_visit)} value")
-    return (f"Participants who contribute nothing because {reason}: {'; '.join(parts)}; they are counted in the "
-            "participant flow.")
+        c = contribution(m, randomized, spec.final_visit)
+        if c is not None:
+            items.append((infos[r.outcome].label, c))
+    return contributed_text(items, final_text)
 
 
 def _p(p) -> str:
@@ -200,9 +206,9 @@ def summary_paragraphs(meta: Mapping, results: Sequence, infos: Mapping[str, Out
     if used:
         vals = sorted(set(used.values()))
         span = str(vals[0]) if len(vals) == 1 else f"{vals[0]} to {vals[-1]}"
-        text += (f" The primary analysis ({spec.model.upper()}) of the primary outcome"
-                 f"{'s' if len(used) > 1 else ''} used {span} of them")
-        text += (": those without any value after baseline contribute nothing (see the participant flow)."
+        text += (f" The primary analysis ({model_name(spec.model, spec.baseline)}) of the primary outcome"
+                 f"{'s' if len(used) > 1 else ''} used {'all ' if vals[0] == n_total else ''}{span} of them")
+        text += (" (who was left out and why: see the Methods and the participant flow)."
                  if vals[0] < n_total else ".")
     if n_total < SMALL_TRIAL:
         text += (" In a trial this small, estimates are imprecise: read the confidence intervals (the range of "
@@ -224,7 +230,8 @@ def summary_paragraphs(meta: Mapping, results: Sequence, infos: Mapping[str, Out
                "bonferroni": f"Bonferroni over the {kind.family_size} primary tests",
                "fixed-sequence": "the fixed sequence", "none": "within the outcome only"}[spec.multiplicity]
         better = "lower" if info.lower_is_better else "higher"
-        lead = (f"{info.label}, primary outcome ({spec.model.upper()} at {final}; {better} is better; p adjusted by "
+        lead = (f"{info.label}, primary outcome ({model_name(spec.model, spec.baseline)} at {final}; {better} is "
+                f"better; p adjusted by "
                 f"{how}). ")
         parts = [_primary_sentence(info, row, kind, alpha, kind.family_size) for row in table.itertuples(index=False)
                  if str(row.contrast).startswith(first + " - ")]

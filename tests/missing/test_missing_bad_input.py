@@ -53,7 +53,7 @@ def test_two_ices_in_a_column(sim):
     ({"method": "approx-bayes", "n_samples": 1}, "at least 2"),
     ({"baseline": "covariate"}, "baseline must be one of"),
     ({"covariates": ["height"]}, "Covariate 'height' is not a column"),
-    ({"contrasts": "all"}, "contrasts must be"),
+    ({"family": "all"}, "family must be"),
     ({"conf_level": 95}, "conf_level must be between 0 and 1"),
     ({"outcome": "gait"}, "Outcome 'gait' is not in the data"),
     ({"columns": {"patient": "subject_id"}}, "columns= has unknown key"),

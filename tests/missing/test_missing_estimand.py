@@ -54,7 +54,7 @@ def test_bad_imputation_of_an_event():
 
 def test_result_carries_the_estimand_it_computed(sim):
     quick = {"method": "condmean-bootstrap", "n_samples": 2, "seed": 1}
-    res = rs.sensitivity(sim, outcome="pain_nrs", strategy="cir", contrasts="pairwise", **quick)
+    res = rs.sensitivity(sim, outcome="pain_nrs", strategy="cir", family="pairwise", **quick)
     e = res.estimand
     assert e.contrasts == tuple(res.to_frame()["contrast"].unique())
     assert e.intercurrent_events[0].imputation == "cir"

@@ -189,20 +189,24 @@ def test_responder_settings_reach_the_analysis():
 
 
 def test_methods_count_who_contributes_nothing_from_the_fits():
-    """The 13 replication participants without any post-baseline pain: counted per arm, as the fit says."""
+    """The 13 replication participants without any post-baseline pain: left out of the MMRM with the baseline as
+    a covariate, counted per arm as the fit says, with the reason from its exclusion log."""
     from retrostudy.report.analysis import analyse_outcome
     from retrostudy.report.text import _contributed
 
     trial = rs.load_dataset("retro_replication_sim")
-    spec = make_spec(trial, {"outcomes": ["pain_nrs"]})
+    spec = make_spec(trial, {"outcomes": ["pain_nrs"], "baseline": "covariate"})
     res = analyse_outcome(trial, "pain_nrs", spec)
-    fit = rs.fit_mmrm(trial, outcome="pain_nrs")
+    fit = rs.fit_mmrm(trial, outcome="pain_nrs", df_method="kenward-roger")
     randomized = {a: int(n) for a, n in trial.data.groupby("arm", observed=True)["subject_id"].nunique().items()}
     left = {a: randomized[a] - fit.n_analysed()[a] for a in randomized}
     assert sum(left.values()) == fit.n_excluded() == 13
-    text = _contributed([res], "mmrm", spec, OUTCOMES, randomized)
-    assert f"Pain (NRS) 13 ({', '.join(f'{a} {n}' for a, n in left.items())})" in text
-    assert "no value of the outcome after baseline" in text
+    text = _contributed([res], "mmrm", spec, OUTCOMES, randomized, "week 6")
+    assert f"13 left out ({', '.join(f'{a} {n}' for a, n in left.items())}): only a baseline value; none after it (13)" \
+        in text
+    n_used = fit.n_analysed(by=None)
+    assert f"Pain (NRS): {n_used} of 150" in text
+    assert f"{n_used - fit.n_analysed(by='visit')['week6']} of them without a week 6 value" in text
 
 
 def test_small_trial_warning_follows_the_size():

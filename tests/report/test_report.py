@@ -89,7 +89,8 @@ def test_pdf_contains_contrasts_as_the_tables_hold_them(toy_text):
     text = toy_text
     trial = make_trial()
     for outcome in ("pain_nrs", "tug"):
-        for fit in (rs.fit_mmrm(trial, outcome=outcome), rs.fit_ancova(trial, outcome=outcome, visit="week6")):
+        mmrm = rs.fit_mmrm(trial, outcome=outcome, baseline="constrained", df_method="kenward-roger")
+        for fit in (mmrm, rs.fit_ancova(trial, outcome=outcome, visit="week6")):
             con = rs.contrasts(rs.emmeans(fit), family="pairwise", adjust="none")
             eff = rs.effect_sizes(con).to_frame()
             tab = con.to_frame()
@@ -101,7 +102,7 @@ def test_pdf_contains_contrasts_as_the_tables_hold_them(toy_text):
                 row = _row(r, eff.loc[r.contrast], lower_is_better=True)
                 assert row in text, f"{fit.model} {outcome}: {row!r} not in the PDF"
     # near miss: the Bonferroni intervals that emmeans pairs with Holm p are NOT what the table shows
-    fit = rs.fit_mmrm(trial, outcome="pain_nrs")
+    fit = rs.fit_mmrm(trial, outcome="pain_nrs", baseline="constrained", df_method="kenward-roger")
     bonf = rs.contrasts(rs.emmeans(fit), family="pairwise", adjust="bonferroni").to_frame()
     r = bonf.loc[bonf["visit"].astype(str) == "week6"].iloc[0]
     assert f"{fmt.num(-r['estimate'])} {fmt.ci(-r['conf_high'], -r['conf_low'])} " not in text
@@ -116,11 +117,11 @@ def test_pdf_sections_and_synthetic_box_absent_for_user_data(toy_text):
     for heading in ("Plain-language summary", "Participant flow", "Baseline characteristics", "Results by outcome",
                     "Standardized contrasts across outcomes", "Methods", "Appendix: model diagnostics",
                     "Appendix: coefficient tables", "Appendix: manifest", "Completers vs all participants",
-                    "Responder analysis (supportive)", "Earlier visits (MMRM, supportive)"):
+                    "Responder analysis (supportive)", "Earlier visits (cLDA MMRM, supportive)"):
         assert heading in text
     assert "Synthetic data." not in text and "SYNTHETIC" not in text
-    assert "Holm" in text and "Kenward" not in text  # df method named as used (Satterthwaite default)
-    assert "Satterthwaite" in text
+    assert "Holm" in text and "Satterthwaite" not in text  # df method named as used (Kenward-Roger default)
+    assert "Kenward-Roger denominator degrees of freedom" in text
     assert "primary outcome 1 of 1" in text and "exploratory outcome" in text
     assert "an improvement (decrease) of at least" in text  # the responder criterion, stated
 
@@ -232,7 +233,7 @@ def test_settings_file_reaches_the_models_and_the_methods(tmp_path):
     assert "compound symmetry (CS)" in text and "Kenward-Roger denominator degrees of freedom" in text
     assert "90% CI" in text
     fit = rs.fit_mmrm(make_trial(n_per_arm=8), outcome="pain_nrs", covariance="cs", df_method="kenward-roger",
-                      conf_level=0.9)
+                      conf_level=0.9, baseline="constrained")
     con = rs.contrasts(rs.emmeans(fit), family="pairwise", adjust="none").to_frame()
     r = con.loc[con["visit"].astype(str) == "week6"].iloc[0]
     a, b = r["contrast"].split(" - ")
