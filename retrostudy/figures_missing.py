@@ -14,13 +14,19 @@ would repeat, marks synthetic data inside the axes and returns a :class:`matplot
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .figures import style, synthetic_mark
 from .schema import Outcome, get_outcome
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .missing.results import TippingPointResult
+    from .trial import TrialData
 
 __all__ = ["missingness_data", "missingness_plot", "sensitivity_plot", "tipping_point_frame", "tipping_point_plot"]
 
@@ -75,9 +81,9 @@ def missingness_data(data: Any, outcomes: Sequence[str] | None = None) -> pd.Dat
                                                     "percent"])
 
 
-def missingness_plot(data: Any, outcomes: Sequence[str] | None = None, *, labels: Mapping[str, str] | None = None,
-                     visit_labels: Mapping[str, str] | None = None, synthetic: bool = False,
-                     figsize: tuple[float, float] | None = None):
+def missingness_plot(data: TrialData | pd.DataFrame, outcomes: Sequence[str] | None = None, *,
+                     labels: Mapping[str, str] | None = None, visit_labels: Mapping[str, str] | None = None,
+                     synthetic: bool = False, figsize: tuple[float, float] | None = None) -> Figure:
     """Heatmap of the percentage of each arm's participants with a value at each visit, one panel per outcome.
 
     Parameters
@@ -140,7 +146,7 @@ def missingness_plot(data: Any, outcomes: Sequence[str] | None = None, *, labels
 
 
 def sensitivity_plot(frame: pd.DataFrame, *, conf_level: float = 0.95, synthetic: bool = False,
-                     figsize: tuple[float, float] | None = None):
+                     figsize: tuple[float, float] | None = None) -> Figure:
     """One contrast under every analysis of the missing values, one panel per outcome, numbers beside each line.
 
     Parameters
@@ -159,6 +165,16 @@ def sensitivity_plot(frame: pd.DataFrame, *, conf_level: float = 0.95, synthetic
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"outcome_label": ["Pain"] * 2, "analysis": ["cLDA (MAR)", "MI, J2R"],
+    ...                      "first": ["retro"] * 2, "second": ["control"] * 2, "estimate": [0.8, 0.6],
+    ...                      "conf_low": [0.2, 0.0], "conf_high": [1.4, 1.2], "p_value": [0.01, 0.05]})
+    >>> fig = sensitivity_plot(rows)
+    >>> len(fig.axes) >= 1
+    True
     """
     import matplotlib.pyplot as plt
     from matplotlib.transforms import blended_transform_factory
@@ -237,9 +253,10 @@ def tipping_point_frame(result: Any, info: Outcome | None = None, *, label: str 
                          "tipping_delta_interpolated": float(result.tipping_delta_interpolated)})
 
 
-def tipping_point_plot(results: Any, *, info: Outcome | None = None, alpha: float | None = None,
-                       conf_level: float = 0.95, arm: str | None = None, unit: str | None = None,
-                       synthetic: bool = False, figsize: tuple[float, float] | None = None):
+def tipping_point_plot(results: TippingPointResult | pd.DataFrame, *, info: Outcome | None = None,
+                       alpha: float | None = None, conf_level: float = 0.95, arm: str | None = None,
+                       unit: str | None = None, synthetic: bool = False,
+                       figsize: tuple[float, float] | None = None) -> Figure:
     """Estimate and CI against the delta added to one arm's imputed values, the tipping delta marked.
 
     Parameters

@@ -23,6 +23,7 @@ from .spec import DEFAULTS, ReportSpec, make_spec
 
 if TYPE_CHECKING:
     from .analysis import OutcomeResult
+    from .missing_analysis import MissingResult
     from .multiplicity import CiKind
 
 __all__ = ["DEFAULTS", "ReportManifest", "ReportSpec", "build_report"]
@@ -159,11 +160,11 @@ def build_report(data: TrialData | pd.DataFrame | str | os.PathLike[str], *, out
     >>> print(m.summary())
     Report six-week.pdf (manifest six-week.manifest.json)
     SYNTHETIC DATA: these results show what the analysis does, not what the treatment does.
-    Primary outcomes: MMRM at week 6, n = 59 analysed; ...
+    Primary outcomes: cLDA MMRM at week 6, n = 68 analysed; ...
       outcome     comparison          difference             CI  p adj.
-      Pain (NRS)  retro vs forward         +0.35  -0.23 to 0.93   0.292
-      Pain (NRS)  retro vs control         +0.80   0.20 to 1.39   0.028
-      Pain (NRS)  forward vs control       +0.44  -0.16 to 1.05   0.292
+      Pain (NRS)  retro vs forward         +0.35  -0.23 to 0.93   0.294
+      Pain (NRS)  retro vs control         +0.80   0.20 to 1.39   0.030
+      Pain (NRS)  forward vs control       +0.44  -0.16 to 1.05   0.294
     """
     say = progress or (lambda msg: None)
     out = Path(out)
@@ -272,7 +273,8 @@ def _tagged(frame: pd.DataFrame, tag: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _tables(results: Sequence[OutcomeResult], spec: ReportSpec, infos: Mapping[str, Outcome],
-            fam: Mapping[str, tuple[pd.DataFrame, CiKind]], missing: Sequence[object] = ()) -> dict[str, pd.DataFrame]:
+            fam: Mapping[str, tuple[pd.DataFrame, CiKind]],
+            missing: Sequence[MissingResult] = ()) -> dict[str, pd.DataFrame]:
     """The report's numbers as tidy tables (``estimate`` = first minus second, as every tidy table)."""
     emm, con, eff, resp, rates, sens, tips = [], [], [], [], [], [], []
     for mis in missing:

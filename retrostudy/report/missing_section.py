@@ -52,7 +52,8 @@ def _lookup(frame: pd.DataFrame, contrast: str, visit: str, low: str = "conf_low
     if f"{b} - {a}" in t.index:
         r = t.loc[f"{b} - {a}"]
         return -float(r["estimate"]), -float(r[high]), -float(r[low]), float(r["p_value"])
-    return (float("nan"),) * 4  # type: ignore[return-value]
+    nan = float("nan")
+    return nan, nan, nan, nan
 
 
 def _rows(spec: ReportSpec, res: OutcomeResult, mis: MissingResult) -> list[tuple[str, str, bool, Any]]:

@@ -13,7 +13,7 @@ import datetime as _dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
 from ..options import (
@@ -34,6 +34,9 @@ from ..options import (
 )
 from .labels import visit_label
 from .sensitivity_spec import SensitivitySpec, default_estimand, make_estimands, make_sensitivity_spec
+
+if TYPE_CHECKING:
+    from ..missing.estimand import Estimand
 
 __all__ = ["DEFAULTS", "MODELS", "ReportSpec", "ResponderSpec", "check_setting_keys", "default_primary_outcomes",
            "make_spec"]
@@ -137,7 +140,7 @@ class ReportSpec:
     covariate_labels: Mapping[str, str] = field(default_factory=dict)
     responders: ResponderSpec = field(default_factory=ResponderSpec)
     baseline: str = "constrained"
-    estimands: Mapping[str, Any] = field(default_factory=dict)
+    estimands: Mapping[str, Estimand] = field(default_factory=dict)
     estimands_source: str = "default"
     sensitivity: SensitivitySpec = field(default_factory=SensitivitySpec)
 
