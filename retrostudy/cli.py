@@ -181,9 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"multiplicity adjustment of the contrasts at each visit: {', '.join(ADJUST)} (default "
                         "holm, as `report`; holm keeps unadjusted CIs, bonferroni/dunnett/tukey print simultaneous "
                         "CIs)")
-    p.add_argument("--contrasts", default="pairwise", type=_choice("contrasts", CONTRAST_FAMILIES),
-                   help=f"{', '.join(CONTRAST_FAMILIES)} (default pairwise; trt_vs_ref: each arm minus the "
-                        "reference arm)")
+    p.add_argument("--family", "--contrasts", dest="family", default="pairwise",
+                   type=_choice("family", CONTRAST_FAMILIES),
+                   help=f"the family of contrasts: {', '.join(CONTRAST_FAMILIES)} (default pairwise; trt_vs_ref: each "
+                        "arm minus the reference arm); --contrasts is its old name")
     p.add_argument("--covariates", nargs="+", default=[], metavar="COLUMN",
                    help="subject-level covariates, e.g. age sex (default: none)")
     p.add_argument("--covariance", default="us", type=_choice("covariance", COVARIANCES, resolver=_covariance),
@@ -405,8 +406,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if trial.meta.get("synthetic"):
         print(_wrap("NOTE: SYNTHETIC DATA. " + str(trial.meta.get("synthetic_statement", ""))) + "\n")
     emm = emmeans(fit)
-    raw = contrasts(emm, family=args.contrasts, adjust="none")
-    adjusted = contrasts(emm, family=args.contrasts, adjust=args.adjust).to_frame() \
+    raw = contrasts(emm, family=args.family, adjust="none")
+    adjusted = contrasts(emm, family=args.family, adjust=args.adjust).to_frame() \
         if args.adjust in ("dunnett", "tukey") else None
     con, kind = within_outcome(raw.to_frame(), args.adjust, fit.conf_level, adjusted)
     try:
@@ -429,7 +430,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     print("\nEstimated marginal means")
     print(_frame_text(emm.to_frame().loc[:, [c for c in ("arm", "visit", "estimate", "std_error", "df", "conf_low",
                                                           "conf_high") if c in emm.to_frame().columns]]))
-    print(f"\nContrasts ({args.contrasts}; estimate = first arm minus second arm)")
+    print(f"\nContrasts ({args.family}; estimate = first arm minus second arm)")
     print(_wrap(f"{kind.p_label}: {kind.note}."))
     cols = ["contrast", "visit", "estimate", "std_error", "df", "statistic", "p_value", "p_adjusted", "conf_low",
             "conf_high"]
