@@ -173,6 +173,9 @@ def make_inference(df_method: str, eng: RemlFit, *, vcov: str = "model", X: np.n
         Kenward-Roger: ``"observed"`` (SAS) or ``"expected"`` (pbkrtest) information.
     """
     b, C = eng.beta, eng.vcov_beta
+    if eng.info.get("approximate_hessian") and df_method in ("satterthwaite", "kenward-roger",
+                                                              "kenward-roger-linear"):
+        raise RuntimeError("internal: a chord-method fit has no exact Hessian for Satterthwaite/KR df")
     V = empirical_vcov(eng) if vcov == "empirical" else C
     if df_method in ("satterthwaite", "kenward-roger", "kenward-roger-linear") and not (
             eng.hessian_pd or eng.message.startswith("boundary")):

@@ -187,8 +187,13 @@ class Refitter:
             self._downdate and response is None and X is None and subject_weights is None) else None
         # subjects left out whole (a jackknife): recompute only the patterns that lose one
         problem = sub.problem() if lost is None else eng0.problem.without_subjects(lost)
+        # beta and Sigma only (df_method "none": imputation models): the full fit's Hessian, scaled to the
+        # replicate's size, drives a chord iteration with gradients only
+        hessian0 = eng0.hessian * (problem.n_subjects / eng0.problem.n_subjects) if (
+            warm_start and self.df_method == "none" and eng0.hessian_pd and not eng0.info.get("approximate_hessian")
+        ) else None
         eng = fit_reml(problem, eng0.structure, method=eng0.method,
-                       theta0=eng0.theta if warm_start else None, n_subjects_ic=None)
+                       theta0=eng0.theta if warm_start else None, n_subjects_ic=None, hessian0=hessian0)
         inference = self._inference(eng, sub)
         return Refit(beta=eng.beta, vcov=inference.vcov, theta=eng.theta, sigma=eng.sigma, inference=inference,
                      converged=eng.converged, minus2_loglik=eng.minus2_loglik, n_subjects=eng.problem.n_subjects,

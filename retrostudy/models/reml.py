@@ -37,7 +37,7 @@ from scipy import linalg
 from ..errors import ConvergenceWarning, ModelError, SpecError
 from ._linalg import diag_scale, gram_rank, sum_xax
 from .covariance import CovarianceStructure
-from .optimizer import Singular, bfgs, empirical_start, min_eig_ratio, newton
+from .optimizer import Singular, bfgs, chord, empirical_start, min_eig_ratio, newton
 from .patterns import Pattern, RemlProblem, prepare
 
 __all__ = ["Pattern", "RemlProblem", "RemlFit", "Evaluation", "prepare", "evaluate", "fit_reml"]
@@ -151,6 +151,29 @@ def evaluate(problem: RemlProblem, structure: CovarianceStructure, theta, method
     return Evaluation(float(f), beta, A, Ainv, grad=grad, hess=hess, Q=Q)
 
 
+def _chord_fit(problem: RemlProblem, structure: CovarianceStructure, method: str, theta: np.ndarray,
+               H0: np.ndarray, ev: Any, max_iter: int, tol: float, n_subjects_ic: int | None) -> RemlFit | None:
+    """The fit by the chord method (see ``fit_reml``'s ``hessian0``), or None to run Newton instead."""
+    try:
+        found = chord(ev, structure, theta, H0, max_iter, tol)
+    except Singular:
+        return None
+    if found is None:
+        return None
+    theta_n, cur, iters = found
+    D = diag_scale(H0)
+    theta_cov = 2.0 * D[:, None] * np.linalg.inv(H0 * D[:, None] * D[None, :]) * D[None, :]
+    assert cur.grad is not None
+    return RemlFit(
+        beta=cur.beta, vcov_beta=cur.Ainv, theta=theta_n, theta_names=list(structure.param_names),
+        theta_cov=theta_cov, sigma=structure.group_matrices(theta_n), hessian=H0, gradient=cur.grad,
+        Q=np.full((len(theta_n), problem.p, problem.p), np.nan), minus2_loglik=cur.f, method=method,
+        structure=structure, problem=problem, converged=True, iterations=int(iters), optimizer="chord",
+        hessian_pd=True, message="converged (chord method: a neighbouring fit's Hessian)",
+        n_subjects_ic=n_subjects_ic, info={"approximate_hessian": True},
+    )
+
+
 def _one_visit_optimum(problem: RemlProblem, structure: CovarianceStructure, method: str,
                        XtX: np.ndarray) -> np.ndarray | None:
     """The closed-form optimum when there is one visit and one variance (``V = s2 I``): OLS
@@ -244,7 +267,8 @@ class RemlFit:
 
 
 def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: str = "reml", theta0=None,
-             max_iter: int = 50, tol: float = 1e-10, n_subjects_ic: int | None = None) -> RemlFit:
+             max_iter: int = 50, tol: float = 1e-10, n_subjects_ic: int | None = None,
+             hessian0: np.ndarray | None = None) -> RemlFit:
     """Maximize the (restricted) likelihood over theta.
 
     Parameters
@@ -261,6 +285,12 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
         Convergence when ``g' H^{-1} g < tol`` (twice the predicted decrease of -2 log L).
     n_subjects_ic
         Number of subjects used in BIC (SAS counts subjects without any response too).
+    hessian0
+        The Hessian of a neighbouring fit (a replicate's full-data fit, warm-started at its
+        ``theta0``): the optimum is then found by the chord method with first-order evaluations
+        only, and the returned fit carries ``hessian0`` as an approximate Hessian and no ``Q`` (NaN):
+        enough for beta and Sigma (imputation models), not for Satterthwaite or Kenward-Roger df.
+        Falls back to the full Newton iteration when the chord method does not settle.
 
     Raises
     ------
@@ -299,6 +329,11 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
         theta = np.asarray(theta0, float) if theta0 is not None else empirical_start(problem, structure)
     if not structure.valid(theta):
         raise ModelError("The starting covariance parameters do not give a positive definite covariance.")
+    if hessian0 is not None and theta0 is not None:
+        light = _chord_fit(problem, structure, method, theta, np.asarray(hessian0, float), ev, max_iter, tol,
+                           n_subjects_ic)
+        if light is not None:
+            return light
     optimizer = "newton"
     try:
         try:
