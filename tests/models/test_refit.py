@@ -139,14 +139,14 @@ def test_bad_refit_arguments_are_sentences(toy_fit):
 def test_chord_refits_equal_newton_refits(toy_fit):
     """df_method='none' refits (imputation models: beta and Sigma only) run the chord method with the full fit's
     Hessian; they reach the same optimum as the full Newton refit (-2 log L to 1e-10; estimates to 1e-7 absolute on
-    coefficients of order 1, the precision the convergence criterion g'H^-1 g < 1e-10 gives)."""
+    coefficients of order 1 and Sigma to 1e-5, the precision the convergence criterion g'H^-1 g < 1e-10 gives)."""
     light, full = Refitter(toy_fit, df_method="none"), Refitter(toy_fit)
     for who in light.subjects[:5]:
         a, b = light.fit(drop_subjects=[who]), full.fit(drop_subjects=[who])
         assert a.engine.optimizer == "chord" and b.engine.optimizer == "newton"
         assert a.minus2_loglik == pytest.approx(b.minus2_loglik, rel=1e-10)
         np.testing.assert_allclose(a.beta, b.beta, rtol=1e-6, atol=1e-7)
-        np.testing.assert_allclose(a.sigma, b.sigma, rtol=1e-6)
+        np.testing.assert_allclose(a.sigma, b.sigma, rtol=1e-5)
     w = np.bincount(RNG.integers(0, len(light.subjects), len(light.subjects)), minlength=len(light.subjects))
     a, b = light.fit(subject_weights=w), full.fit(subject_weights=w)  # a bootstrap sample: further away
     assert a.minus2_loglik == pytest.approx(b.minus2_loglik, rel=1e-10)
