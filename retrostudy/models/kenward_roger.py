@@ -420,6 +420,9 @@ def kenward_roger_engine(eng: Any, *, linear: bool, information: str = "observed
     from .spatial import SpatialStructure
 
     st = eng.structure
+    scalar = _scalar_variance_kr(eng, information)
+    if scalar is not None:
+        return scalar
     shared = isinstance(st, SpatialStructure)  # one parameter vector, a matrix per subject
     if shared:
         structs: Any = [st.subject_view(g) for g in range(st.n_groups)]
@@ -433,3 +436,21 @@ def kenward_roger_engine(eng: Any, *, linear: bool, information: str = "observed
         XX_blocks=[p.XX for p in pats], shared_theta=shared,
     )
     return kenward_roger(pieces, linear=linear, information=information)
+
+
+def _scalar_variance_kr(eng: Any, information: str) -> KRResult | None:
+    """Kenward-Roger in closed form when ``V = theta I`` (one visit, one variance, no weights or groups):
+    ``V_1 = I`` gives ``P_1 = -A / theta`` (``A = X'V^-1X``), ``Q_11 = P_1 Phi P_1`` and ``R = 0``, so the
+    adjustment vanishes (``Phi_A = Phi``) and the df are ``2 theta^2 / W``: ``n - p`` with the observed
+    information. The same numbers as the general path (tested), without its pattern sums; every simulated
+    replicate of a baseline + one-visit trial takes this path."""
+    st, prob = eng.structure, eng.problem
+    basis = getattr(st, "basis", None)
+    if (information != "observed" or basis is None or st.n_params != 1 or st.n_times != 1 or prob.n_groups != 1
+            or prob.weighted or float(basis[0, 0, 0]) != 1.0):
+        return None
+    theta = float(eng.theta[0])
+    Phi = eng.vcov_beta
+    P = -(np.linalg.inv(Phi) / theta)[None]
+    return KRResult(vcov=Phi, vcov_unadjusted=Phi, theta_cov=eng.theta_cov, information=None, P=P, linear=True,
+                    information_kind="supplied", beta=eng.beta)

@@ -211,3 +211,26 @@ def test_precomputed_moments_give_the_same_result():
     bad = KRPieces(p.X_blocks, p.obs_index, s, th, beta=p.beta, residuals=p.residuals, weights=p.weights,
                    XX_blocks=[x * 1.01 for x in XX])
     assert not np.allclose(kenward_roger(bad).vcov, a.vcov, rtol=1e-4)  # the moments are really used
+
+
+def test_closed_form_kr_for_one_visit_equals_the_general_path():
+    """V = theta I (baseline covariate + one visit): the closed-form KR equals the pattern-sum KR."""
+    import retrostudy as rs
+    from retrostudy.models import kenward_roger as krm
+
+    fit = rs.fit_mmrm(rs.load_dataset("alghadir2019_sim"), outcome="pain_nrs", df_method="kenward-roger")
+    eng = fit.details.engine
+    closed = krm._scalar_variance_kr(eng, "observed")
+    assert closed is not None
+    st = eng.structure
+    pats = eng.problem.patterns
+    general = kenward_roger(KRPieces(
+        X_blocks=[p.X for p in pats], obs_index=[p.visits for p in pats], structure=st, theta=eng.theta,
+        beta=eng.beta, residuals=[p.y - p.X @ eng.beta for p in pats], theta_cov=eng.theta_cov,
+        XX_blocks=[p.XX for p in pats]))
+    L = np.eye(len(fit.coef))
+    np.testing.assert_allclose(closed.vcov, general.vcov, rtol=1e-12)
+    np.testing.assert_allclose(closed.dof(L), general.dof(L), rtol=1e-10)
+    np.testing.assert_allclose(closed.dof(L), eng.problem.n_obs - eng.problem.p, rtol=1e-8)  # n - p
+    F1, F2 = closed.ftest(L[1:3]), general.ftest(L[1:3])
+    np.testing.assert_allclose(F1, F2, rtol=1e-10)
