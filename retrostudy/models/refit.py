@@ -187,10 +187,12 @@ class Refitter:
             self._downdate and response is None and X is None and subject_weights is None) else None
         # subjects left out whole (a jackknife): recompute only the patterns that lose one
         problem = sub.problem() if lost is None else eng0.problem.without_subjects(lost)
-        # beta and Sigma only (df_method "none": imputation models): the full fit's Hessian, scaled to the
-        # replicate's size, drives a chord iteration with gradients only
+        # beta and Sigma only (df_method "none": imputation models) of a replicate near the full fit (subjects left
+        # out, O(1/n) away): the full fit's Hessian, scaled to its size, drives a chord iteration with gradients
+        # only. A bootstrap sample is O(1/sqrt(n)) away, where full Newton steps are cheaper (measured).
         hessian0 = eng0.hessian * (problem.n_subjects / eng0.problem.n_subjects) if (
-            warm_start and self.df_method == "none" and eng0.hessian_pd and not eng0.info.get("approximate_hessian")
+            warm_start and self.df_method == "none" and subject_weights is None and eng0.hessian_pd
+            and not eng0.info.get("approximate_hessian")
         ) else None
         eng = fit_reml(problem, eng0.structure, method=eng0.method,
                        theta0=eng0.theta if warm_start else None, n_subjects_ic=None, hessian0=hessian0)
