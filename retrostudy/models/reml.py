@@ -174,25 +174,51 @@ def _chord_fit(problem: RemlProblem, structure: CovarianceStructure, method: str
     )
 
 
-def _one_visit_optimum(problem: RemlProblem, structure: CovarianceStructure, method: str,
-                       XtX: np.ndarray) -> np.ndarray | None:
-    """The closed-form optimum when there is one visit and one variance (``V = s2 I``): OLS
-    with ``s2 = RSS / (n - p)`` (REML) or ``RSS / n`` (ML). Newton then stops at once; this is
-    the ANCOVA-shaped MMRM of a baseline + one-visit trial (every simulated replicate of it)."""
+def _one_visit_fit(problem: RemlProblem, structure: CovarianceStructure, method: str,
+                   XtX: np.ndarray) -> tuple[np.ndarray, Evaluation] | None:
+    """The optimum in closed form when there is one visit and one variance (``V = s2 I``), or None.
+
+    This is the ANCOVA-shaped MMRM of a baseline + one-visit trial (every simulated replicate of
+    it): OLS, with ``s2 = RSS / (n - p)`` (REML) or ``RSS / n`` (ML). With ``V = theta c I``
+    (``c = dV/dtheta``), ``d = n - p`` (REML) or ``n`` (ML):
+
+    * ``-2 log L = n log s2 + RSS / s2 + d log 2 pi`` (+ ``log|X'X| - p log s2`` for REML);
+    * gradient ``c (d / s2 - RSS / s2^2)`` (zero at the optimum), Hessian
+      ``c^2 (2 RSS / s2^3 - d / s2^2)`` (``= c^2 d / s2^2`` there);
+    * ``A = X'X / s2``, ``C = s2 (X'X)^-1``, ``Q = c X'X / s2^2``.
+
+    The same numbers as :func:`evaluate` (order 2) at this theta (tested), without its loops.
+    """
     if problem.n_times != 1 or structure.n_params != 1 or not structure.linear or problem.weighted:
         return None
     if problem.n_groups != 1 or len(problem.patterns) != 1:
         return None
     pat = problem.patterns[0]
+    p, n = problem.p, problem.n_obs
     Xty = pat.XY.reshape(-1)  # m = 1: (1, p)
-    beta = np.linalg.solve(XtX, Xty)
-    rss = float(pat.YY[0, 0] - Xty @ beta)
-    dof = problem.n_obs - (problem.p if method == "reml" else 0)
-    if dof <= 0 or rss <= 0:
+    try:
+        L = np.linalg.cholesky(XtX)
+    except np.linalg.LinAlgError:
         return None
-    s2 = rss / dof
-    theta = np.array([s2 / float(structure.matrix(np.ones(1))[0, 0])])
-    return theta if structure.valid(theta) else None
+    XtX_inv = linalg.cho_solve((L, True), np.eye(p))
+    beta = XtX_inv @ Xty
+    rss = float(pat.YY[0, 0] - Xty @ beta)
+    reml = method == "reml"
+    d = n - (p if reml else 0)
+    if d <= 0 or not rss > 0:
+        return None
+    s2 = rss / d
+    c = float(structure.matrix(np.ones(1))[0, 0])  # linear: V = theta c
+    theta = np.array([s2 / c])
+    if not structure.valid(theta):
+        return None
+    f = n * math.log(s2) + rss / s2 + d * _LOG2PI
+    if reml:
+        f += 2.0 * np.log(np.diag(L)).sum() - p * math.log(s2)
+    grad = np.array([c * (d / s2 - rss / s2 ** 2)])
+    hess = np.array([[c * c * (2.0 * rss / s2 ** 3 - d / s2 ** 2)]])
+    return theta, Evaluation(float(f), beta, XtX / s2, s2 * XtX_inv, grad=grad, hess=hess,
+                             Q=(c / s2 ** 2) * XtX[None, :, :])
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,9 +350,11 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
             raise Singular
         return evaluate(problem, structure, th, method, order)
 
-    theta = _one_visit_optimum(problem, structure, method, XtX)
-    if theta is None:
-        theta = np.asarray(theta0, float) if theta0 is not None else empirical_start(problem, structure)
+    closed = _one_visit_fit(problem, structure, method, XtX)
+    if closed is not None:
+        return _result(problem, structure, method, closed[0], closed[1], iters=0, ok=True,
+                       optimizer="closed form", n_subjects_ic=n_subjects_ic)
+    theta = np.asarray(theta0, float) if theta0 is not None else empirical_start(problem, structure)
     if not structure.valid(theta):
         raise ModelError("The starting covariance parameters do not give a positive definite covariance.")
     if hessian0 is not None and theta0 is not None:
@@ -353,6 +381,15 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
             "becomes singular while the likelihood keeps increasing; use a simpler covariance structure or "
             "a smaller mean model."
         ) from None
+    return _result(problem, structure, method, theta_n, cur, iters=iters, ok=ok, optimizer=optimizer,
+                   n_subjects_ic=n_subjects_ic)
+
+
+def _result(problem: RemlProblem, structure: CovarianceStructure, method: str, theta_n: np.ndarray,
+            cur: Evaluation, *, iters: int, ok: bool, optimizer: str, n_subjects_ic: int | None) -> RemlFit:
+    """The :class:`RemlFit` at ``theta_n`` from its order-2 evaluation ``cur`` (warns when not converged)."""
+    if cur.hess is None or cur.grad is None or cur.Q is None:
+        raise RuntimeError("internal: a fit needs an evaluation of order 2")
     H = cur.hess
     D = diag_scale(H)  # theta mixes variances and correlations: invert the unit-diagonal form
     Hs = H * D[:, None] * D[None, :]
@@ -371,7 +408,7 @@ def fit_reml(problem: RemlProblem, structure: CovarianceStructure, *, method: st
             f"The {method.upper()} fit {message}; estimates may not be a maximum of the likelihood "
             "(try a simpler covariance structure).",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of fit_reml
         )
     return RemlFit(
         beta=cur.beta, vcov_beta=cur.Ainv, theta=theta_n, theta_names=list(structure.param_names),

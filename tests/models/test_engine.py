@@ -329,3 +329,37 @@ def test_durbin_levinson_agrees_with_statsmodels():
         _, acf = levinson_durbin_pacf(np.r_[1.0, pacf])  # statsmodels' pacf starts at lag 0
         np.testing.assert_allclose(levinson(pacf), acf[1:], rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(pacf_from_acf(acf[1:]), pacf, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["reml", "ml"])
+@pytest.mark.parametrize("name", ["us", "csh", "ar1", "toep", "adh"])
+def test_one_visit_closed_form_equals_the_general_evaluation(method, name):
+    """V = theta c I (one visit): the closed-form optimum, -2 log L, gradient, Hessian, C and Q equal
+    the pattern loops' at that theta, and theta is the optimum (gradient 0; a step either way is worse)."""
+    from retrostudy.models import reml as engine
+
+    rng = np.random.default_rng(11)
+    n, p = 40, 4
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, p - 1))])
+    y = X @ rng.normal(size=p) + rng.normal(scale=1.7, size=n)
+    problem = prepare(y, X, np.arange(n), np.zeros(n, dtype=np.int64), 1)
+    structure = make_structure(name, 1)
+    fit = fit_reml(problem, structure, method=method)
+    assert fit.optimizer == "closed form" and fit.converged and fit.iterations == 0
+    rss = float(np.sum((y - X @ np.linalg.lstsq(X, y, rcond=None)[0]) ** 2))
+    s2 = rss / (n - p if method == "reml" else n)
+    np.testing.assert_allclose(fit.sigma[0, 0, 0], s2, rtol=1e-12)
+    assert not np.isclose(fit.sigma[0, 0, 0], rss / (n - p if method == "ml" else n), rtol=1e-6)  # the other divisor
+    general = evaluate(problem, structure, fit.theta, method, order=2)
+    np.testing.assert_allclose(fit.minus2_loglik, general.f, rtol=1e-12)
+    np.testing.assert_allclose(fit.beta, general.beta, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fit.vcov_beta, general.Ainv, rtol=1e-10)
+    np.testing.assert_allclose(fit.hessian, general.hess, rtol=1e-10)
+    np.testing.assert_allclose(fit.Q, general.Q, rtol=1e-10)
+    np.testing.assert_allclose(fit.gradient, 0.0, atol=1e-10 * abs(general.hess[0, 0]))
+    np.testing.assert_allclose(general.grad, 0.0, atol=1e-8 * abs(general.hess[0, 0]))
+    for step in (0.999, 1.001):
+        assert evaluate(problem, structure, fit.theta * step, method).f > fit.minus2_loglik
+    # two visits, or a weighted fit: the general Newton path
+    assert engine._one_visit_fit(prepare(y, X, np.arange(n), np.zeros(n, dtype=np.int64), 1,
+                                         weights=np.full(n, 2.0)), structure, method, X.T @ X) is None
