@@ -147,9 +147,10 @@ def test_a_spawned_seed_sequence_is_a_valid_root():
     np.testing.assert_array_equal(run.seed_sequence(3).generate_state(2), children[3].generate_state(2))
 
 
-def test_default_chunk_size_gives_about_a_hundred_chunks():
+def test_default_chunk_size_gives_a_hundred_chunks_serially_and_fewer_dask_tasks():
     assert default_chunk_size(2000, 0) == 20
-    assert default_chunk_size(2000, 2) == 20
+    assert default_chunk_size(2000, 2) == 100
+    assert default_chunk_size(2000, 4) == 63  # 32 chunks
     assert default_chunk_size(50, 0) == 1
     assert default_chunk_size(10_000, 64) == math.ceil(10_000 / 512)
     assert default_chunk_size(0, 0) == 1
@@ -527,3 +528,18 @@ def test_a_task_or_payload_that_cannot_be_sent_is_one_sentence():
     lock = threading.Lock()
     with pytest.raises(SpecError, match="The task function cannot be sent to Dask workers"):
         _scatter(SerializingClient(), lambda p, i, s: lock, {})
+
+
+def profiler_setting(payload, index, seed_sequence):
+    import dask
+
+    return [dask.config.get(key) for key in payload]
+
+
+@pytest.mark.dask
+def test_the_runners_local_cluster_has_quiet_workers():
+    pytest.importorskip("distributed")
+    from retrostudy.replicates.cluster import QUIET_WORKERS
+
+    run = run_replicates(profiler_setting, 2, payload=list(QUIET_WORKERS), seed=1, workers=1, progress=False)
+    assert run.results[0] == list(QUIET_WORKERS.values())  # read on the worker, not in this process

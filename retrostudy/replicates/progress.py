@@ -26,6 +26,7 @@ class Progress:
         self.done = initial
         self._initial = initial
         self.failed = failed
+        self.note = ""
         self._bar: Any = None
         self._plain = False
         self._start = time.perf_counter()
@@ -42,21 +43,30 @@ class Progress:
         self._bar = tqdm(total=total, initial=initial, desc=label, unit="rep", delay=delay, file=sys.stderr,
                          mininterval=0.5, dynamic_ncols=True)
         if failed:
-            self._bar.set_postfix(failed=failed, refresh=False)
+            self._bar.set_postfix_str(self._postfix(), refresh=False)
 
-    def update(self, k: int, failed: int = 0) -> None:
-        """``k`` more replicates finished, ``failed`` of them failed."""
+    def update(self, k: int, failed: int = 0, *, note: str | None = None) -> None:
+        """``k`` more replicates finished, ``failed`` of them failed; ``note`` (e.g. a running
+        estimate) replaces the text shown beside the count."""
         self.done += k
         self.failed += failed
+        if note is not None:
+            self.note = note
         if self._bar is not None:
-            if failed:
-                self._bar.set_postfix(failed=self.failed, refresh=False)
+            if failed or note is not None:
+                self._bar.set_postfix_str(self._postfix(), refresh=False)
             self._bar.update(k)
         elif self._plain:
             now = time.perf_counter() - self._start
             if now >= self._delay and (now - self._last_line >= 5.0 or self.done == self.total):
                 self._last_line = now
                 self._write_line(now)
+
+    def _postfix(self) -> str:
+        parts = [self.note] if self.note else []
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        return ", ".join(parts)
 
     def _write_line(self, elapsed: float) -> None:
         pct = 100.0 * self.done / self.total
@@ -67,6 +77,8 @@ class Progress:
         ran = self.done - self._initial
         if ran > 0 and self.done < self.total:
             text += f", about {elapsed * (self.total - self.done) / ran:.0f} s left"
+        if self.note:
+            text += f"; {self.note}"
         print(text, file=sys.stderr, flush=True)
 
     def close(self) -> None:

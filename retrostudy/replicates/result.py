@@ -61,7 +61,8 @@ class ReplicateRun:
     elapsed
         Wall-clock seconds of the whole call, cluster start-up included.
     startup
-        Seconds spent starting or connecting to the cluster (0 for a serial run).
+        Seconds spent starting or connecting to the cluster and sending the task and payload to
+        its workers (0 for a serial run): the cost of a run that does not grow with ``n``.
     chunk_size
         Replicates per chunk (one Dask task or one checkpoint file runs one chunk).
     from_checkpoint
