@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, SupportsInt, TypedDict
+from typing import TYPE_CHECKING, Any, SupportsInt, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -142,22 +142,38 @@ def _wilson(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
     return float(centre - half), float(centre + half)
 
 
+def _replicate_frame(results: Sequence[Any], names: list[str], truth: Mapping[str, float], alpha: float
+                     ) -> pd.DataFrame:
+    """The replicates that succeeded, one row per replicate and contrast (columns ``REPLICATE_COLUMNS``),
+    from the records of ``simulate.simulate_replicate``."""
+    from .simulate import RECORD_FIELDS, RECORD_TAIL
+
+    index = [i for i, res in enumerate(results) if res is not None]
+    k = len(names)
+    width = len(RECORD_FIELDS) * k + len(RECORD_TAIL)
+    M = np.vstack([results[i] for i in index]) if index else np.zeros((0, width))
+    if M.shape[1] != width:
+        raise RuntimeError(f"internal: a replicate record has {M.shape[1]} values, not {width}")
+    cols: dict[str, Any] = {"replicate": np.repeat(np.asarray(index, dtype=np.int64), k),
+                            "contrast": np.tile(np.asarray(names, dtype=object), len(index))}
+    for j, key in enumerate(RECORD_FIELDS):
+        cols[key] = M[:, j * k:(j + 1) * k].reshape(-1)
+    true = np.tile(np.asarray([truth[name] for name in names], dtype=float), len(index))
+    cols["reject"] = cols["p_adjusted"] < alpha
+    cols["covers"] = (cols["conf_low"] <= true) & (true <= cols["conf_high"])
+    tail = M[:, len(RECORD_FIELDS) * k:]
+    cols["converged"] = np.repeat(tail[:, 0] != 0, k)
+    cols["n_subjects"] = np.repeat(tail[:, 1].astype(np.int64), k)
+    cols["n_observed_final"] = np.repeat(tail[:, 2].astype(np.int64), k)
+    return pd.DataFrame(cols, columns=list(REPLICATE_COLUMNS))
+
+
 def summarise(run: ReplicateRun, *, model: TrialModel, plan: AnalysisPlan, truth: Mapping[str, float],
               truth_se: Mapping[str, float], seed: int | Sequence[int] | np.random.SeedSequence | None
               ) -> SimulationResult:
     """Turn a replicate run into a :class:`SimulationResult`."""
     names = list(truth)
-    rows = []
-    for i, res in enumerate(run.results):
-        if res is None:
-            continue
-        for k, name in enumerate(names):
-            rows.append((i, name, res["estimate"][k], res["std_error"][k], res["df"][k], res["statistic"][k],
-                         res["p_value"][k], res["p_adjusted"][k], res["conf_low"][k], res["conf_high"][k],
-                         res["p_adjusted"][k] < plan.alpha,
-                         res["conf_low"][k] <= truth[name] <= res["conf_high"][k],
-                         res["converged"], res["n_subjects"], res["n_observed_final"]))
-    reps = pd.DataFrame(rows, columns=list(REPLICATE_COLUMNS))
+    reps = _replicate_frame(run.results, names, truth, plan.alpha)
     n_failed = len(run.failures)
     table = []
     for name in names:

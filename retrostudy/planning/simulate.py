@@ -8,7 +8,7 @@ null), bias, coverage and their Monte Carlo SE.
 
 Each replicate is the pure top-level function :func:`simulate_replicate` of ``(payload,
 index, seed_sequence)``, so it runs unchanged on the project's replicate runner (serial, a
-Dask ``LocalCluster`` or a user's scheduler; :mod:`retrostudy.planning.runner`). Two engines
+Dask ``LocalCluster`` or a user's scheduler; :mod:`retrostudy.replicates`). Two engines
 analyse a replicate:
 
 * ``engine="refit"`` (default): the MMRM is fitted once to a template trial of the same
@@ -253,8 +253,17 @@ def _analyse_api(payload: _Payload, y: np.ndarray, observed: np.ndarray) -> dict
     return out
 
 
-def simulate_replicate(payload: _Payload, index: int, seed_sequence: np.random.SeedSequence) -> dict[str, Any]:
-    """One simulated trial, analysed as planned: a small dict of per-contrast numbers.
+#: Per-contrast numbers of a replicate's record, in order (one block of ``k`` values each, ``k``
+#: the number of contrasts), followed by :data:`RECORD_TAIL`.
+RECORD_FIELDS = ("estimate", "std_error", "df", "statistic", "p_value", "p_adjusted", "conf_low", "conf_high")
+#: The last three values of a record: converged (1 or 0), subjects analysed, subjects observed at the final visit.
+RECORD_TAIL = ("converged", "n_subjects", "n_observed_final")
+#: Bumped when the record's layout changes, so a checkpoint of an older layout is refused, not misread.
+RECORD_VERSION = 2
+
+
+def simulate_replicate(payload: _Payload, index: int, seed_sequence: np.random.SeedSequence) -> np.ndarray:
+    """One simulated trial, analysed as planned: a flat record of its numbers.
 
     Parameters
     ----------
@@ -267,26 +276,57 @@ def simulate_replicate(payload: _Payload, index: int, seed_sequence: np.random.S
 
     Returns
     -------
-    dict
-        Lists (one entry per experimental arm) ``estimate, std_error, df, statistic,
-        p_value, p_adjusted, conf_low, conf_high`` and ``converged``, ``n_subjects``,
-        ``n_observed_final``.
+    numpy.ndarray
+        ``8 k + 3`` floats: for each of :data:`RECORD_FIELDS` (``estimate, std_error, df,
+        statistic, p_value, p_adjusted, conf_low, conf_high``) its ``k`` values, one per contrast
+        with the reference arm, then :data:`RECORD_TAIL` (``converged`` as 1/0, ``n_subjects``,
+        ``n_observed_final``). One array rather than a dict of lists: 10,000 of them travel back
+        from Dask workers and into checkpoints for a fraction of the cost; :func:`summarise`
+        reads them into the tidy ``replicates`` table.
     """
     rng = np.random.default_rng(seed_sequence)
     y, observed, _ = generate(payload.model, rng)
     res = (_analyse_refit if payload.plan.engine == "refit" else _analyse_api)(payload, y, observed)
-    out: dict[str, Any] = {k: [float(v) for v in np.asarray(res[k], float)] for k in
-           ("estimate", "std_error", "df", "statistic", "p_value", "p_adjusted", "conf_low", "conf_high")}
-    out["converged"] = bool(np.asarray(res["converged"]).all())
-    out["n_subjects"] = int(np.asarray(res["n_subjects"])[0])
-    out["n_observed_final"] = int(observed[:, -1].sum())
-    return out
+    tail = [float(np.asarray(res["converged"]).all()), float(np.asarray(res["n_subjects"])[0]),
+            float(observed[:, -1].sum())]
+    return np.concatenate([np.asarray(res[k], float).reshape(-1) for k in RECORD_FIELDS] + [np.asarray(tail)])
+
+
+class _RunningPower:
+    """``on_chunk`` of a simulation: the rejection rate so far and its Monte Carlo SE, for the progress bar.
+
+    Reads only the records that arrived since its last call (``results_so_far`` grows by appending),
+    then calls the user's ``on_chunk`` when there is one.
+    """
+
+    def __init__(self, names: Sequence[str], alpha: float, then: Callable[[int, list], Any] | None) -> None:
+        self.names = list(names)
+        self.alpha = float(alpha)
+        self.then = then
+        self.seen = 0
+        self.rejected = np.zeros(len(self.names))
+
+    def __call__(self, done: int, results_so_far: list) -> str:
+        k = len(self.names)
+        new = results_so_far[self.seen:]
+        if new:
+            j = RECORD_FIELDS.index("p_adjusted")
+            p_adj = np.vstack(new)[:, j * k:(j + 1) * k]
+            self.rejected += (p_adj < self.alpha).sum(axis=0)
+            self.seen = len(results_so_far)
+        if self.then is not None:
+            self.then(done, results_so_far)
+        n = max(self.seen, 1)
+        rate = self.rejected / n
+        se = np.sqrt(rate * (1.0 - rate) / n)
+        return "power (MC SE) " + ", ".join(f"{name} {r:.3f} ({e:.3f})" for name, r, e in zip(self.names, rate, se))
 
 
 # ---------------------------------------------------------------------------- the driver
 
 def _fingerprint(model: TrialModel, plan: AnalysisPlan) -> str:
-    text = json.dumps({"model": model.describe(), "plan": plan.describe()}, sort_keys=True, default=str)
+    text = json.dumps({"model": model.describe(), "plan": plan.describe(), "record": RECORD_VERSION},
+                      sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -324,7 +364,7 @@ def simulate_power(
     analysis, baseline, covariance, df_method, adjust, alpha, conf_level, engine
         The planned analysis (:class:`AnalysisPlan`).
     workers, scheduler, progress, max_errors, checkpoint, on_chunk
-        Passed to the replicate runner (:mod:`retrostudy.planning.runner`): a Dask
+        Passed to the replicate runner (:mod:`retrostudy.replicates`): a Dask
         ``LocalCluster`` of ``workers`` processes or a user's ``scheduler``
         (``"tcp://host:port"``); a progress bar; stop after ``max_errors`` failed
         replicates; save finished chunks to the ``checkpoint`` directory and resume from
@@ -352,7 +392,7 @@ def simulate_power(
     >>> res.to_frame().loc[0, "contrast"], int(res.to_frame().loc[0, "n_sim"])
     ('new - control', 20)
     """
-    from .runner import run
+    from ..replicates import run_replicates
     from .simresult import summarise
 
     if not isinstance(model, TrialModel):
@@ -363,9 +403,10 @@ def simulate_power(
                         conf_level=conf_level, engine=engine)
     truth, truth_se = true_effects(model)
     payload = build_payload(model, plan, truth=np.array(list(truth.values())))
-    run_ = run(simulate_replicate, int(n_sim), payload=payload, seed=seed, workers=workers, scheduler=scheduler,
-               progress=progress, max_errors=max_errors, checkpoint=checkpoint,
-               fingerprint=_fingerprint(model, plan), label=f"simulate {plan.analysis}", on_chunk=on_chunk)
+    run_ = run_replicates(simulate_replicate, int(n_sim), payload=payload, seed=seed, workers=workers,
+                          scheduler=scheduler, progress=progress, max_errors=max_errors, checkpoint=checkpoint,
+                          fingerprint=_fingerprint(model, plan), label=f"simulate {plan.analysis}",
+                          on_chunk=_RunningPower(list(truth), plan.alpha, on_chunk))
     return summarise(run_, model=model, plan=plan, truth=truth, truth_se=truth_se, seed=seed)
 
 

@@ -39,7 +39,7 @@ def test_sd_and_correlations_come_from_the_fits_residual_covariance(trial, input
 
 
 def test_effects_are_the_ancova_contrasts(trial, inputs):
-    con = rs.contrasts(rs.emmeans(rs.fit_ancova(trial, outcome="pain_nrs")), method="trt_vs_ref").to_frame()
+    con = rs.contrasts(rs.emmeans(rs.fit_ancova(trial, outcome="pain_nrs")), family="trt_vs_ref").to_frame()
     assert_allclose(inputs.effects["estimate"], con["estimate"], rtol=1e-12)
     assert inputs.effect("retro") == pytest.approx(con.set_index("contrast").loc["retro - control", "estimate"])
 

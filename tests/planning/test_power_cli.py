@@ -120,14 +120,11 @@ def test_simulate_from_settings_under_the_null(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra,sentence", [
-    (["--workers", "2"], "leave them out to run serially"),
+    (["--scheduler", "tcp://127.0.0.1:9"], "No Dask scheduler answered at 'tcp://127.0.0.1:9'"),
     (["--n-sim", "0"], "n_sim must be"),
     (["--effect", "big"], "--effect must be a number"),
 ])
-def test_simulate_bad_input_exits_3(capsys, monkeypatch, extra, sentence):
-    from retrostudy.planning import runner
-
-    monkeypatch.setattr(runner, "_replicates_runner", lambda: None)  # the stand-in runner's refusal
+def test_simulate_bad_input_exits_3(capsys, extra, sentence):
     assert main(["simulate", "--from", "alghadir2019_sim", "--outcome", "pain_nrs"] + extra) == 3
     err = capsys.readouterr().err
     assert sentence in err and len(err.strip().splitlines()) == 1

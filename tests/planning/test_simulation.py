@@ -10,10 +10,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 import retrostudy as rs
-from retrostudy.errors import ModelError, SpecError
+from retrostudy.errors import SpecError
 from retrostudy.planning import AnalysisPlan, TrialModel, simulate_power
 from retrostudy.planning.model import generate, true_effects
-from retrostudy.planning.runner import run
 
 THREE = {"arms": ("a", "b", "control"), "n_per_arm": (12, 12, 12), "visits": ("baseline", "w2", "w6"),
              "means": [[5, 4.5, 4], [5, 4.8, 4.5], [5, 5, 5]], "sd": 1.5, "corr": [[1, 0.6, 0.5], [0.6, 1, 0.6],
@@ -100,29 +99,6 @@ def test_small_simulation_agrees_with_the_exact_ancova_power():
     assert abs(row["coverage"] - 0.95) < 4 * row["coverage_mc_se"]
 
 
-def test_failures_are_counted_with_their_seeds_and_max_errors_stops():
-    def task(payload, index, seed_sequence):
-        if index in (2, 5):
-            raise ValueError(f"boom {index}")
-        return float(np.random.default_rng(seed_sequence).normal())
-
-    res = run(task, 8, payload=None, seed=1, progress=False)
-    assert res.n_failed == 2 and list(res.failures["index"]) == [2, 5]
-    assert res.results[2] is None and res.results[0] is not None
-    child = np.random.SeedSequence(1).spawn(8)[5]
-    assert tuple(res.failures.iloc[1]["seed_spawn_key"]) == tuple(child.spawn_key)
-    with pytest.raises((ModelError, Exception), match="max_errors"):
-        run(task, 8, payload=None, seed=1, progress=False, max_errors=1)
-
-
-def test_workers_without_the_replicate_runner_is_one_sentence(model, monkeypatch):
-    from retrostudy.planning import runner
-
-    monkeypatch.setattr(runner, "_replicates_runner", lambda: None)
-    with pytest.raises(SpecError, match="leave them out to run serially"):
-        simulate_power(model, n_sim=2, workers=2)
-
-
 BAD_MODELS = [
     ({"retention": [1, 0.8, 0.9]}, "must not increase over visits"),
     ({"retention": [0.9, 0.8, 0.7]}, "at the baseline visit must be 1"),
@@ -151,13 +127,35 @@ def test_bad_plans_are_one_sentence(model):
 
 
 def test_two_workers_give_the_serial_result_and_a_silent_scheduler_is_one_sentence(model):
-    from retrostudy.planning.runner import _replicates_runner
-
-    if _replicates_runner() is None:
-        pytest.skip("retrostudy.replicates (the shared Dask runner) is not installed on this branch")
     serial = simulate_power(model, n_sim=16, seed=5, progress=False)
     parallel = simulate_power(model, n_sim=16, seed=5, progress=False, workers=2)
     assert parallel.replicates.equals(serial.replicates)
     assert parallel.settings["workers"] == 2
     with pytest.raises(SpecError, match="tcp://127.0.0.1:9"):
         simulate_power(model, n_sim=2, scheduler="tcp://127.0.0.1:9", progress=False)
+
+
+def test_progress_shows_the_running_power_and_its_mc_se_and_the_user_hook_still_runs(model, capsys):
+    seen = []
+    res = simulate_power(model, n_sim=60, seed=3, progress=True, on_chunk=lambda done, so_far: seen.append(done))
+    err = capsys.readouterr().err
+    table = res.to_frame().set_index("contrast")
+    final = ", ".join(f"{name} {table.loc[name, 'rejection_rate']:.3f} ({table.loc[name, 'rejection_mc_se']:.3f})"
+                      for name in ("a - control", "b - control"))
+    assert f"power (MC SE) {final}" in err  # the last running estimate is the result's
+    assert seen and seen[-1] == 60
+
+
+def test_a_replicate_is_one_flat_record_read_back_into_the_tidy_table(model):
+    from retrostudy.planning.simulate import RECORD_FIELDS, RECORD_TAIL, build_payload, simulate_replicate
+
+    plan = AnalysisPlan()
+    truth, _ = true_effects(model)
+    payload = build_payload(model, plan, truth=np.array(list(truth.values())))
+    rec = simulate_replicate(payload, 0, np.random.SeedSequence(9, spawn_key=(0,)))
+    assert rec.shape == (len(RECORD_FIELDS) * 2 + len(RECORD_TAIL),) and rec.dtype == float
+    row = simulate_power(model, n_sim=1, seed=9, progress=False).replicates
+    k = 2
+    for j, key in enumerate(RECORD_FIELDS):
+        np.testing.assert_array_equal(row[key].to_numpy(), rec[j * k:(j + 1) * k])
+    assert row["converged"].all() and (row["n_subjects"] == rec[-2]).all() and (row["n_observed_final"] == rec[-1]).all()
