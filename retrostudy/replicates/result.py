@@ -59,7 +59,7 @@ class ReplicateRun:
     scheduler
         Where it ran: ``"serial"``, ``"LocalCluster of 2 workers"``, ``"Dask scheduler tcp://..."``.
     elapsed
-        Wall-clock seconds of the whole call, cluster start-up included.
+        Wall-clock seconds of the whole call, start-up included.
     startup
         Seconds spent starting or connecting to the cluster and sending the task and payload to
         its workers (0 for a serial run): the cost of a run that does not grow with ``n``.
@@ -114,7 +114,7 @@ class ReplicateRun:
             if self.scheduler.startswith("LocalCluster") else f"on the {self.scheduler} ({self.workers} workers)"
         timing = f"{self.elapsed:.2f} s"
         if self.startup:
-            timing += f" (cluster start-up {self.startup:.2f} s)"
+            timing += f" (start-up on Dask {self.startup:.2f} s)"
         failed = f"{self.n_failed} failed" if self.n_failed else "none failed"
         seed = f"seed {self.seed}" + (f" spawn key {self.spawn_key}" if self.spawn_key else "")
         line = f"{self.label}: {self.n} replicates, {failed}, {where}, {timing}, {seed}"
