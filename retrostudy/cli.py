@@ -73,6 +73,13 @@ def _covariance(value: str) -> str:
     return covariance_key(value)
 
 
+def _header_row_option(p: argparse.ArgumentParser) -> None:
+    """``--header-row``, the same for every command that reads a data file."""
+    p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
+                   help="line of the header in a csv/xlsx file with title rows above it (two lines for a header "
+                        "written over two rows; default: line 1)")
+
+
 def _mapping_keys() -> str:
     """The mapping file's keys, read from the docstring of retrostudy.io.mapping without importing it."""
     try:
@@ -144,9 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="YAML", help="mapping file for column roles and labels (default: none)")
     p.add_argument("--layout", default="auto", choices=LAYOUTS,
                    help=f"layout of the file: {', '.join(LAYOUTS)} (default: auto, recognised from the columns)")
-    p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
-                   help="line of the header in a csv/xlsx file with title rows above it (two lines for a header "
-                        "written over two rows; default: line 1)")
+    _header_row_option(p)
 
     p = _parser(sub, "show", "print the canonical table of a file or bundled dataset",
                 "Print the canonical long table (one row per participant x visit x outcome) of a file or bundled "
@@ -156,9 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="YAML", help="mapping file (default: none)")
     p.add_argument("--layout", default="auto", choices=LAYOUTS,
                    help=f"layout of the file: {', '.join(LAYOUTS)} (default: auto)")
-    p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
-                   help="line of the header in a csv/xlsx file with title rows above it (two lines for a header "
-                        "written over two rows; default: line 1)")
+    _header_row_option(p)
     p.add_argument("--rows", type=int, default=20, help="rows to print (default 20; 0 for all)")
 
     p = _parser(sub, "fit", "fit a model to one outcome: n, EMMs, contrasts, effect sizes",
@@ -172,9 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"data file or bundled dataset id (default {DEFAULT_DATASET})")
     p.add_argument("--config", metavar="YAML", help="mapping file (default: none)")
     p.add_argument("--outcome", required=True, help=f"outcome id, e.g. pain_nrs ({OUTCOME_HINT})")
-    p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
-                   help="line of the header in a csv/xlsx file with title rows above it (two lines for a header "
-                        "written over two rows; default: line 1)")
+    _header_row_option(p)
     p.add_argument("--model", default="ancova", type=_choice("model", MODELS),
                    help=f"{', '.join(MODELS)} (default ancova: the final visit ~ arm + baseline)")
     p.add_argument("--adjust", default="holm", type=_choice("adjust", ADJUST),
@@ -209,9 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"data file or bundled dataset id (default {DEFAULT_DATASET})")
     p.add_argument("--config", metavar="YAML", help="mapping file (default: none)")
     p.add_argument("--outcomes", nargs="+", metavar="ID", help="outcome ids to report (default: all)")
-    p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
-                   help="line of the header in a csv/xlsx file with title rows above it (two lines for a header "
-                        "written over two rows; default: line 1)")
+    _header_row_option(p)
     p.add_argument("--primary-outcomes", nargs="+", metavar="ID",
                    help="primary outcome(s), in testing order (default: pain_nrs and womac where present, else the "
                         "first outcome); the others are exploratory")

@@ -1,8 +1,8 @@
 """The ``retrostudy sensitivity`` command: ``rs.sensitivity`` (and ``rs.tipping_point`` with ``--deltas``) from the
 command line.
 
-Only :mod:`argparse` and :mod:`retrostudy.options` are imported at module level, so ``retrostudy --help`` stays
-fast; the analysis is imported when the command runs. Bad input (an ICE table naming an unknown subject or a
+Only :mod:`argparse`, :mod:`retrostudy.cli`'s option helpers and :mod:`retrostudy.options` are imported at module
+level, so ``retrostudy --help`` stays fast; the analysis is imported when the command runs. Bad input (an ICE table naming an unknown subject or a
 visit after the last, two ICEs for one subject, a reference arm that does not exist, an empty delta grid, an
 imputation model that cannot be fitted in too many bootstrap samples) is one sentence from the library, which
 ``retrostudy.cli.main`` prints without a traceback (exit 3).
@@ -13,6 +13,7 @@ import argparse
 import sys
 from typing import Any
 
+from .cli import _choice, _covariance, _header_row_option
 from .options import CONTRAST_FAMILIES, COVARIANCES, MI_BASELINE, MI_METHODS, MI_STRATEGIES
 
 __all__ = ["add_sensitivity_parser", "cmd_sensitivity"]
@@ -40,8 +41,7 @@ def add_sensitivity_parser(sub, parser_factory) -> argparse.ArgumentParser:
     p.add_argument("source", nargs="?", default="alghadir2019_sim",
                    help="data file or bundled dataset id (default alghadir2019_sim)")
     p.add_argument("--config", metavar="YAML", help="mapping file (default: none)")
-    p.add_argument("--header-row", type=int, nargs="+", metavar="LINE",
-                   help="line of the header in a csv/xlsx file with title rows above it (default: line 1)")
+    _header_row_option(p)
     p.add_argument("--outcome", required=True, help="outcome id, e.g. pain_nrs (list them with: retrostudy validate "
                                                     "SOURCE)")
     p.add_argument("--strategy", default="mar", type=_choice("strategy", MI_STRATEGIES, {"jr": "j2r"}),
@@ -93,18 +93,6 @@ def add_sensitivity_parser(sub, parser_factory) -> argparse.ArgumentParser:
                         "the report; default: no tipping point)")
     p.add_argument("--tables", metavar="FILE", help="also write the tables to FILE (.csv, .json or .xlsx)")
     return p
-
-
-def _choice(what: str, choices, aliases=None, resolver=None):
-    from .cli import _choice as choice
-
-    return choice(what, choices, aliases, resolver)
-
-
-def _covariance(value: str) -> str:
-    from .models.structures import covariance_key
-
-    return covariance_key(value)
 
 
 class UsageError(Exception):
