@@ -37,7 +37,8 @@ import pandas as pd
 
 from ..errors import SpecError
 from ..exclusions import ExclusionLog
-from ..trial import TrialData, as_trial, factor_levels
+from ..models.longitudinal import select_outcome
+from ..trial import TrialData, factor_levels
 
 __all__ = ["BASELINE_OPTIONS", "MIData", "prepare_data", "visit_order"]
 
@@ -123,31 +124,15 @@ def visit_order(values: pd.Series) -> list[str]:
 
 def _select(data, outcome, subject, visit, arm, response):
     """(long frame of the outcome, all subjects' rows for covariates, names, trial or None)."""
-    if isinstance(data, TrialData) or (isinstance(data, pd.DataFrame) and outcome is not None):
-        trial = as_trial(data)
-        outs = trial.outcomes
-        if outcome is None:
-            if len(outs) != 1:
-                raise SpecError(f"Name the outcome to analyse: outcome= one of {', '.join(outs)}.")
-            outcome = outs[0]
-        if outcome not in outs:
-            raise SpecError(f"Outcome {outcome!r} is not in the data; available outcomes: {', '.join(outs)}.")
-        frame = trial.data
-        rows = frame.loc[frame["outcome"].astype(str) == outcome]
-        return rows, frame, str(outcome), trial
-    if not isinstance(data, pd.DataFrame):
-        raise SpecError(f"Expected TrialData or a pandas DataFrame, got {type(data).__name__}.")
-    missing = [c for c in (subject, visit, arm, response) if c not in data.columns]
-    if missing:
-        raise SpecError(
-            f"The data has no column(s) {', '.join(missing)}; name them with subject=, visit=, arm= and response=, "
-            "or pass outcome= for a canonical long table."
-        )
-    if "outcome" in data.columns and response == "value":
-        outs = sorted(str(x) for x in pd.unique(data["outcome"].dropna().astype(str)))
-        if len(outs) > 1:
-            raise SpecError(f"The data holds several outcomes; name one with outcome= ({', '.join(outs)}).")
-    return data, data, str(response), None
+    if isinstance(data, pd.DataFrame) and outcome is None:  # a generic frame: its columns first
+        missing = [c for c in (subject, visit, arm, response) if c not in data.columns]
+        if missing:
+            raise SpecError(
+                f"The data has no column(s) {', '.join(missing)}; name them with subject=, visit=, arm= and "
+                "response=, or pass outcome= for a canonical long table."
+            )
+    rows, trial, outcome_id = select_outcome(data, outcome, response)
+    return rows, (trial.data if trial is not None else data), str(outcome_id), trial
 
 
 def _record(subject_id, outcome, column, value, cells, reason) -> dict:

@@ -155,7 +155,7 @@ def prepare_mean_model(
     and gives ``MeanModel.times``. Without a visit column (``require_visit=False``) the
     distinct times are the visits and ``mean`` must be explicit.
     """
-    frame, trial, outcome_id = _select(data, outcome, response)
+    frame, trial, outcome_id = select_outcome(data, outcome, response)
     has_time = time is not None and time in frame.columns
     has_visit = visit in frame.columns
     missing = [c for c in (subject, response) + ((visit,) if require_visit else ()) if c not in frame.columns]
@@ -327,8 +327,9 @@ def _subjects_left_out(start: pd.DataFrame, frame: pd.DataFrame, records: list[d
     return out
 
 
-def _select(data, outcome, response):
-    """The rows of one outcome, the TrialData (or None) and the outcome id."""
+def select_outcome(data, outcome, response):
+    """The rows of one outcome, the TrialData (or None) and the outcome id (the fits' and ``rs.sensitivity``'s
+    reading of ``data``/``outcome=``: a TrialData or canonical frame with its outcome, or a generic frame)."""
     if isinstance(data, TrialData) or (isinstance(data, pd.DataFrame) and outcome is not None):
         trial = as_trial(data)
         frame = trial.data
