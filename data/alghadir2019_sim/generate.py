@@ -18,8 +18,6 @@ SIMD code paths.
 """
 from __future__ import annotations
 
-import argparse
-import csv
 import hashlib
 import json
 import math
@@ -37,18 +35,6 @@ ARMS = ("retro", "forward", "control")
 PREFIX = {"retro": "R", "forward": "F", "control": "C"}
 VISITS = (("baseline", 0), ("week6", 6))
 OUTCOMES = ("pain_nrs", "womac", "quad_strength", "tug")
-#: Words (not numbers) describing each outcome; numbers live in parameters.csv.
-OUTCOME_TEXT = {
-    "pain_nrs": dict(label="Pain (NRS)", unit="points", direction="lower_is_better", version="",
-                     low_inclusive=True),
-    "womac": dict(label="WOMAC total", unit="points", direction="lower_is_better",
-                  version="WOMAC 3.1 Likert, total 0-96", low_inclusive=True),
-    "quad_strength": dict(label="Quadriceps strength", unit="kg", direction="higher_is_better", version="",
-                          low_inclusive=True),
-    "tug": dict(label="Timed up-and-go", unit="s", direction="lower_is_better", version="",
-                low_inclusive=False),
-}
-HEADER = ("study", "subject_id", "arm", "visit", "week", "outcome", "value", "age", "sex", "bmi")
 #: Search grid for the SD-of-change scale: GRID + 1 values from GRID_LO to GRID_HI times the SD that
 #: gives the published p before rounding (a method setting, not a trial parameter).
 GRID, GRID_LO, GRID_HI = 400, 0.8, 1.2
@@ -67,6 +53,7 @@ from _calibrate import (
     standardize,
     t_quantile_two_sided,
 )
+from _files import HEADER, OUTCOME_TEXT, decimals, fmt_units, provenance_with, render_parameters_md, run
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,27 +170,15 @@ def _pooled_sd(a: list[float], b: list[float]) -> float:
 
 
 # ----------------------------------------------------------------------------------------------
-def _decimals(r: float) -> int:
-    return max(0, round_half_up(-math.log10(r)))
-
-
-def _fmt_units(units: int, r: float) -> str:
-    d = _decimals(r)
-    scaled = round_half_up(units * r * 10 ** d)  # integer number of the last decimal place
-    sign = "-" if scaled < 0 else ""
-    whole, frac = divmod(abs(scaled), 10 ** d)
-    return f"{sign}{whole}.{frac:0{d}d}" if d else f"{sign}{whole}"
-
-
 def render_csv(sim: dict) -> str:
     res = sim["resolution"]
     lines = [",".join(HEADER)]
     for s in sim["subjects"]:
-        bmi = _fmt_units(s["bmi_tenths"], 0.1)
+        bmi = fmt_units(s["bmi_tenths"], 0.1)
         for visit, week in VISITS:
             for o in OUTCOMES:
                 key = ("base", o) if visit == "baseline" else ("week6", o)
-                value = _fmt_units(s[key], res[o]) if key in s else ""
+                value = fmt_units(s[key], res[o]) if key in s else ""
                 lines.append(",".join([STUDY, s["subject_id"], s["arm"], visit, str(week), o, value,
                                        str(s["age"]), s["sex"], bmi]))
     return "\n".join(lines) + "\n"
@@ -215,7 +190,7 @@ def render_json(par: Params, sim: dict, csv_text: str) -> str:
         lo = par.get("scale_min", outcome=o) if par.has("scale_min", outcome=o) else None
         hi = par.get("scale_max", outcome=o) if par.has("scale_max", outcome=o) else None
         outcomes.append({"id": o, **OUTCOME_TEXT[o], "low": lo, "high": hi,
-                         "decimals": _decimals(sim["resolution"][o])})
+                         "decimals": decimals(sim["resolution"][o])})
     n_female = sum(s["sex"] == "female" for s in sim["subjects"])
     meta = {
         "id": STUDY,
@@ -270,15 +245,6 @@ def render_json(par: Params, sim: dict, csv_text: str) -> str:
     return json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_parameters_md(param_path: Path) -> str:
-    """parameters.csv as a Markdown table (embedded in PROVENANCE.md)."""
-    with open(param_path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows[1:]]
-    return "\n".join(lines) + "\n"
-
-
 def render_all(param_path: Path = HERE / "parameters.csv", provenance_text: str | None = None) -> dict[str, str]:
     """Every output file's text, keyed by path relative to the repository root."""
     par = Params.read(param_path)
@@ -291,44 +257,15 @@ def render_all(param_path: Path = HERE / "parameters.csv", provenance_text: str 
         f"retrostudy/datasets/{STUDY}.csv": csv_text,
         f"retrostudy/datasets/{STUDY}.json": render_json(par, sim, csv_text),
     }
-    if provenance_text is None:
-        prov = HERE / "PROVENANCE.md"
-        provenance_text = prov.read_text(encoding="utf-8") if prov.exists() else ""
-    blocks = {"achieved": render_achieved_md(rows), "parameters": render_parameters_md(param_path)}
-    for name, body in blocks.items():
-        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-        if start in provenance_text and end in provenance_text:
-            head, rest = provenance_text.split(start, 1)
-            _, tail = rest.split(end, 1)
-            provenance_text = head + start + "\n" + body + end + tail
+    provenance_text = provenance_with(HERE, provenance_text, {"achieved": render_achieved_md(rows), "parameters": render_parameters_md(param_path)})
     if provenance_text:
         out[f"data/{STUDY}/PROVENANCE.md"] = provenance_text
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--check", action="store_true", help="regenerate and compare with the files on disk")
-    ap.add_argument("--params", type=Path, default=HERE / "parameters.csv", help="parameter table to use")
-    ap.add_argument("--out", type=Path, default=ROOT,
-                    help="root folder to write into (default: this repository), e.g. a temporary folder")
-    args = ap.parse_args(argv)
-    files = render_all(args.params)
-    if args.check:
-        bad = [rel for rel, text in files.items()
-               if not (ROOT / rel).exists() or (ROOT / rel).read_bytes() != text.encode("utf-8")]
-        for rel in bad:
-            print(f"differs from the generator's output: {rel}")
-        if not bad:
-            print(f"ok: {len(files)} files identical to the generator's output")
-        return 1 if bad else 0
-    for rel, text in files.items():
-        path = args.out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        print(f"wrote {rel}")
-    return 0
+    return run(argv, description=__doc__.split("\n")[0], params=HERE / "parameters.csv", root=ROOT,
+               render_all=render_all)
 
 
 if __name__ == "__main__":

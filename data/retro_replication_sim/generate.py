@@ -19,12 +19,11 @@ PROVENANCE.md, and the packaged copies ``retrostudy/datasets/retro_replication_s
 Only numpy (the random stream) and the standard library do the work; every sum goes through
 ``math.fsum`` and every elementary function through ``math`` so results do not depend on BLAS or
 SIMD code paths. The parameter table, rounding and Cholesky helpers are those of
-``data/alghadir2019_sim/_calibrate.py`` (one copy).
+``data/alghadir2019_sim/_calibrate.py`` and the file writing that of ``data/alghadir2019_sim/_files.py``
+(one copy each).
 """
 from __future__ import annotations
 
-import argparse
-import csv
 import hashlib
 import json
 import math
@@ -44,23 +43,12 @@ VISITS = (("baseline", 0), ("week2", 2), ("week4", 4), ("week6", 6))
 #: The visit whose values the participants of ``n_missed_visits`` miss (they return at week 6).
 MISSED_VISIT = 2
 OUTCOMES = ("pain_nrs", "womac", "quad_strength", "tug")
-#: Words (not numbers) describing each outcome; numbers live in parameters.csv.
-OUTCOME_TEXT = {
-    "pain_nrs": {"label": "Pain (NRS)", "unit": "points", "direction": "lower_is_better", "version": "",
-                 "low_inclusive": True},
-    "womac": {"label": "WOMAC total", "unit": "points", "direction": "lower_is_better",
-              "version": "WOMAC 3.1 Likert, total 0-96", "low_inclusive": True},
-    "quad_strength": {"label": "Quadriceps strength", "unit": "kg", "direction": "higher_is_better",
-                      "version": "", "low_inclusive": True},
-    "tug": {"label": "Timed up-and-go", "unit": "s", "direction": "lower_is_better", "version": "",
-            "low_inclusive": False},
-}
-HEADER = ("study", "subject_id", "arm", "visit", "week", "outcome", "value", "age", "sex", "bmi")
 
 for _folder in (HERE, HERE.parent / "alghadir2019_sim"):  # helper modules: this folder's and the shared one
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 from _calibrate import Params, chol, correlated, round_half_up
+from _files import HEADER, OUTCOME_TEXT, decimals, fmt_units, provenance_with, render_parameters_md, run
 from _summary import achieved_rows, render_table_csv, render_table_md
 
 
@@ -197,26 +185,14 @@ def simulate(par: Params) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------
-def _decimals(r: float) -> int:
-    return max(0, round_half_up(-math.log10(r)))
-
-
-def _fmt_units(units: int, r: float) -> str:
-    d = _decimals(r)
-    scaled = round_half_up(units * r * 10 ** d)  # integer number of the last decimal place
-    sign = "-" if scaled < 0 else ""
-    whole, frac = divmod(abs(scaled), 10 ** d)
-    return f"{sign}{whole}.{frac:0{d}d}" if d else f"{sign}{whole}"
-
-
 def render_csv(sim: dict) -> str:
     res = sim["resolution"]
     lines = [",".join(HEADER)]
     for s in sim["subjects"]:
-        bmi = _fmt_units(s["bmi_tenths"], 0.1)
+        bmi = fmt_units(s["bmi_tenths"], 0.1)
         for v, (visit, week) in enumerate(VISITS):
             for o in OUTCOMES:
-                value = _fmt_units(s["units"][(v, o)], res[o]) if s["seen"][v] else ""
+                value = fmt_units(s["units"][(v, o)], res[o]) if s["seen"][v] else ""
                 lines.append(",".join([STUDY, s["subject_id"], s["arm"], visit, str(week), o, value,
                                        str(s["age"]), s["sex"], bmi]))
     return "\n".join(lines) + "\n"
@@ -241,7 +217,7 @@ def render_json(par: Params, sim: dict, csv_text: str) -> str:
         lo = par.get("scale_min", outcome=o) if par.has("scale_min", outcome=o) else None
         hi = par.get("scale_max", outcome=o) if par.has("scale_max", outcome=o) else None
         outcomes.append({"id": o, **OUTCOME_TEXT[o], "low": lo, "high": hi,
-                         "decimals": _decimals(sim["resolution"][o])})
+                         "decimals": decimals(sim["resolution"][o])})
     subj = sim["subjects"]
     counts = _pattern_counts(sim)
     missed = sorted(s["subject_id"] for s in subj if "missed" in s)
@@ -307,15 +283,6 @@ def render_json(par: Params, sim: dict, csv_text: str) -> str:
     return json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_parameters_md(param_path: Path) -> str:
-    """parameters.csv as a Markdown table (embedded in PROVENANCE.md)."""
-    with open(param_path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows[1:]]
-    return "\n".join(lines) + "\n"
-
-
 def render_all(param_path: Path = HERE / "parameters.csv", provenance_text: str | None = None) -> dict[str, str]:
     """Every output file's text, keyed by path relative to the repository root."""
     par = Params.read(param_path)
@@ -328,44 +295,15 @@ def render_all(param_path: Path = HERE / "parameters.csv", provenance_text: str 
         f"retrostudy/datasets/{STUDY}.csv": csv_text,
         f"retrostudy/datasets/{STUDY}.json": render_json(par, sim, csv_text),
     }
-    if provenance_text is None:
-        prov = HERE / "PROVENANCE.md"
-        provenance_text = prov.read_text(encoding="utf-8") if prov.exists() else ""
-    blocks = {"achieved": render_table_md(rows), "parameters": render_parameters_md(param_path)}
-    for name, body in blocks.items():
-        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-        if start in provenance_text and end in provenance_text:
-            head, rest = provenance_text.split(start, 1)
-            _, tail = rest.split(end, 1)
-            provenance_text = head + start + "\n" + body + end + tail
+    provenance_text = provenance_with(HERE, provenance_text, {"achieved": render_table_md(rows), "parameters": render_parameters_md(param_path)})
     if provenance_text:
         out[f"data/{STUDY}/PROVENANCE.md"] = provenance_text
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--check", action="store_true", help="regenerate and compare with the files on disk")
-    ap.add_argument("--params", type=Path, default=HERE / "parameters.csv", help="parameter table to use")
-    ap.add_argument("--out", type=Path, default=ROOT,
-                    help="root folder to write into (default: this repository), e.g. a temporary folder")
-    args = ap.parse_args(argv)
-    files = render_all(args.params)
-    if args.check:
-        bad = [rel for rel, text in files.items()
-               if not (ROOT / rel).exists() or (ROOT / rel).read_bytes() != text.encode("utf-8")]
-        for rel in bad:
-            print(f"differs from the generator's output: {rel}")
-        if not bad:
-            print(f"ok: {len(files)} files identical to the generator's output")
-        return 1 if bad else 0
-    for rel, text in files.items():
-        path = args.out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        print(f"wrote {rel}")
-    return 0
+    return run(argv, description=__doc__.split("\n")[0], params=HERE / "parameters.csv", root=ROOT,
+               render_all=render_all)
 
 
 if __name__ == "__main__":
