@@ -257,7 +257,8 @@ def render_all(param_path: Path = HERE / "parameters.csv", provenance_text: str 
         f"retrostudy/datasets/{STUDY}.csv": csv_text,
         f"retrostudy/datasets/{STUDY}.json": render_json(par, sim, csv_text),
     }
-    provenance_text = provenance_with(HERE, provenance_text, {"achieved": render_achieved_md(rows), "parameters": render_parameters_md(param_path)})
+    provenance_text = provenance_with(HERE, provenance_text, {"achieved": render_achieved_md(rows),
+                                                              "parameters": render_parameters_md(param_path)})
     if provenance_text:
         out[f"data/{STUDY}/PROVENANCE.md"] = provenance_text
     return out

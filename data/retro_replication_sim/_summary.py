@@ -8,25 +8,8 @@ from __future__ import annotations
 
 import math
 
+from _achieved import corr, fmt_num, target_kind  # the alghadir2019_sim generator's (one copy)
 from _calibrate import Params, mean, sd
-
-COLUMNS = ("quantity", "arm", "outcome", "target", "achieved", "target_source")
-
-
-def _kind(par: Params, name: str, **where) -> str:
-    return par.source(name, **where).split(":", 1)[0]
-
-
-def _num(v) -> str:
-    if isinstance(v, int):
-        return str(v)
-    return "" if v is None or math.isnan(v) else f"{v:.4f}"
-
-
-def _corr(a: list[float], b: list[float]) -> float:
-    ma, mb = mean(a), mean(b)
-    num = math.fsum((x - ma) * (y - mb) for x, y in zip(a, b))
-    return num / math.sqrt(math.fsum((x - ma) ** 2 for x in a) * math.fsum((y - mb) ** 2 for y in b))
 
 
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:
@@ -70,18 +53,18 @@ def achieved_rows(par: Params, sim: dict, arms, outcomes, visits) -> list[dict]:
     rows: list[dict] = []
 
     def add(quantity, target, achieved, source, arm="", outcome=""):
-        rows.append({"quantity": quantity, "arm": arm, "outcome": outcome, "target": _num(target),
-                     "achieved": _num(achieved), "target_source": source})
+        rows.append({"quantity": quantity, "arm": arm, "outcome": outcome, "target": fmt_num(target),
+                     "achieved": fmt_num(achieved), "target_source": source})
 
     add("n_randomized", int(sum(par.get("n_randomized", arm=a) for a in arms)), len(subj), "assumption")
     for a in arms:
         add("n_randomized", int(par.get("n_randomized", arm=a)), sum(s["arm"] == a for s in subj),
-            _kind(par, "n_randomized", arm=a), arm=a)
+            target_kind(par, "n_randomized", arm=a), arm=a)
     add("female_share", par.get("female_share"), mean([float(s["sex"] == "female") for s in subj]),
-        _kind(par, "female_share"))
-    add("age_mean", par.get("age_mean"), mean([s["age"] for s in subj]), _kind(par, "age_mean"))
-    add("age_sd", par.get("age_sd"), sd([s["age"] for s in subj]), _kind(par, "age_sd"))
-    add("bmi_mean", par.get("bmi_mean"), mean([s["bmi_tenths"] / 10 for s in subj]), _kind(par, "bmi_mean"))
+        target_kind(par, "female_share"))
+    add("age_mean", par.get("age_mean"), mean([s["age"] for s in subj]), target_kind(par, "age_mean"))
+    add("age_sd", par.get("age_sd"), sd([s["age"] for s in subj]), target_kind(par, "age_sd"))
+    add("bmi_mean", par.get("bmi_mean"), mean([s["bmi_tenths"] / 10 for s in subj]), target_kind(par, "bmi_mean"))
 
     # missingness: who is recorded at each visit, by arm
     for a in arms:
@@ -94,7 +77,7 @@ def achieved_rows(par: Params, sim: dict, arms, outcomes, visits) -> list[dict]:
         add("dropout_pct_by_final_visit", float("nan"),
             100 * sum("dropout_before" in s for s in in_arm) / len(in_arm), "implied by the dropout model", arm=a)
     add("n_missed_visits", int(par.get("n_missed_visits")), sum("missed" in s for s in subj),
-        _kind(par, "n_missed_visits"))
+        target_kind(par, "n_missed_visits"))
 
     # the dropout model refitted on the person-periods at risk: logit P(leave) = a[arm] + b (last pain - ref)
     ref = par.get("dropout_pain_ref")
@@ -107,11 +90,11 @@ def achieved_rows(par: Params, sim: dict, arms, outcomes, visits) -> list[dict]:
     add("n_periods_at_risk", float("nan"), len(ys), "implied by the dropout model")
     add("n_dropouts", float("nan"), sum(ys), "implied by the dropout model")
     add("dropout_logodds_pain", par.get("dropout_logodds_pain", outcome="pain_nrs"), coef[-1],
-        _kind(par, "dropout_logodds_pain", outcome="pain_nrs"), outcome="pain_nrs")
+        target_kind(par, "dropout_logodds_pain", outcome="pain_nrs"), outcome="pain_nrs")
     add("dropout_logodds_pain_se", float("nan"), se[-1], "sampling error of the refit", outcome="pain_nrs")
     for i, a in enumerate(arms):
         add("dropout_hazard_ref", par.get("dropout_hazard_ref", arm=a), 1 / (1 + math.exp(-coef[i])),
-            _kind(par, "dropout_hazard_ref", arm=a), arm=a)
+            target_kind(par, "dropout_hazard_ref", arm=a), arm=a)
     leave = [pain for s in subj for _v, pain, _h, left in s["risk"] if left]
     stay = [pain for s in subj for _v, pain, _h, left in s["risk"] if not left]
     add("last_pain_before_leaving", float("nan"), mean(leave), "implied by MAR assumption", outcome="pain_nrs")
@@ -121,8 +104,8 @@ def achieved_rows(par: Params, sim: dict, arms, outcomes, visits) -> list[dict]:
         r = res[o]
         base = [s["units"][(0, o)] * r for s in subj]
         add("baseline_mean", par.get("baseline_mean", outcome=o), mean(base),
-            _kind(par, "baseline_mean", outcome=o), outcome=o)
-        add("baseline_sd", par.get("baseline_sd", outcome=o), sd(base), _kind(par, "baseline_sd", outcome=o),
+            target_kind(par, "baseline_mean", outcome=o), outcome=o)
+        add("baseline_sd", par.get("baseline_sd", outcome=o), sd(base), target_kind(par, "baseline_sd", outcome=o),
             outcome=o)
         resid = []
         for a in arms:
@@ -131,27 +114,15 @@ def achieved_rows(par: Params, sim: dict, arms, outcomes, visits) -> list[dict]:
             m = mean(chg)
             resid += [c - m for c in chg]
             add("change_mean_all_randomized", par.get("change_mean", arm=a, outcome=o), m,
-                _kind(par, "change_mean", arm=a, outcome=o), arm=a, outcome=o)
+                target_kind(par, "change_mean", arm=a, outcome=o), arm=a, outcome=o)
             comp = [(s["units"][(last, o)] - s["units"][(0, o)]) * r for s in in_arm if s["seen"][last]]
             add("change_mean_completers", float("nan"), mean(comp), "selected by dropout", arm=a, outcome=o)
         n_groups = len(arms)
         pooled = math.sqrt(math.fsum(x * x for x in resid) / (len(resid) - n_groups))
-        add("change_sd_all_randomized", par.get("change_sd", outcome=o), pooled, _kind(par, "change_sd", outcome=o),
+        add("change_sd_all_randomized", par.get("change_sd", outcome=o), pooled, target_kind(par, "change_sd", outcome=o),
             outcome=o)
         for v1, v2 in ((0, last), (last - 1, last)):
             add(f"corr_{visits[v1][0]}_{visits[v2][0]}", float("nan"),
-                _corr([s["units"][(v1, o)] for s in subj], [s["units"][(v2, o)] for s in subj]),
+                corr([s["units"][(v1, o)] for s in subj], [s["units"][(v2, o)] for s in subj]),
                 "implied by assumptions (all randomized)", outcome=o)
     return rows
-
-
-def render_table_csv(rows: list[dict]) -> str:
-    lines = [",".join(COLUMNS)]
-    lines += [",".join(r[c] for c in COLUMNS) for r in rows]
-    return "\n".join(lines) + "\n"
-
-
-def render_table_md(rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(r[c] for c in COLUMNS) + " |" for r in rows]
-    return "\n".join(lines) + "\n"

@@ -47,9 +47,10 @@ OUTCOMES = ("pain_nrs", "womac", "quad_strength", "tug")
 for _folder in (HERE, HERE.parent / "alghadir2019_sim"):  # helper modules: this folder's and the shared one
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
+from _achieved import render_achieved_csv, render_achieved_md
 from _calibrate import Params, chol, correlated, round_half_up
 from _files import HEADER, OUTCOME_TEXT, decimals, fmt_units, provenance_with, render_parameters_md, run
-from _summary import achieved_rows, render_table_csv, render_table_md
+from _summary import achieved_rows
 
 
 # ----------------------------------------------------------------------------------------------
@@ -291,11 +292,12 @@ def render_all(param_path: Path = HERE / "parameters.csv", provenance_text: str 
     rows = achieved_rows(par, sim, ARMS, OUTCOMES, VISITS)
     out = {
         f"data/{STUDY}/{STUDY}.csv": csv_text,
-        f"data/{STUDY}/achieved.csv": render_table_csv(rows),
+        f"data/{STUDY}/achieved.csv": render_achieved_csv(rows),
         f"retrostudy/datasets/{STUDY}.csv": csv_text,
         f"retrostudy/datasets/{STUDY}.json": render_json(par, sim, csv_text),
     }
-    provenance_text = provenance_with(HERE, provenance_text, {"achieved": render_table_md(rows), "parameters": render_parameters_md(param_path)})
+    provenance_text = provenance_with(HERE, provenance_text, {"achieved": render_achieved_md(rows),
+                                                              "parameters": render_parameters_md(param_path)})
     if provenance_text:
         out[f"data/{STUDY}/PROVENANCE.md"] = provenance_text
     return out
